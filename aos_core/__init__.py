@@ -1,0 +1,101 @@
+"""AOS: a deterministic, budgeted, replayable runtime for machine-native agents.
+
+The public API is re-exported here. Names are loaded on first use so that `aos --help` and
+plugin discovery stay cheap; `__all__` is pinned by a test.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AgentProfile": "aos_core.contracts.profile",
+    "ApprovalRequest": "aos_core.policy",
+    "CatalogEntry": "aos_core.contracts.errors",
+    "Classification": "aos_core.contracts.protocols",
+    "Cost": "aos_core.contracts.cost",
+    "CostEstimate": "aos_core.contracts.cost",
+    "CostEstimator": "aos_core.contracts.protocols",
+    "CostModel": "aos_core.contracts.cost",
+    "ErrorCategory": "aos_core.contracts.errors",
+    "ErrorCode": "aos_core.contracts.errors",
+    "ErrorInfo": "aos_core.contracts.errors",
+    "EstimateContext": "aos_core.contracts.protocols",
+    "FailureClassifier": "aos_core.contracts.protocols",
+    "NetworkPolicy": "aos_core.contracts.profile",
+    "Plan": "aos_core.contracts.plan",
+    "PlanProblem": "aos_core.contracts.plan",
+    "PlanRequest": "aos_core.contracts.protocols",
+    "PlanResult": "aos_core.contracts.plan",
+    "PlanStep": "aos_core.contracts.plan",
+    "Planner": "aos_core.contracts.protocols",
+    "PlannerContext": "aos_core.contracts.protocols",
+    "PluginReport": "aos_core.plugins.reports",
+    "Policy": "aos_core.contracts.profile",
+    "RateLimit": "aos_core.contracts.resources",
+    "ResourceContract": "aos_core.contracts.resources",
+    "RetryPolicy": "aos_core.contracts.profile",
+    "Runtime": "aos_core.runtime",
+    "RuntimeConfig": "aos_core.contracts.config",
+    "SideEffect": "aos_core.contracts.skill",
+    "Skill": "aos_core.contracts.protocols",
+    "SkillContext": "aos_core.contracts.protocols",
+    "SkillError": "aos_core.contracts.protocols",
+    "SkillMetadata": "aos_core.contracts.skill",
+    "StructuredOutcome": "aos_core.contracts.outcome",
+    "UnknownSkill": "aos_core.runtime",
+    "failure_catalog": "aos_core.contracts.errors",
+    "hookimpl": "aos_core.hookspecs",
+    "make_error": "aos_core.contracts.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from aos_core.contracts.config import RuntimeConfig
+    from aos_core.contracts.cost import Cost, CostEstimate, CostModel
+    from aos_core.contracts.errors import (
+        CatalogEntry,
+        ErrorCategory,
+        ErrorCode,
+        ErrorInfo,
+        failure_catalog,
+        make_error,
+    )
+    from aos_core.contracts.outcome import StructuredOutcome
+    from aos_core.contracts.plan import Plan, PlanProblem, PlanResult, PlanStep
+    from aos_core.contracts.profile import AgentProfile, NetworkPolicy, Policy, RetryPolicy
+    from aos_core.contracts.protocols import (
+        Classification,
+        CostEstimator,
+        EstimateContext,
+        FailureClassifier,
+        Planner,
+        PlannerContext,
+        PlanRequest,
+        Skill,
+        SkillContext,
+        SkillError,
+    )
+    from aos_core.contracts.resources import RateLimit, ResourceContract
+    from aos_core.contracts.skill import SideEffect, SkillMetadata
+    from aos_core.hookspecs import hookimpl
+    from aos_core.plugins.reports import PluginReport
+    from aos_core.policy import ApprovalRequest
+    from aos_core.runtime import Runtime, UnknownSkill
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aos_core' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

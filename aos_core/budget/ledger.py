@@ -1,0 +1,167 @@
+"""The budget ledger: reserve the worst case before a call, settle the actual cost after it.
+
+A call is admitted only if what is already spent, plus what other calls have reserved, plus
+this call's worst case fits every limit; so concurrent calls can never jointly overspend.
+All arithmetic is exact (ints and `Decimal`); the lock makes it safe across worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aos_core.contracts.cost import Cost
+from aos_core.contracts.money import format_money
+from aos_core.contracts.resources import ResourceContract
+
+__all__ = ["Ledger", "Refusal", "Reservation"]
+
+_FIELDS = ("input_tokens", "output_tokens", "calls", "money")
+_LIMITS = {
+    "input_tokens": "max_input_tokens",
+    "output_tokens": "max_output_tokens",
+    "calls": "max_calls",
+    "money": "max_money",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A held worst case; settle it exactly once."""
+
+    worst: Cost
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a reservation was refused: the limit, and what would have been needed."""
+
+    limit: str
+    requested: str
+    remaining: str
+    message: str
+
+    def details(self) -> dict[str, Any]:
+        return {"limit": self.limit, "requested": self.requested, "remaining": self.remaining}
+
+
+class Ledger:
+    """Spent and reserved amounts against one `ResourceContract`."""
+
+    def __init__(self, contract: ResourceContract, started_at: float) -> None:
+        self.contract = contract
+        self.started_at = started_at
+        self._lock = threading.Lock()
+        self._spent = [0, 0, 0, Decimal(0)]
+        self._reserved = [0, 0, 0, Decimal(0)]
+        self._limits = [getattr(contract, _LIMITS[f]) for f in _FIELDS]
+        self._bounded = any(limit is not None for limit in self._limits)
+        self.overruns = 0
+
+    def elapsed_ms(self, now: float) -> float:
+        return max(0.0, (now - self.started_at) * 1000.0)
+
+    def remaining_wall_ms(self, now: float) -> float | None:
+        limit = self.contract.max_wall_time_ms
+        return None if limit is None else limit - self.elapsed_ms(now)
+
+    def reserve(self, worst: Cost, now: float) -> Reservation | Refusal:
+        """Hold `worst` if it fits every limit; otherwise say which limit it breaks."""
+        left = self.remaining_wall_ms(now)
+        if left is not None and left <= 0:
+            limit = self.contract.max_wall_time_ms
+            return Refusal(
+                "max_wall_time_ms",
+                "1",
+                "0",
+                f"the run's wall-time budget of {limit} ms is used up",
+            )
+        if worst.money and worst.currency != self.contract.currency:
+            return Refusal(
+                "currency",
+                worst.currency,
+                self.contract.currency,
+                f"the call is priced in {worst.currency} but the contract counts {self.contract.currency}",
+            )
+        wanted = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+        with self._lock:
+            if self._bounded:
+                for i, limit in enumerate(self._limits):
+                    if limit is None:
+                        continue
+                    remaining = limit - self._spent[i] - self._reserved[i]
+                    if wanted[i] > remaining:
+                        return _refusal(_FIELDS[i], wanted[i], remaining, limit)
+            for i in range(4):
+                self._reserved[i] += wanted[i]
+        return Reservation(worst)
+
+    def settle(self, reservation: Reservation, actual: Cost) -> None:
+        """Release the held worst case and record what the call actually cost."""
+        worst = reservation.worst
+        held = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+        spent = (actual.input_tokens, actual.output_tokens, actual.calls, actual.money)
+        with self._lock:
+            for i in range(4):
+                self._reserved[i] -= held[i]
+                self._spent[i] += spent[i]
+            if any(spent[i] > held[i] for i in range(4)):
+                self.overruns += 1
+
+    def record(self, actual: Cost) -> None:
+        """Count a cost that was never reserved (a replay settling from its trace)."""
+        with self._lock:
+            for i, value in enumerate((actual.input_tokens, actual.output_tokens, actual.calls, actual.money)):
+                self._spent[i] += value
+
+    def spent(self) -> Cost:
+        with self._lock:
+            return _cost(self._spent, self.contract.currency)
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """Limits, spent, reserved and remaining, as JSON data."""
+        with self._lock:
+            spent, reserved = list(self._spent), list(self._reserved)
+        limits: dict[str, Any] = {}
+        remaining: dict[str, Any] = {}
+        for i, field in enumerate(_FIELDS):
+            limit = self._limits[i]
+            limits[_LIMITS[field]] = _json(limit)
+            remaining[field] = None if limit is None else _json(limit - spent[i] - reserved[i])
+        left = self.remaining_wall_ms(now)
+        limits["max_wall_time_ms"] = self.contract.max_wall_time_ms
+        remaining["wall_time_ms"] = None if left is None else max(0, round(left))
+        return {
+            "contract": self.contract.id,
+            "currency": self.contract.currency,
+            "limits": limits,
+            "spent": _cost(spent, self.contract.currency).model_dump(mode="json"),
+            "reserved": _cost(reserved, self.contract.currency).model_dump(mode="json"),
+            "remaining": remaining,
+            "elapsed_ms": round(self.elapsed_ms(now)),
+            "overruns": self.overruns,
+        }
+
+
+def _refusal(field: str, wanted: Any, remaining: Any, limit: Any) -> Refusal:
+    name = _LIMITS[field]
+    unit = "" if field == "money" else f" {field.replace('_', ' ')}"
+    return Refusal(
+        name,
+        str(_json(wanted)),
+        str(_json(max(remaining, 0))),
+        f"worst case needs {_json(wanted)}{unit} but only {_json(max(remaining, 0))} of {name}={_json(limit)} "
+        "is left",
+    )
+
+
+def _cost(values: list[Any], currency: str) -> Cost:
+    return Cost.model_construct(
+        input_tokens=values[0], output_tokens=values[1], calls=values[2], money=values[3], currency=currency
+    )
+
+
+def _json(value: Any) -> Any:
+    return format_money(value) if isinstance(value, Decimal) else value

@@ -1,0 +1,168 @@
+"""Discovery commands: plugins, skills, describe, schema, failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from aos_core.cli.io import EXIT_CODES, emit, fail, table
+from aos_core.cli.options import json_option
+
+
+def _runtime() -> Any:
+    from aos_core.runtime import Runtime
+
+    return Runtime()
+
+
+@click.command()
+@click.option("--strict", is_flag=True, help="Exit 3 when any plugin failed to load.")
+@json_option
+def plugins(strict: bool, as_json: bool) -> None:
+    """List plugins and whether each loaded.
+
+    A failed plugin is shown with the reason; the others keep working.
+    """
+    with _runtime() as runtime:
+        reports = [r.model_dump(mode="json") for r in runtime.plugins]
+    failed = [r for r in reports if r["status"] == "failed"]
+    if as_json:
+        emit({"plugins": reports})
+    else:
+        rows = []
+        for r in reports:
+            origin = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
+            gives = ", ".join(r["skills"] + r["planners"] + r["classifiers"] + r["estimators"])
+            rows.append([r["name"], r["status"], origin, r["reason"] or gives])
+        click.echo(table(rows, ["PLUGIN", "STATUS", "FROM", "PROVIDES / REASON"]))
+    if strict and failed:
+        names = ", ".join(r["name"] for r in failed)
+        fail(f"{len(failed)} plugin(s) failed to load: {names}", EXIT_CODES["VALIDATION"], as_json=False)
+
+
+@click.command()
+@json_option
+def skills(as_json: bool) -> None:
+    """List the skills the loaded plugins provide."""
+    with _runtime() as runtime:
+        metadata = [m.model_dump(mode="json") for m in runtime.skills.values()]
+    if as_json:
+        emit({"skills": metadata})
+        return
+    rows = [[m["name"], m["version"], _effects(m), m["description"]] for m in metadata]
+    click.echo(table(rows, ["SKILL", "VERSION", "EFFECTS", "DESCRIPTION"]))
+
+
+@click.command()
+@click.argument("skill")
+@json_option
+def describe(skill: str, as_json: bool) -> None:
+    """Show one skill's full metadata and schemas."""
+    from aos_core.contracts.errors import ErrorCode, make_error
+    from aos_core.runtime import UnknownSkill
+
+    with _runtime() as runtime:
+        try:
+            metadata = runtime.describe_skill(skill).model_dump(mode="json")
+        except UnknownSkill as exc:
+            error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
+            fail(str(exc), EXIT_CODES["PERMANENT"], as_json=as_json, data={"ok": False, "error": error.model_dump(mode="json")})
+    if as_json:
+        emit(metadata)
+        return
+    m = metadata
+    cost = m["cost"]
+    lines = [
+        f"{m['name']} {m['version']}: {m['description']}",
+        f"  side effects: {m['side_effects']}   network: {_yes(m['network'])}   idempotent: {_yes(m['idempotent'])}"
+        f"   deterministic: {_yes(m['deterministic'])}",
+        f"  timeout: {m['timeout_ms']} ms   cost: {cost['money_per_call']} {cost['currency']} per call"
+        + ("   (priced by tokens)" if cost["uses_tokens"] else ""),
+        f"  may fail with: {', '.join(m['failure_codes']) or '(runtime codes only)'}",
+        f"  permissions: {', '.join(m['permissions']) or 'none'}",
+        "  input:",
+        *_fields(m["input_schema"]),
+        "  output:",
+        *_fields(m["output_schema"]),
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command()
+@click.argument("name", required=False)
+@json_option
+def schema(name: str | None, as_json: bool) -> None:
+    """Print the JSON Schema of a contract model.
+
+    Without NAME, list the models that have one.
+    """
+    from pydantic import TypeAdapter
+
+    from aos_core.contracts import SCHEMA_MODELS, ErrorCategory, ErrorCode
+
+    known: dict[str, Any] = {**SCHEMA_MODELS, "ErrorCode": ErrorCode, "ErrorCategory": ErrorCategory}
+    if name is None:
+        if as_json:
+            emit({"schemas": sorted(known)})
+        else:
+            click.echo("\n".join(sorted(known)))
+        return
+    if name not in known:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(known))}"
+        raise click.UsageError(f"no contract model named {name!r}{hint}")
+    target = known[name]
+    document = target.model_json_schema() if hasattr(target, "model_json_schema") else TypeAdapter(target).json_schema()
+    if as_json:
+        emit(document)
+    else:
+        click.echo(json.dumps(document, indent=2))
+
+
+@click.command()
+@json_option
+def failures(as_json: bool) -> None:
+    """Print the failure catalog: codes, categories, recovery."""
+    from aos_core.contracts.errors import failure_catalog
+
+    entries = [e.model_dump(mode="json") for e in failure_catalog()]
+    if as_json:
+        emit({"failures": entries})
+        return
+    rows = [
+        [e["code"], e["category"], str(EXIT_CODES[e["category"]]), _yes(e["retryable"]), e["description"]]
+        for e in entries
+    ]
+    click.echo(table(rows, ["CODE", "CATEGORY", "EXIT", "RETRY", "DESCRIPTION"]))
+
+
+def _effects(m: dict[str, Any]) -> str:
+    flags = [m["side_effects"]]
+    if m["network"]:
+        flags.append("net")
+    if m["idempotent"]:
+        flags.append("idempotent")
+    if m["deterministic"]:
+        flags.append("deterministic")
+    return ",".join(flags)
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _fields(schema: dict[str, Any] | None) -> list[str]:
+    if not schema:
+        return ["    (none)"]
+    required = set(schema.get("required", []))
+    lines = []
+    for field, spec in schema.get("properties", {}).items():
+        kind = spec.get("type") or " | ".join(str(s.get("type", s.get("$ref", "?"))) for s in spec.get("anyOf", [])) or "any"
+        mark = "*" if field in required else " "
+        text = spec.get("description", "")
+        lines.append(f"   {mark}{field}: {kind}" + (f"  {text}" if text else ""))
+    return lines or ["    (no fields)"]

@@ -1,0 +1,104 @@
+"""CLI plumbing: JSON arguments, exit codes, and rendering outcomes and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "emit",
+    "exit_code_for",
+    "fail",
+    "read_json_arg",
+    "render_outcome",
+    "table",
+]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_CODES = {"VALIDATION": 3, "PERMISSION": 4, "RESOURCE": 5, "TRANSIENT": 6, "PERMANENT": 7}
+
+
+def exit_code_for(category: str) -> int:
+    """The exit code of an error category (1 for anything unknown)."""
+    return EXIT_CODES.get(str(category), EXIT_INTERNAL)
+
+
+def read_json_arg(value: str | None, option: str) -> Any:
+    """Parse inline JSON, `@FILE` or `-` (stdin); a usage error (exit 2) says where it broke."""
+    if value is None:
+        return None
+    source = "inline"
+    text = value
+    if value == "-":
+        text, source = sys.stdin.read(), "stdin"
+    elif value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+        source = str(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(
+            f"{option} ({source}) is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        ) from None
+
+
+def emit(data: Any) -> None:
+    """Write one JSON document to stdout."""
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def fail(message: str, code: int, *, as_json: bool, data: Any = None) -> NoReturn:
+    """Exit with `code`: JSON (when asked) on stdout, one readable line on stderr."""
+    if as_json and data is not None:
+        emit(data)
+    click.echo(f"aos: {message}", err=True)
+    sys.exit(code)
+
+
+def render_outcome(outcome: dict[str, Any]) -> str:
+    """A person's view of an outcome."""
+    cost = outcome.get("cost") or {}
+    money = f"{cost.get('money', '0')} {cost.get('currency', '')}".strip()
+    tail = (
+        f"{outcome.get('duration_ms', 0)} ms, {outcome.get('attempts', 0)} attempt(s), "
+        f"cost {money}, {cost.get('calls', 0)} call(s), tokens {cost.get('input_tokens', 0)}/"
+        f"{cost.get('output_tokens', 0)}"
+    )
+    head = f"{outcome.get('skill')} {outcome.get('skill_version') or ''}".strip()
+    if outcome.get("ok"):
+        body = json.dumps(outcome.get("output"), indent=2, ensure_ascii=False)
+        return f"ok  {head}  ({tail})\n{body}"
+    error = outcome.get("error") or {}
+    lines = [
+        f"FAILED  {head}  {error.get('code')} [{error.get('category')}]  ({tail})",
+        f"  {error.get('message')}",
+    ]
+    if error.get("recovery"):
+        lines.append(f"  what to do: {error['recovery']}")
+    return "\n".join(lines)
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    widths[-1] = 0
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""Options shared by the commands that build a `Runtime`: profile, contract, policy, config."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aos_core.cli.io import read_json_arg
+
+__all__ = ["aos_home", "build_runtime", "json_option", "runtime_options"]
+
+
+def aos_home() -> Path:
+    """Where state lives: `AOS_HOME`, else the platform's app dir for "aos"."""
+    return Path(os.environ.get("AOS_HOME") or click.get_app_dir("aos"))
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Machine output: JSON on stdout only.")(func)
+
+
+def runtime_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --profile, --contract, --allow-net, --approve, --config and --seed."""
+    options = [
+        click.option("--seed", type=int, default=None, help="Seed for the run's random source."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Runtime configuration TOML (default: $AOS_HOME/config.toml when present).",
+        ),
+        click.option(
+            "--approve",
+            multiple=True,
+            metavar="SKILL|all",
+            help="Approve a skill that needs approval (repeatable).",
+        ),
+        click.option(
+            "--allow-net",
+            multiple=True,
+            metavar="HOST[:PORT]|CIDR",
+            help="Allow a network destination the policy refuses by default (repeatable).",
+        ),
+        click.option("--contract", metavar="JSON|@FILE", default=None, help="Resource contract (budgets, limits)."),
+        click.option(
+            "--profile",
+            "profile_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Agent profile JSON file.",
+        ),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    for option in options:
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def build_runtime(
+    *,
+    profile_path: Path | None,
+    contract: str | None,
+    allow_net: tuple[str, ...],
+    approve: tuple[str, ...],
+    config_path: Path | None,
+    seed: int | None,
+) -> Any:
+    """A `Runtime` from the shared options; malformed input is a usage error (exit 2)."""
+    from pydantic import ValidationError
+
+    from aos_core.contracts import AgentProfile, ResourceContract
+    from aos_core.contracts.config import RuntimeConfig
+    from aos_core.runtime import Runtime
+
+    try:
+        profile = AgentProfile()
+        if profile_path is not None:
+            profile = AgentProfile.model_validate(read_json_arg(f"@{profile_path}", "--profile"))
+        raw_contract = read_json_arg(contract, "--contract")
+        resource = ResourceContract.model_validate(raw_contract) if raw_contract is not None else profile.contract
+        policy = profile.policy
+        if allow_net or approve:
+            policy = policy.model_copy(
+                update={
+                    "network": policy.network.model_copy(update={"allow": (*policy.network.allow, *allow_net)}),
+                    "approved": (*policy.approved, *approve),
+                }
+            )
+        profile = profile.model_copy(update={"policy": policy, "contract": resource})
+        path = config_path or (aos_home() / "config.toml")
+        config = RuntimeConfig.from_toml(path) if path.exists() else RuntimeConfig()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise click.UsageError(f"invalid {exc.title}: {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    return Runtime(profile=profile, contract=resource, config=config, seed=seed, approve=_terminal_approver())
+
+
+def _terminal_approver() -> Callable[[Any], bool] | None:
+    """Ask on the terminal; with no terminal, approvals are refused."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def ask(request: Any) -> bool:
+        params = json.dumps(request.params, ensure_ascii=False)[:400]
+        return click.confirm(
+            f"Approve {request.skill} ({request.side_effects} side effects) with {params}?",
+            default=False,
+            err=True,
+        )
+
+    return ask

@@ -1,0 +1,77 @@
+"""Cost values: what a call spent, what it may spend, and how a skill declares its price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aos_core.contracts.build import trusted
+from aos_core.contracts.money import Money
+
+__all__ = ["Cost", "CostEstimate", "CostModel"]
+
+
+class Cost(BaseModel):
+    """Tokens, calls and money. Money is an exact decimal, serialised as a string."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    calls: int = Field(default=0, ge=0)
+    money: Money = Decimal(0)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+
+    def __add__(self, other: Cost) -> Cost:
+        if not isinstance(other, Cost):
+            return NotImplemented
+        if self.currency != other.currency and (self.money and other.money):
+            raise ValueError(f"cannot add {self.currency} to {other.currency}")
+        return trusted(
+            Cost,
+            {
+                "input_tokens": self.input_tokens + other.input_tokens,
+                "output_tokens": self.output_tokens + other.output_tokens,
+                "calls": self.calls + other.calls,
+                "money": self.money + other.money,
+                "currency": self.currency if self.money else other.currency,
+            },
+        )
+
+    def fits_within(self, other: Cost) -> bool:
+        """True when every component of this cost is at most the same component of `other`."""
+        return (
+            self.input_tokens <= other.input_tokens
+            and self.output_tokens <= other.output_tokens
+            and self.calls <= other.calls
+            and self.money <= other.money
+        )
+
+
+class CostEstimate(BaseModel):
+    """A call's cost before it happens: best case, expected, and the worst case reserved."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: Cost
+    expected: Cost
+    worst: Cost
+    latency_ms: float | None = Field(default=None, ge=0, description="Expected duration of the call.")
+
+    @classmethod
+    def exactly(cls, cost: Cost, latency_ms: float | None = None) -> CostEstimate:
+        """An estimate with no uncertainty."""
+        return cls.model_construct(low=cost, expected=cost, worst=cost, latency_ms=latency_ms)
+
+
+class CostModel(BaseModel):
+    """A skill's own statement of its price, used when no cost estimator covers it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    money_per_call: Money = Decimal(0)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    uses_tokens: bool = Field(
+        default=False, description="True when calls consume model tokens (an estimator should price them)."
+    )

@@ -1,0 +1,66 @@
+"""Plans: ordered or DAG steps whose parameters may reference earlier steps' outputs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aos_core.contracts.errors import ErrorCode, ErrorInfo
+
+__all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "STEP_ID_PATTERN"]
+
+STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+
+
+class PlanStep(BaseModel):
+    """One call: `params` may hold `${steps.ID.output...}` and `${secrets.NAME}` references."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=STEP_ID_PATTERN)
+    skill: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+
+
+class Plan(BaseModel):
+    """`{"version": 1, "goal": ..., "steps": [...]}`; step ids are unique."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    goal: str = ""
+    steps: tuple[PlanStep, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Plan:
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice")
+            seen.add(step.id)
+        return self
+
+
+class PlanProblem(BaseModel):
+    """One thing wrong with a plan, found without executing it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step_id: str | None = None
+    code: ErrorCode
+    message: str
+    field: str | None = Field(default=None, description="The parameter concerned, as a dotted path.")
+
+
+class PlanResult(BaseModel):
+    """What planning returned: a validated plan, or the error and the problems found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ok: bool
+    planner: str
+    plan: Plan | None = None
+    error: ErrorInfo | None = None
+    problems: tuple[PlanProblem, ...] = ()

@@ -1,0 +1,227 @@
+"""The shapes plugins implement, and the context a skill is handed.
+
+These are structural (`typing.Protocol`): a plugin needs no base class, only the attributes
+named here. The core checks them when the plugin loads.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel
+
+from aos_core.contracts.cost import Cost, CostEstimate
+from aos_core.contracts.errors import ErrorCode
+from aos_core.contracts.outcome import StructuredOutcome
+from aos_core.contracts.plan import Plan
+from aos_core.contracts.profile import Policy
+from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.skill import SkillMetadata
+
+__all__ = [
+    "Classification",
+    "Clock",
+    "CostEstimator",
+    "EstimateContext",
+    "FailureClassifier",
+    "PlanRequest",
+    "Planner",
+    "PlannerContext",
+    "Secrets",
+    "Skill",
+    "SkillContext",
+    "SkillError",
+    "StateView",
+]
+
+T = TypeVar("T")
+
+
+class SkillError(Exception):
+    """Raise from a skill to fail with a specific catalog code instead of `SKILL_CRASHED`.
+
+    `details` must be JSON data. `retry_after_ms` tells the runtime how long the source asked
+    to wait (a server's Retry-After); the runtime honours it when it retries.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = ErrorCode(code)
+        self.message = message
+        self.details = dict(details or {})
+        self.retry_after_ms = retry_after_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A classifier's verdict on an exception: a catalog code and a line a person can act on."""
+
+    code: ErrorCode
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    retry_after_ms: int | None = None
+
+
+class Clock(Protocol):
+    """Time inside a run. Recorded in a run's trace, replayed from it."""
+
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards."""
+        ...
+
+
+class Secrets(Protocol):
+    """Secrets by name. A value read here is redacted from every outcome, trace and error."""
+
+    def get(self, name: str) -> str:
+        """The secret's value; `KeyError` naming it when it is not set."""
+        ...
+
+    def find(self, name: str) -> str | None:
+        """The secret's value, or None when it is not set."""
+        ...
+
+
+class StateView(Protocol):
+    """The run's key-value state (JSON values). Writes are recorded and replayed."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class SkillContext(Protocol):
+    """What a skill gets besides its parameters: everything non-deterministic comes from here."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def random(self) -> random.Random:
+        """Seeded per run, step and attempt: a draw here never shifts another step's draws."""
+        ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def state(self) -> StateView: ...
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """This skill's configuration (`skills.NAME` in the runtime configuration)."""
+        ...
+
+    @property
+    def step_id(self) -> str: ...
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first attempt."""
+        ...
+
+    @property
+    def deadline_ms(self) -> float | None:
+        """Milliseconds left before the call's timeout, or None."""
+        ...
+
+    def resource(self, key: str, factory: Callable[[], T]) -> T:
+        """A per-runtime pooled object (an HTTP client, say), built once by `factory`.
+
+        Objects with `aclose()` or `close()` are closed when the `Runtime` closes.
+        """
+        ...
+
+
+@runtime_checkable
+class Skill(Protocol):
+    """A skill: metadata, input and output models, and `execute(params, ctx)`, sync or async."""
+
+    metadata: SkillMetadata
+    Input: type[BaseModel]
+    Output: type[BaseModel]
+
+    def execute(self, params: Any, ctx: SkillContext) -> Any | Awaitable[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What a planner is asked: a goal, the skills it may use and the budget it must fit."""
+
+    goal: str
+    skills: Sequence[SkillMetadata]
+    contract: ResourceContract
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateContext:
+    """What an estimator may use besides the call: the run clock's time and the skill's configuration."""
+
+    at: datetime
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+class PlannerContext(SkillContext, Protocol):
+    """A planner's context: a skill context (config is `planners.NAME`) that can also run skills."""
+
+    async def execute(self, skill: str, params: Mapping[str, Any]) -> StructuredOutcome:
+        """Run a skill through the runtime (policy, budget, retries, redaction all apply)."""
+        ...
+
+
+class Planner(Protocol):
+    """Turns a goal into a `Plan`. `plan` may be sync or async; planners that call skills are async."""
+
+    name: str
+    description: str
+
+    def plan(self, request: PlanRequest, ctx: PlannerContext) -> Plan | Awaitable[Plan]: ...
+
+
+class FailureClassifier(Protocol):
+    """Maps an exception raised by a skill to a catalog code; None passes it to the next one."""
+
+    name: str
+
+    def classify(self, exc: BaseException, skill: SkillMetadata) -> Classification | None: ...
+
+
+class CostEstimator(Protocol):
+    """Prices skills: a worst case before the call (reserved) and the actual cost after it."""
+
+    name: str
+
+    def covers(self, skill: SkillMetadata) -> bool:
+        """Whether this estimator prices `skill`; asked once per skill, at load."""
+        ...
+
+    def estimate(self, skill: SkillMetadata, params: Mapping[str, Any], ctx: EstimateContext) -> CostEstimate:
+        """Low, expected and worst-case cost of a call with these parameters."""
+        ...
+
+    def actual(
+        self, skill: SkillMetadata, params: Mapping[str, Any], output: Mapping[str, Any] | None, ctx: EstimateContext
+    ) -> Cost:
+        """What a finished call cost; `output` is None when the call failed."""
+        ...

@@ -1,0 +1,83 @@
+"""The `SkillContext` handed to a skill on each attempt."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aos_core.contracts.profile import Policy
+from aos_core.execution.resources import ResourcePool
+from aos_core.execution.secrets import SecretStore
+from aos_core.execution.seeds import derive_seed
+from aos_core.execution.state import StateWriter
+
+__all__ = ["Context", "PlannerCtx"]
+
+T = TypeVar("T")
+
+
+class Context:
+    """Everything non-deterministic a skill may use; random is built on first use."""
+
+    __slots__ = (
+        "clock",
+        "secrets",
+        "policy",
+        "state",
+        "config",
+        "step_id",
+        "attempt",
+        "deadline_ms",
+        "_pool",
+        "_seed",
+        "_random",
+    )
+
+    def __init__(
+        self,
+        *,
+        clock: Any,
+        secrets: SecretStore,
+        policy: Policy,
+        state: StateWriter,
+        config: Mapping[str, Any],
+        step_id: str,
+        attempt: int,
+        deadline_ms: float | None,
+        pool: ResourcePool,
+        seed: int,
+    ) -> None:
+        self.clock = clock
+        self.secrets = secrets
+        self.policy = policy
+        self.state = state
+        self.config = config
+        self.step_id = step_id
+        self.attempt = attempt
+        self.deadline_ms = deadline_ms
+        self._pool = pool
+        self._seed = seed
+        self._random: random.Random | None = None
+
+    @property
+    def random(self) -> random.Random:
+        if self._random is None:
+            self._random = random.Random(derive_seed(self._seed, self.step_id, self.attempt, "skill"))
+        return self._random
+
+    def resource(self, key: str, factory: Callable[[], T]) -> T:
+        return self._pool.get(key, factory)
+
+
+class PlannerCtx(Context):
+    """A planner's context: a `Context` that can also run skills through the runtime."""
+
+    __slots__ = ("_execute",)
+
+    def __init__(self, execute: Callable[[str, Mapping[str, Any]], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._execute = execute
+
+    async def execute(self, skill: str, params: Mapping[str, Any]) -> Any:
+        return await self._execute(skill, params)

@@ -1,0 +1,105 @@
+"""The AOS hook specifications: the whole plugin API, one hook per kind of plugin.
+
+A plugin is a module (or object) named by an entry point in the group ``aos``::
+
+    [project.entry-points.aos]
+    weather = "aos_skill_weather.plugin"
+
+and implements one or more of the hooks below, each marked with ``aos_core.hookimpl``. Every
+hook receives ``register``, a callable ``register(obj, priority=0)``; a plugin calls it once per
+thing it contributes. The core then validates each contribution on its own: a plugin whose
+module fails to import, whose hook has an argument not named here, whose hook raises, or whose
+contribution is invalid is reported (``aos plugins``) with the reason, and every other plugin
+keeps working.
+
+Hooks are collected once, when a ``Runtime`` loads its plugins; none is called per execution.
+Keep module import cheap: import heavy libraries inside the function that needs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pluggy
+
+__all__ = ["PROJECT_NAME", "Register", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "aos"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class Register(Protocol):
+    """The ``register`` callable every hook receives."""
+
+    def __call__(self, obj: Any, priority: int = 0) -> None: ...
+
+
+@hookspec
+def aos_register_skills(register: Register) -> None:
+    """Contribute skills.
+
+    Call ``register(skill)`` for each skill. A skill object has:
+
+    - ``metadata``: a ``SkillMetadata`` (name, version, description, side_effects, idempotent,
+      deterministic, and optionally network, blocking, timeout_ms, cost, failure_codes,
+      permissions). Leave ``input_schema``/``output_schema`` out: the core generates them.
+    - ``Input`` and ``Output``: pydantic models for the parameters and the result.
+    - ``execute(params, ctx)``: sync or async; ``params`` is an ``Input`` instance, ``ctx`` a
+      ``SkillContext``; returns an ``Output`` (or a dict that validates as one). To fail with a
+      specific code, raise ``SkillError(code, message)``; any other exception goes to the
+      failure classifiers and otherwise becomes ``SKILL_CRASHED``.
+
+    Refused at load time, with the reason: invalid metadata, missing or non-pydantic
+    ``Input``/``Output``, an ``execute`` that is not callable as ``execute(params, ctx)``, a
+    schema that is not valid JSON Schema, and a name another plugin also registers (both are
+    refused, so nothing silently shadows another skill). ``priority`` is ignored for skills.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def aos_register_planners(register: Register) -> None:
+    """Contribute planners.
+
+    Call ``register(planner, priority=0)``. A planner has ``name``, ``description`` and
+    ``plan(request, ctx)`` (sync or async) returning a ``Plan`` for ``request.goal`` using only
+    ``request.skills`` and fitting ``request.contract``. The core validates the plan against the
+    skills' schemas before anyone runs it. Two planners with the same name: the higher
+    ``priority`` wins (on a tie, the first loaded).
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def aos_register_classifiers(register: Register) -> None:
+    """Contribute failure classifiers.
+
+    Call ``register(classifier, priority=0)``. A classifier has ``name`` and
+    ``classify(exc, skill)`` returning a ``Classification(code, message)`` or None to pass.
+    When a skill raises, classifiers are asked from the highest ``priority`` down and the first
+    answer wins; the built-in classifier answers last. A classifier picks a catalog code; the
+    category always comes from the catalog, so it cannot invent one.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def aos_register_estimators(register: Register) -> None:
+    """Contribute cost estimators.
+
+    Call ``register(estimator, priority=0)``. An estimator has ``name``, ``covers(skill)``,
+    ``estimate(skill, params, ctx)`` returning a ``CostEstimate`` (low, expected, worst) and
+    ``actual(skill, params, output, ctx)`` returning the ``Cost`` of a finished call. For each
+    skill the core picks, once at load, the highest-priority estimator that covers it, else
+    the cost model in the skill's metadata. ``ctx`` is an ``EstimateContext``: ``ctx.at`` is the
+    run clock's time (price at it, so a replay prices the same), ``ctx.config`` the skill's
+    configuration (where price overrides live). The worst case is reserved against the budget
+    before the call; the actual cost is settled after it.
+
+    Return value: ignored.
+    """

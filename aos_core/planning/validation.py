@@ -1,0 +1,119 @@
+"""Plan validation: everything that can be known wrong about a plan without running it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from aos_core.contracts.errors import ErrorCode
+from aos_core.contracts.plan import Plan, PlanProblem
+from aos_core.planning.references import find_references, walk_schema
+from aos_core.plugins.contributions import SkillEntry
+
+__all__ = ["dependencies", "topological_order", "validate_plan"]
+
+
+def dependencies(plan: Plan) -> dict[str, set[str]]:
+    """Each step's upstream steps: `depends_on` plus every step its parameters reference."""
+    return {
+        step.id: set(step.depends_on) | {ref.step for ref in find_references(step.params)} for step in plan.steps
+    }
+
+
+def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
+    """(steps in an order that respects dependencies, steps caught in a cycle)."""
+    deps = {k: {d for d in v if d in {s.id for s in plan.steps}} for k, v in dependencies(plan).items()}
+    order: list[str] = []
+    ready = [s.id for s in plan.steps if not deps[s.id]]
+    remaining = {k: set(v) for k, v in deps.items()}
+    position = {s.id: i for i, s in enumerate(plan.steps)}
+    dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
+    for step, ups in deps.items():
+        for up in ups:
+            dependents[up].append(step)
+    while ready:
+        ready.sort(key=position.__getitem__)
+        current = ready.pop(0)
+        order.append(current)
+        for down in dependents[current]:
+            remaining[down].discard(current)
+            if not remaining[down] and down not in order and down not in ready:
+                ready.append(down)
+    cyclic = [s.id for s in plan.steps if s.id not in order]
+    return order, cyclic
+
+
+def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProblem]:
+    """Unknown skills, dangling or cyclic dependencies, bad references and parameters."""
+    problems: list[PlanProblem] = []
+    ids = {step.id for step in plan.steps}
+    by_id = {step.id: step for step in plan.steps}
+    for step in plan.steps:
+        entry = skills.get(step.skill)
+        if entry is None:
+            import difflib
+
+            close = difflib.get_close_matches(step.skill, list(skills), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(PlanProblem(step_id=step.id, code=ErrorCode.SKILL_NOT_FOUND, message=f"unknown skill {step.skill!r}{hint}"))
+        for dep in step.depends_on:
+            if dep not in ids:
+                problems.append(_invalid(step.id, f"depends_on names unknown step {dep!r}"))
+            elif dep == step.id:
+                problems.append(_invalid(step.id, "depends on itself"))
+        referenced: set[str] = set()
+        for ref in find_references(step.params):
+            referenced.add(ref.param.split(".")[0].split("[")[0])
+            if ref.step not in ids:
+                problems.append(_invalid(step.id, f"{ref.text} refers to unknown step {ref.step!r}", ref.param))
+                continue
+            if ref.step == step.id:
+                problems.append(_invalid(step.id, f"{ref.text} refers to its own output", ref.param))
+                continue
+            upstream = skills.get(by_id[ref.step].skill)
+            schema = upstream.metadata.output_schema if upstream is not None else None
+            if schema:
+                why = walk_schema(schema, ref.path)
+                if why is not None:
+                    problems.append(
+                        PlanProblem(
+                            step_id=step.id,
+                            code=ErrorCode.SCHEMA_VALIDATION_FAILED,
+                            message=f"{ref.text}: the output of {ref.step!r} ({by_id[ref.step].skill}) {why}",
+                            field=ref.param,
+                        )
+                    )
+        if entry is not None:
+            problems.extend(_param_problems(step.id, entry, step.params, referenced))
+    _, cyclic = topological_order(plan)
+    if cyclic:
+        problems.append(_invalid(None, f"steps form a dependency cycle: {', '.join(cyclic)}"))
+    return problems
+
+
+def _param_problems(step_id: str, entry: SkillEntry, params: Mapping[str, Any], referenced: set[str]) -> list[PlanProblem]:
+    try:
+        entry.input_model.model_validate(params)
+    except ValidationError as exc:
+        found = []
+        for error in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(p) for p in error["loc"])
+            top = str(error["loc"][0]) if error["loc"] else ""
+            if top in referenced:
+                continue  # its value is only known at run time
+            found.append(
+                PlanProblem(
+                    step_id=step_id,
+                    code=ErrorCode.SCHEMA_VALIDATION_FAILED,
+                    message=f"params do not fit {entry.metadata.name}: {loc or '(params)'}: {error['msg']}",
+                    field=loc or None,
+                )
+            )
+        return found
+    return []
+
+
+def _invalid(step_id: str | None, message: str, field: str | None = None) -> PlanProblem:
+    return PlanProblem(step_id=step_id, code=ErrorCode.INVALID_INPUT, message=message, field=field)

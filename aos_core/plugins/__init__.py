@@ -1,0 +1,25 @@
+"""Plugin loading: discovery through entry points, per-plugin validation, the registry."""
+
+from aos_core.plugins.contributions import ContributionError, SkillEntry
+from aos_core.plugins.discovery import (
+    ENTRY_POINT_GROUP,
+    disabled_from_env,
+    entry_point_sources,
+    object_sources,
+)
+from aos_core.plugins.loader import PluginSource, Ranked, Registry, load_plugins
+from aos_core.plugins.reports import PluginReport
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ContributionError",
+    "PluginReport",
+    "PluginSource",
+    "Ranked",
+    "Registry",
+    "SkillEntry",
+    "disabled_from_env",
+    "entry_point_sources",
+    "load_plugins",
+    "object_sources",
+]

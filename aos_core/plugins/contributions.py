@@ -1,0 +1,157 @@
+"""Validation of what plugins register: skills, planners, classifiers and cost estimators.
+
+Each check returns the finished entry or raises `ContributionError` with one line saying what
+is wrong and how to fix it. Nothing here calls a skill.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from aos_core.contracts.plan import STEP_ID_PATTERN
+from aos_core.contracts.skill import SkillMetadata
+from aos_core.plugins.schema_check import schema_problems
+
+__all__ = [
+    "ContributionError",
+    "SkillEntry",
+    "validate_classifier",
+    "validate_estimator",
+    "validate_planner",
+    "validate_skill",
+]
+
+_NAME = re.compile(STEP_ID_PATTERN)
+
+
+class ContributionError(ValueError):
+    """A registered object breaks its contract; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkillEntry:
+    """A validated skill, ready for the executor."""
+
+    skill: Any
+    metadata: SkillMetadata
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    is_async: bool
+    plugin: str
+
+
+def validate_skill(obj: Any, plugin: str) -> SkillEntry:
+    """Check a skill object and return it with schemas generated from its models."""
+    label = _label(obj)
+    if isinstance(obj, type):
+        raise ContributionError(f"{label} is a class; register an instance: register({obj.__name__}())")
+    raw = getattr(obj, "metadata", None)
+    if raw is None:
+        raise ContributionError(f"{label} has no 'metadata'; give it a SkillMetadata(...)")
+    if isinstance(raw, SkillMetadata):
+        metadata = raw
+    else:
+        try:
+            metadata = SkillMetadata.model_validate(raw)
+        except ValidationError as exc:
+            raise ContributionError(f"{label} has invalid metadata: {_first_errors(exc)}") from None
+    label = f"skill {metadata.name!r}"
+    models = {}
+    for attr in ("Input", "Output"):
+        model = getattr(obj, attr, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ContributionError(f"{label} needs '{attr}', a pydantic BaseModel subclass; found {model!r}")
+        models[attr] = model
+    execute = getattr(obj, "execute", None)
+    _check_callable(execute, f"{label}: execute", ("params", "ctx"))
+    schemas = {}
+    for attr, field in (("Input", "input_schema"), ("Output", "output_schema")):
+        try:
+            schema = models[attr].model_json_schema()
+        except Exception as exc:  # noqa: BLE001 - any failure to build a schema is the plugin's error
+            raise ContributionError(
+                f"{label}: cannot generate a JSON Schema from {attr} ({type(exc).__name__}: {exc}); "
+                "use JSON-compatible field types"
+            ) from None
+        problems = schema_problems(schema)
+        if problems:
+            raise ContributionError(f"{label}: {field} is not valid JSON Schema: {problems[0]}")
+        declared = getattr(metadata, field)
+        if declared is not None and declared != schema:
+            raise ContributionError(
+                f"{label}: metadata.{field} differs from the schema generated from {attr}; "
+                f"leave {field} out, the core generates it"
+            )
+        schemas[field] = schema
+    metadata = metadata.model_copy(update=schemas)
+    is_async = inspect.iscoroutinefunction(execute)
+    return SkillEntry(obj, metadata, models["Input"], models["Output"], is_async, plugin)
+
+
+def validate_planner(obj: Any) -> str:
+    """Check a planner object; returns its name."""
+    name = _named(obj, "planner")
+    if not isinstance(getattr(obj, "description", None), str):
+        raise ContributionError(f"planner {name!r} needs 'description', a string")
+    _check_callable(getattr(obj, "plan", None), f"planner {name!r}: plan", ("request", "ctx"))
+    return name
+
+
+def validate_classifier(obj: Any) -> str:
+    """Check a failure classifier; returns its name."""
+    name = _named(obj, "classifier")
+    _check_callable(getattr(obj, "classify", None), f"classifier {name!r}: classify", ("exc", "skill"))
+    return name
+
+
+def validate_estimator(obj: Any) -> str:
+    """Check a cost estimator; returns its name."""
+    name = _named(obj, "estimator")
+    _check_callable(getattr(obj, "covers", None), f"estimator {name!r}: covers", ("skill",))
+    _check_callable(getattr(obj, "estimate", None), f"estimator {name!r}: estimate", ("skill", "params", "ctx"))
+    _check_callable(
+        getattr(obj, "actual", None), f"estimator {name!r}: actual", ("skill", "params", "output", "ctx")
+    )
+    return name
+
+
+def _named(obj: Any, kind: str) -> str:
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ContributionError(
+            f"{kind} {_label(obj)} needs 'name', a string of letters, digits, '_' or '-'; found {name!r}"
+        )
+    return name
+
+
+def _check_callable(func: Callable[..., Any] | None, label: str, args: tuple[str, ...]) -> None:
+    wanted = f"({', '.join(args)})"
+    if func is None or not callable(func):
+        raise ContributionError(f"{label} is missing or not callable; define a method {wanted}")
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # builtins without a signature: accept, they fail loudly when called
+    try:
+        signature.bind(*args)
+    except TypeError:
+        raise ContributionError(f"{label} has signature {signature}; it must accept {wanted}") from None
+
+
+def _label(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}" if not isinstance(obj, type) else obj.__qualname__
+
+
+def _first_errors(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for error in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in error["loc"]) or "metadata"
+        parts.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -1,0 +1,56 @@
+"""Finding plugins: entry points in the group `aos`, read with importlib-metadata."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from aos_core.plugins.loader import PluginSource
+
+__all__ = ["ENTRY_POINT_GROUP", "CORE_DISTRIBUTION", "disabled_from_env", "entry_point_sources", "object_sources"]
+
+ENTRY_POINT_GROUP = "aos"
+CORE_DISTRIBUTION = "aos-core"
+
+
+def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
+    """One source per entry point in the group, sorted by distribution then name."""
+    from importlib_metadata import entry_points
+
+    sources = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = _canonical(dist.metadata["Name"]) if dist is not None else None
+        if core_only and dist_name != CORE_DISTRIBUTION:
+            continue
+        sources.append(
+            PluginSource(
+                name=ep.name,
+                module=ep.value,
+                load=ep.load,
+                distribution=dist_name,
+                version=dist.version if dist is not None else None,
+            )
+        )
+    sources.sort(key=lambda s: (s.distribution != CORE_DISTRIBUTION, s.distribution or "", s.name))
+    return sources
+
+
+def object_sources(plugins: Iterable[Any]) -> list[PluginSource]:
+    """Sources for plugin objects or modules given in-process (tests, embedders)."""
+    sources = []
+    for index, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
+        sources.append(PluginSource(name=name, module=name, load=lambda p=plugin: p))
+    return sources
+
+
+def disabled_from_env() -> list[str]:
+    """Plugin names switched off by `AOS_DISABLE_PLUGINS` (comma separated)."""
+    raw = os.environ.get("AOS_DISABLE_PLUGINS", "")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
