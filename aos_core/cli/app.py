@@ -20,6 +20,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "failures": ("aos_core.cli.discovery:failures", "Print the failure catalog: codes, categories, recovery."),
     "exec": ("aos_core.cli.work:exec_", "Execute one skill and print its outcome."),
     "query": ("aos_core.cli.work:query", "Ask the runtime what it knows (budget, skills, state...)."),
+    "plan": ("aos_core.cli.runs:plan", "Ask a planner for a plan for GOAL."),
+    "simulate": ("aos_core.cli.runs:simulate", "Check a plan and estimate its cost and latency; runs nothing."),
+    "run": ("aos_core.cli.runs:run", "Run a plan, recording a durable, replayable trace."),
+    "runs": ("aos_core.cli.runs:runs", "List recorded runs."),
+    "show": ("aos_core.cli.runs:show", "Show a recorded run, or export its trace as JSON Lines."),
+    "replay": ("aos_core.cli.runs:replay", "Replay a recorded run or trace file and check it matches."),
+    "demo": ("aos_core.cli.demo:demo", "Run the offline demo: simulate, run and replay a three-skill plan."),
+    "plugin": ("aos_core.cli.authoring:plugin", "Tools for plugin authors (aos plugin new NAME)."),
+    "install": ("aos_core.cli.authoring:install", "Install plugin distributions into aos's environment."),
+    "uninstall": ("aos_core.cli.authoring:uninstall", "Remove plugin distributions from aos's environment."),
 }
 
 

@@ -96,6 +96,10 @@ class Secrets(Protocol):
         """The secret's value, or None when it is not set."""
         ...
 
+    def remember(self, value: str, name: str) -> None:
+        """Treat `value` as a secret from now on (e.g. a key that came from configuration)."""
+        ...
+
 
 class StateView(Protocol):
     """The run's key-value state (JSON values). Writes are recorded and replayed."""
