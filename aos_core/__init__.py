@@ -52,7 +52,47 @@ _EXPORTS = {
     "make_error": "aos_core.contracts.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AgentProfile",
+    "ApprovalRequest",
+    "CatalogEntry",
+    "Classification",
+    "Cost",
+    "CostEstimate",
+    "CostEstimator",
+    "CostModel",
+    "ErrorCategory",
+    "ErrorCode",
+    "ErrorInfo",
+    "EstimateContext",
+    "FailureClassifier",
+    "NetworkPolicy",
+    "Plan",
+    "PlanProblem",
+    "PlanRequest",
+    "PlanResult",
+    "PlanStep",
+    "Planner",
+    "PlannerContext",
+    "PluginReport",
+    "Policy",
+    "RateLimit",
+    "ResourceContract",
+    "RetryPolicy",
+    "Runtime",
+    "RuntimeConfig",
+    "SideEffect",
+    "Skill",
+    "SkillContext",
+    "SkillError",
+    "SkillMetadata",
+    "StructuredOutcome",
+    "UnknownSkill",
+    "__version__",
+    "failure_catalog",
+    "hookimpl",
+    "make_error",
+]
 
 if TYPE_CHECKING:
     from aos_core.contracts.config import RuntimeConfig

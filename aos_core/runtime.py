@@ -8,34 +8,34 @@ ledger, pooled clients and history all belong to the instance, never to the modu
 from __future__ import annotations
 
 import difflib
-import inspect
 import itertools
 import random
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-from pydantic import ValidationError
+from typing import Any, Literal
 
 from aos_core.budget.ledger import Ledger
 from aos_core.contracts.config import RuntimeConfig
+from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import Plan, PlanProblem, PlanResult
-from aos_core.contracts.protocols import PlanRequest, SkillError
-from aos_core.contracts.profile import AgentProfile
+from aos_core.contracts.plan import Plan, PlanResult
+from aos_core.contracts.profile import AgentProfile, Policy
+from aos_core.contracts.protocols import PlanRequest
 from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.runs import CostRange, ReplayResult, RunResult, RunSummary, SimulationReport
 from aos_core.contracts.skill import SkillMetadata
-from aos_core.execution.clock import SystemClock
+from aos_core.execution.clock import SystemClock, VirtualClock
 from aos_core.execution.context import PlannerCtx
 from aos_core.execution.effects import Drivers
-from aos_core.execution.executor import CallScope, Executor, validation_errors
+from aos_core.execution.executor import CallScope, Executor
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.state import RunState, StateWriter
-from aos_core.planning.validation import validate_plan
+from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import (
     PluginReport,
     Registry,
@@ -45,6 +45,11 @@ from aos_core.plugins import (
     object_sources,
 )
 from aos_core.policy import ApprovalRequest
+from aos_core.runs.service import replay_source, replay_trace, resume_run, start_run
+from aos_core.runs.sqlite import SQLiteRunStore
+from aos_core.runs.store import RunStore, default_store_path
+from aos_core.runs.trace import TraceDocument
+from aos_core.simulation import simulate
 
 __all__ = ["QUERY_KEYS", "Runtime", "UnknownSkill"]
 
@@ -84,6 +89,8 @@ class Runtime:
         clock: Any = None,
         secrets: Mapping[str, str] | Callable[[str], str | None] | None = None,
         approve: Callable[[ApprovalRequest], Any] | None = None,
+        store: str | Path | RunStore | None = None,
+        durability: Literal["normal", "full"] = "normal",
     ) -> None:
         self.profile = profile or AgentProfile()
         self.config = config if isinstance(config, RuntimeConfig) else RuntimeConfig.model_validate(config or {})
@@ -105,11 +112,16 @@ class Runtime:
         self._counter = itertools.count(1)
         self._executor = self._new_executor(self.ledger)
         self._closed = False
+        self._durability = durability
+        self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
+        self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
 
-    def _new_executor(self, ledger: Ledger, seed: int | None = None, clock: Any = None) -> Executor:
+    def _new_executor(
+        self, ledger: Ledger, seed: int | None = None, policy: Policy | None = None, clock: Any = None
+    ) -> Executor:
         return Executor(
             registry=self.registry,
-            policy=self.profile.policy,
+            policy=policy or self.profile.policy,
             ledger=ledger,
             secrets=self.secrets,
             clock=clock or self.clock,
@@ -152,9 +164,13 @@ class Runtime:
             return PlanResult(ok=False, planner=name, error=error)
         allowed = self.profile.policy.allow_skills
         offered = [
-            m for n, m in self.skills.items() if n not in self.profile.policy.deny_skills and (allowed is None or n in allowed)
+            m
+            for n, m in self.skills.items()
+            if n not in self.profile.policy.deny_skills and (allowed is None or n in allowed)
         ]
-        request = PlanRequest(goal=goal, skills=offered, contract=self.contract, config=self.config.planners.get(name, {}))
+        request = PlanRequest(
+            goal=goal, skills=offered, contract=self.contract, config=self.config.planners.get(name, {})
+        )
         ctx = PlannerCtx(
             self.aexecute,
             clock=self.clock,
@@ -168,35 +184,98 @@ class Runtime:
             pool=self._pool,
             seed=self.seed,
         )
-        try:
-            produced = ranked.obj.plan(request, ctx)
-            if inspect.isawaitable(produced):
-                produced = await produced
-        except SkillError as exc:
-            return PlanResult(ok=False, planner=name, error=make_error(exc.code, exc.message, details=exc.details))
-        except Exception as exc:  # noqa: BLE001 - a planner's crash is a result, never an exception
-            error = make_error(
-                ErrorCode.SKILL_CRASHED,
-                f"planner {name!r} crashed: {type(exc).__name__}: {exc}",
-                details={"exception_type": type(exc).__name__},
-            )
-            return PlanResult(ok=False, planner=name, error=error)
-        return self.check_plan(produced, planner=name)
+        return await ask_planner(ranked, request, ctx, self.registry.skills)
 
     def check_plan(self, plan: Plan | Mapping[str, Any], planner: str = "user") -> PlanResult:
         """Validate a plan (a `Plan` or its JSON) against the loaded skills, without running it."""
-        try:
-            checked = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
-        except ValidationError as exc:
-            problems = tuple(
-                PlanProblem(code=ErrorCode.SCHEMA_VALIDATION_FAILED, message=f"{e['loc'] or 'plan'}: {e['msg']}", field=e["loc"] or None)
-                for e in validation_errors(exc)
+        parsed, problems = parse_plan(plan, self.registry.skills)
+        return plan_result(planner, parsed, problems)
+
+    # -- simulation and runs -------------------------------------------------------------------
+    def simulate(self, plan: Plan | Mapping[str, Any]) -> SimulationReport:
+        """Problems, approvals, cost (low/expected/worst) and latency of a plan; executes nothing."""
+        parsed, problems = parse_plan(plan, self.registry.skills)
+        if parsed is None:
+            zero = Cost(currency=self.contract.currency)
+            return SimulationReport(
+                feasible=False,
+                fits_contract=False,
+                problems=tuple(problems),
+                cost=CostRange(low=zero, expected=zero, worst=zero),
+                latency_ms=0.0,
+                contract=self.contract.id,
             )
-            return _invalid_plan(planner, None, problems)
-        problems = tuple(validate_plan(checked, self.registry.skills))
-        if problems:
-            return _invalid_plan(planner, checked, problems)
-        return PlanResult(ok=True, planner=planner, plan=checked)
+        return simulate(
+            parsed,
+            skills=self.registry.skills,
+            estimators=self._executor.estimators,
+            policy=self.profile.policy,
+            contract=self.contract,
+            skill_config=self.config.skills,
+            at=self.clock.now(),
+        )
+
+    def run(self, plan: Plan | Mapping[str, Any] | None = None, *, resume: str | None = None) -> RunResult:
+        """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what steps do."""
+        result: RunResult = self._drivers.run_on_loop(self.arun(plan, resume=resume))
+        return result
+
+    async def arun(self, plan: Plan | Mapping[str, Any] | None = None, *, resume: str | None = None) -> RunResult:
+        """Async twin of `run`."""
+        if resume is not None:
+            return await resume_run(
+                resume,
+                registry=self.registry,
+                make_executor=self._run_executor,
+                drivers=self._drivers,
+                store=self.store,
+            )
+        if plan is None:
+            raise TypeError("run() needs a plan, or resume=RUN_ID")
+        return await start_run(
+            plan,
+            registry=self.registry,
+            make_executor=self._run_executor,
+            drivers=self._drivers,
+            store=self.store,
+            contract=self.contract,
+            policy=self.profile.policy,
+            seed=self.seed,
+        )
+
+    def replay(self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None) -> ReplayResult:
+        """Replay a run id, a trace file or a `TraceDocument`; `plan` replaces the recorded plan."""
+        result: ReplayResult = self._drivers.run_on_loop(self.areplay(source, plan))
+        return result
+
+    async def areplay(
+        self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None
+    ) -> ReplayResult:
+        """Async twin of `replay`. `RunNotFound`/`TraceError` for a missing run or unreadable file."""
+        trace, run_id = replay_source(source, lambda: self.store)
+        return await replay_trace(trace, run_id, plan, make_executor=self._replay_executor, drivers=self._drivers)
+
+    def runs(self, limit: int = 50) -> list[RunSummary]:
+        """Recorded runs, newest first."""
+        return self.store.list_runs(limit)
+
+    def trace(self, run_id: str) -> TraceDocument:
+        """A recorded run's canonical trace (`.text()` is the JSON Lines export)."""
+        return self.store.load_run(run_id).trace
+
+    @property
+    def store(self) -> RunStore:
+        """The run store (SQLite at `$AOS_HOME/runs.sqlite3` unless `store=` said otherwise)."""
+        if self._store is None:
+            self._store = SQLiteRunStore(self._store_path or default_store_path(), durability=self._durability)
+        return self._store
+
+    def _run_executor(self, contract: ResourceContract, policy: Policy, seed: int) -> Executor:
+        return self._new_executor(Ledger(contract, self.clock.monotonic()), seed=seed, policy=policy)
+
+    def _replay_executor(self, contract: ResourceContract, policy: Policy, seed: int) -> Executor:
+        clock = VirtualClock()
+        return self._new_executor(Ledger(contract, clock.monotonic()), seed=seed, policy=policy, clock=clock)
 
     # -- knowledge ---------------------------------------------------------------------------
     @property
@@ -253,6 +332,8 @@ class Runtime:
         if len(self._pool):
             self._drivers.run_on_loop(self._pool.aclose())
         self._drivers.close()
+        if self._store is not None:
+            self._store.close()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -261,6 +342,8 @@ class Runtime:
         await self._pool.aclose()
         self._pool.close_sync()
         self._drivers.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -275,18 +358,6 @@ class Runtime:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def _invalid_plan(planner: str, plan: Plan | None, problems: tuple[PlanProblem, ...]) -> PlanResult:
-    first = problems[0]
-    where = f"step {first.step_id}: " if first.step_id else ""
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    error = make_error(
-        ErrorCode.OUTPUT_VALIDATION_FAILED,
-        f"the plan from {planner!r} is invalid: {where}{first.message}{more}",
-        details={"problems": [p.model_dump(mode="json") for p in problems]},
-    )
-    return PlanResult(ok=False, planner=planner, plan=plan, error=error, problems=problems)
 
 
 def _params(params: Mapping[str, Any] | None) -> Any:

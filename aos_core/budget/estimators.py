@@ -23,7 +23,9 @@ class MetadataEstimator:
     def covers(self, skill: SkillMetadata) -> bool:
         return True
 
-    def estimate(self, skill: SkillMetadata, params: Mapping[str, Any], ctx: EstimateContext | None = None) -> CostEstimate:
+    def estimate(
+        self, skill: SkillMetadata, params: Mapping[str, Any], ctx: EstimateContext | None = None
+    ) -> CostEstimate:
         return self._priced(skill)[0]
 
     def actual(

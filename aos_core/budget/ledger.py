@@ -152,8 +152,7 @@ def _refusal(field: str, wanted: Any, remaining: Any, limit: Any) -> Refusal:
         name,
         str(_json(wanted)),
         str(_json(max(remaining, 0))),
-        f"worst case needs {_json(wanted)}{unit} but only {_json(max(remaining, 0))} of {name}={_json(limit)} "
-        "is left",
+        f"worst case needs {_json(wanted)}{unit} but only {_json(max(remaining, 0))} of {name}={_json(limit)} is left",
     )
 
 

@@ -68,7 +68,12 @@ def describe(skill: str, as_json: bool) -> None:
             metadata = runtime.describe_skill(skill).model_dump(mode="json")
         except UnknownSkill as exc:
             error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
-            fail(str(exc), EXIT_CODES["PERMANENT"], as_json=as_json, data={"ok": False, "error": error.model_dump(mode="json")})
+            fail(
+                str(exc),
+                EXIT_CODES["PERMANENT"],
+                as_json=as_json,
+                data={"ok": False, "error": error.model_dump(mode="json")},
+            )
     if as_json:
         emit(metadata)
         return
@@ -161,7 +166,11 @@ def _fields(schema: dict[str, Any] | None) -> list[str]:
     required = set(schema.get("required", []))
     lines = []
     for field, spec in schema.get("properties", {}).items():
-        kind = spec.get("type") or " | ".join(str(s.get("type", s.get("$ref", "?"))) for s in spec.get("anyOf", [])) or "any"
+        kind = (
+            spec.get("type")
+            or " | ".join(str(s.get("type", s.get("$ref", "?"))) for s in spec.get("anyOf", []))
+            or "any"
+        )
         mark = "*" if field in required else " "
         text = spec.get("description", "")
         lines.append(f"   {mark}{field}: {kind}" + (f"  {text}" if text else ""))

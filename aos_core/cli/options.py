@@ -27,8 +27,14 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def runtime_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --profile, --contract, --allow-net, --approve, --config and --seed."""
+    """Add --profile, --contract, --allow-net, --approve, --config, --seed and --store."""
     options = [
+        click.option(
+            "--store",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Run store: an SQLite file or a directory (default: $AOS_HOME/runs.sqlite3).",
+        ),
         click.option("--seed", type=int, default=None, help="Seed for the run's random source."),
         click.option(
             "--config",
@@ -76,6 +82,8 @@ def build_runtime(
     approve: tuple[str, ...],
     config_path: Path | None,
     seed: int | None,
+    store: Path | None = None,
+    **overrides: Any,
 ) -> Any:
     """A `Runtime` from the shared options; malformed input is a usage error (exit 2)."""
     from pydantic import ValidationError
@@ -107,7 +115,10 @@ def build_runtime(
         raise click.UsageError(f"invalid {exc.title}: {where}: {first['msg']}") from None
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    return Runtime(profile=profile, contract=resource, config=config, seed=seed, approve=_terminal_approver())
+    if store is not None and (store.is_dir() or not store.suffix):
+        store = store / "runs.sqlite3"
+    options: dict[str, Any] = {"store": store, "approve": _terminal_approver(), **overrides}
+    return Runtime(profile=profile, contract=resource, config=config, seed=seed, **options)
 
 
 def _terminal_approver() -> Callable[[Any], bool] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from typing import Any
 
 import click
@@ -56,5 +55,3 @@ def query(key: str, params: str | None, as_json: bool, **options: Any) -> None:
         emit(result)
     else:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-
-

@@ -130,5 +130,3 @@ def make_error(
 def _one_line(text: str, limit: int = 500) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-

@@ -82,7 +82,7 @@ class RecordingClock:
 class ReplayClock:
     """Serves recorded readings in order; `diverged` says why it could not."""
 
-    __slots__ = ("_readings", "_index", "diverged")
+    __slots__ = ("_index", "_readings", "diverged")
 
     def __init__(self, readings: list[list[Any]]) -> None:
         self._readings = readings

@@ -21,17 +21,17 @@ class Context:
     """Everything non-deterministic a skill may use; random is built on first use."""
 
     __slots__ = (
-        "clock",
-        "secrets",
-        "policy",
-        "state",
-        "config",
-        "step_id",
-        "attempt",
-        "deadline_ms",
         "_pool",
-        "_seed",
         "_random",
+        "_seed",
+        "attempt",
+        "clock",
+        "config",
+        "deadline_ms",
+        "policy",
+        "secrets",
+        "state",
+        "step_id",
     )
 
     def __init__(

@@ -41,7 +41,7 @@ class CallAsync:
 
 
 class CallThread:
-    __slots__ = ("func", "args", "timeout")
+    __slots__ = ("args", "func", "timeout")
 
     def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> None:
         self.func = func
@@ -86,7 +86,9 @@ class Drivers:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
-                    self._pool = concurrent.futures.ThreadPoolExecutor(self._max_workers, thread_name_prefix="aos-skill")
+                    self._pool = concurrent.futures.ThreadPoolExecutor(
+                        self._max_workers, thread_name_prefix="aos-skill"
+                    )
         return self._pool
 
     @property

@@ -26,7 +26,6 @@ from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.protocols import EstimateContext
-from aos_core.failures import classify_exception
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
@@ -35,6 +34,7 @@ from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import MissingSecret, SecretStore, has_secret_refs, resolve_secret_refs
 from aos_core.execution.seeds import seeded_random
 from aos_core.execution.state import RunState, StateWriter
+from aos_core.failures import classify_exception
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Registry
 from aos_core.policy import ApprovalRequest, check_allowed, needs_approval, timeout_ms
@@ -205,10 +205,10 @@ class Executor:
                 pool=self.pool,
                 seed=self.seed,
             )
-            status, value = yield from self._call(entry, model, ctx, deadline_s)
+            status, value = yield from self.call(entry, model, ctx, deadline_s)
             output, error = None, None
             if status == "ok":
-                output, error = self._check_output(entry, value)
+                output, error = self.check_output(entry, value)
             elif status == "timeout":
                 error = _timeout(name, deadline_s, wall_bound)
             elif status == "cancelled":
@@ -238,7 +238,7 @@ class Executor:
             if (yield from _guard(Sleep(clock, delay))):
                 return None, _cancelled(name), total, attempt
 
-    def _call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
+    def call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
         execute = entry.skill.execute
         if entry.is_async:
             result = yield from _guard_call(CallAsync(lambda: execute(model, ctx), deadline_s))
@@ -296,14 +296,18 @@ class Executor:
         answer = yield Approve(self.approve, request)
         if answer is True:
             return None
-        reason = f"the approver failed: {type(answer).__name__}: {answer}" if isinstance(answer, Exception) else "it was declined"
+        reason = (
+            f"the approver failed: {type(answer).__name__}: {answer}"
+            if isinstance(answer, Exception)
+            else "it was declined"
+        )
         return make_error(
             ErrorCode.PERMISSION_DENIED,
             f"{meta.name} needs approval and {reason}",
             details={"rule": "policy.approval_required_for", "skill": meta.name},
         )
 
-    def _check_output(self, entry: SkillEntry, value: Any) -> tuple[Any, ErrorInfo | None]:
+    def check_output(self, entry: SkillEntry, value: Any) -> tuple[Any, ErrorInfo | None]:
         name = entry.metadata.name
         try:
             model = entry.output_model.model_validate(value)
@@ -456,4 +460,3 @@ def _timeout(name: str, seconds: float, wall_bound: bool) -> ErrorInfo:
             details={"limit": "max_wall_time_ms"},
         )
     return make_error(ErrorCode.TIMEOUT, f"{name} did not finish within {ms} ms", details={"timeout_ms": ms})
-

@@ -37,7 +37,9 @@ class StubPlanner:
         if "http_call" in available:
             for index, url in enumerate(_URL.findall(goal)):
                 step_id = "fetch" if index == 0 else f"fetch_{index + 1}"
-                steps.append(PlanStep(id=step_id, skill="http_call", params={"method": "GET", "url": url.rstrip(".,;)")}))
+                steps.append(
+                    PlanStep(id=step_id, skill="http_call", params={"method": "GET", "url": url.rstrip(".,;)")})
+                )
                 data_ref = data_ref or "${steps.fetch.output.body}"
         expression = _EXPRESSION.search(goal)
         if expression and "json_transform" in available and data_ref is not None:
@@ -56,7 +58,7 @@ class StubPlanner:
             raise SkillError(
                 ErrorCode.INVALID_INPUT,
                 f"the stub planner has no rule for {goal!r} with skills {sorted(available)}; "
-                "include a URL, a `jmespath` expression or ask to summarise"
+                "include a URL, a `jmespath` expression or ask to summarise",
             )
         return Plan(goal=goal, steps=tuple(steps))
 

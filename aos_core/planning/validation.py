@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,32 +18,31 @@ __all__ = ["dependencies", "topological_order", "validate_plan"]
 
 def dependencies(plan: Plan) -> dict[str, set[str]]:
     """Each step's upstream steps: `depends_on` plus every step its parameters reference."""
-    return {
-        step.id: set(step.depends_on) | {ref.step for ref in find_references(step.params)} for step in plan.steps
-    }
+    return {step.id: set(step.depends_on) | {ref.step for ref in find_references(step.params)} for step in plan.steps}
 
 
 def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
-    """(steps in an order that respects dependencies, steps caught in a cycle)."""
-    deps = {k: {d for d in v if d in {s.id for s in plan.steps}} for k, v in dependencies(plan).items()}
-    order: list[str] = []
-    ready = [s.id for s in plan.steps if not deps[s.id]]
-    remaining = {k: set(v) for k, v in deps.items()}
-    position = {s.id: i for i, s in enumerate(plan.steps)}
+    """(steps in an order that respects dependencies, plan order among equals; steps in a cycle)."""
+    position = {step.id: i for i, step in enumerate(plan.steps)}
+    deps = {k: {d for d in v if d in position} for k, v in dependencies(plan).items()}
+    remaining = {k: len(v) for k, v in deps.items()}
     dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
     for step, ups in deps.items():
         for up in ups:
             dependents[up].append(step)
+    ready = [position[s] for s, n in remaining.items() if n == 0]
+    heapq.heapify(ready)
+    ids = [step.id for step in plan.steps]
+    order: list[str] = []
     while ready:
-        ready.sort(key=position.__getitem__)
-        current = ready.pop(0)
+        current = ids[heapq.heappop(ready)]
         order.append(current)
         for down in dependents[current]:
-            remaining[down].discard(current)
-            if not remaining[down] and down not in order and down not in ready:
-                ready.append(down)
-    cyclic = [s.id for s in plan.steps if s.id not in order]
-    return order, cyclic
+            remaining[down] -= 1
+            if remaining[down] == 0:
+                heapq.heappush(ready, position[down])
+    done = set(order)
+    return order, [s for s in ids if s not in done]
 
 
 def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProblem]:
@@ -57,7 +57,11 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
 
             close = difflib.get_close_matches(step.skill, list(skills), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            problems.append(PlanProblem(step_id=step.id, code=ErrorCode.SKILL_NOT_FOUND, message=f"unknown skill {step.skill!r}{hint}"))
+            problems.append(
+                PlanProblem(
+                    step_id=step.id, code=ErrorCode.SKILL_NOT_FOUND, message=f"unknown skill {step.skill!r}{hint}"
+                )
+            )
         for dep in step.depends_on:
             if dep not in ids:
                 problems.append(_invalid(step.id, f"depends_on names unknown step {dep!r}"))
@@ -93,7 +97,9 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
     return problems
 
 
-def _param_problems(step_id: str, entry: SkillEntry, params: Mapping[str, Any], referenced: set[str]) -> list[PlanProblem]:
+def _param_problems(
+    step_id: str, entry: SkillEntry, params: Mapping[str, Any], referenced: set[str]
+) -> list[PlanProblem]:
     try:
         entry.input_model.model_validate(params)
     except ValidationError as exc:

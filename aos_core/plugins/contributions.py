@@ -115,9 +115,7 @@ def validate_estimator(obj: Any) -> str:
     name = _named(obj, "estimator")
     _check_callable(getattr(obj, "covers", None), f"estimator {name!r}: covers", ("skill",))
     _check_callable(getattr(obj, "estimate", None), f"estimator {name!r}: estimate", ("skill", "params", "ctx"))
-    _check_callable(
-        getattr(obj, "actual", None), f"estimator {name!r}: actual", ("skill", "params", "output", "ctx")
-    )
+    _check_callable(getattr(obj, "actual", None), f"estimator {name!r}: actual", ("skill", "params", "output", "ctx"))
     return name
 
 

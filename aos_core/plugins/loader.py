@@ -212,9 +212,7 @@ def _refuse_clashing_skills(loaded: list[_Loaded]) -> None:
         if len(items) < 2:
             continue
         for item in items:
-            others = ", ".join(
-                f"'{o.source.name}' ({_origin(o.source)})" for o in items if o is not item
-            )
+            others = ", ".join(f"'{o.source.name}' ({_origin(o.source)})" for o in items if o is not item)
             item.reason = (
                 f"skill {skill!r} is also registered by plugin {others}; both are refused so neither "
                 f"shadows the other; rename one skill or disable one plugin (AOS_DISABLE_PLUGINS)"

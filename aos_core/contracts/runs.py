@@ -1,0 +1,125 @@
+"""Results of running, simulating and replaying plans."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aos_core.contracts.cost import Cost, CostEstimate
+from aos_core.contracts.errors import ErrorInfo
+from aos_core.contracts.outcome import StructuredOutcome
+from aos_core.contracts.plan import PlanProblem
+
+__all__ = [
+    "CostRange",
+    "Divergence",
+    "ReplayResult",
+    "RunResult",
+    "RunStatus",
+    "RunSummary",
+    "SimulationReport",
+    "StepEstimate",
+]
+
+RunStatus = Literal["running", "completed", "failed", "interrupted"]
+
+
+class RunResult(BaseModel):
+    """A finished (or stopped) run: every step's outcome, what it spent and its final state."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str = Field(description="Empty when the plan was refused before anything was recorded.")
+    ok: bool
+    status: RunStatus
+    error: ErrorInfo | None = Field(default=None, description="Why the run could not start (an invalid plan).")
+    outcomes: dict[str, StructuredOutcome] = Field(description="By step id, in plan order.")
+    failed_step: str | None = None
+    skipped: tuple[str, ...] = Field(default=(), description="Steps not run (upstream failed, or the run stopped).")
+    spent: Cost
+    state: dict[str, Any] = Field(default_factory=dict)
+    resumed: bool = False
+    reused: tuple[str, ...] = Field(default=(), description="Committed steps a resume did not run again.")
+    repeated_in_flight: tuple[str, ...] = Field(default=(), description="In-flight steps a resume ran again.")
+    not_repeated: tuple[str, ...] = Field(
+        default=(), description="In-flight steps with side effects a resume did not repeat (CANCELLED)."
+    )
+
+
+class Divergence(BaseModel):
+    """Where a replay stopped matching its recording."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step_id: str | None
+    reason: str
+    recorded: Any = None
+    actual: Any = None
+
+
+class ReplayResult(BaseModel):
+    """Whether a replay matched its recording byte for byte, and if not, where it diverged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    matched: bool
+    run_id: str | None = None
+    error: ErrorInfo | None = None
+    divergence: Divergence | None = None
+    outcomes: dict[str, StructuredOutcome] = Field(default_factory=dict)
+    state: dict[str, Any] = Field(default_factory=dict)
+    spent: Cost = Field(default_factory=Cost)
+    reexecuted: tuple[str, ...] = Field(default=(), description="Deterministic steps re-executed and compared.")
+    trace_sha256: str | None = None
+
+
+class RunSummary(BaseModel):
+    """One line of `aos runs`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str
+    status: RunStatus
+    goal: str
+    created_at: str
+    updated_at: str
+    steps: int
+    committed: int
+    failed_step: str | None = None
+
+
+class CostRange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: Cost
+    expected: Cost
+    worst: Cost
+
+
+class StepEstimate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step_id: str
+    skill: str
+    estimate: CostEstimate | None
+    latency_ms: float
+    needs_approval: bool = False
+
+
+class SimulationReport(BaseModel):
+    """What running a plan would do, found without executing anything."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feasible: bool = Field(description="No problem found and the worst case fits the contract.")
+    fits_contract: bool
+    problems: tuple[PlanProblem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    needs_approval: tuple[str, ...] = ()
+    cost: CostRange
+    latency_ms: float = Field(description="Expected wall time along the critical path, given the concurrency limit.")
+    critical_path: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    steps: tuple[StepEstimate, ...] = ()
+    contract: str = "default"

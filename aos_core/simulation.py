@@ -1,0 +1,171 @@
+"""Simulation: what a plan would cost and how long it would take, found without executing it.
+
+Pure over data: the plan, the loaded skills, the cost estimators, the policy and the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aos_core.budget.estimators import MetadataEstimator
+from aos_core.contracts.cost import Cost, CostEstimate
+from aos_core.contracts.errors import ErrorCode
+from aos_core.contracts.plan import Plan, PlanProblem
+from aos_core.contracts.profile import Policy
+from aos_core.contracts.protocols import EstimateContext
+from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.runs import CostRange, SimulationReport, StepEstimate
+from aos_core.planning.references import find_references
+from aos_core.planning.validation import dependencies, topological_order, validate_plan
+from aos_core.plugins.contributions import SkillEntry
+from aos_core.policy import check_allowed, needs_approval
+
+__all__ = ["simulate"]
+
+_FALLBACK = MetadataEstimator()
+
+
+def simulate(
+    plan: Plan,
+    *,
+    skills: Mapping[str, SkillEntry],
+    estimators: Mapping[str, Any],
+    policy: Policy,
+    contract: ResourceContract,
+    skill_config: Mapping[str, Mapping[str, Any]],
+    at: datetime,
+) -> SimulationReport:
+    """Problems, approvals, cost range and critical-path latency of `plan`; runs nothing."""
+    problems: list[PlanProblem] = list(validate_plan(plan, skills))
+    warnings: list[str] = []
+    approvals: list[str] = []
+    estimates: list[StepEstimate] = []
+    latency: dict[str, float] = {}
+    unknown_latency: dict[str, str] = {}
+    currency = contract.currency
+    low = expected = worst = Cost(currency=currency)
+    for step in plan.steps:
+        entry = skills.get(step.skill)
+        if entry is None:
+            estimates.append(StepEstimate(step_id=step.id, skill=step.skill, estimate=None, latency_ms=0.0))
+            latency[step.id] = 0.0
+            continue
+        meta = entry.metadata
+        refusal = check_allowed(policy, meta.name)
+        if refusal is not None:
+            problems.append(PlanProblem(step_id=step.id, code=refusal.code, message=refusal.message))
+        approval = needs_approval(policy, meta)
+        if approval:
+            approvals.append(step.id)
+        estimate = _estimate(step.id, meta, entry, estimators, step.params, skill_config, at, problems)
+        refs = [r.text for r in find_references(step.params)]
+        if refs and meta.cost.uses_tokens:
+            warnings.append(
+                f"step {step.id}: its size depends on {refs[0]}, known only at run time; the runtime still "
+                "reserves the real worst case before the call"
+            )
+        step_latency = (estimate.latency_ms if estimate and estimate.latency_ms is not None else None) or (
+            meta.expected_latency_ms or 0.0
+        )
+        if meta.expected_latency_ms is None and (estimate is None or estimate.latency_ms is None):
+            unknown_latency.setdefault(meta.name, step.id)
+        latency[step.id] = float(step_latency)
+        estimates.append(
+            StepEstimate(
+                step_id=step.id,
+                skill=step.skill,
+                estimate=estimate,
+                latency_ms=float(step_latency),
+                needs_approval=approval,
+            )
+        )
+        if estimate is not None:
+            low, expected, worst = low + estimate.low, expected + estimate.expected, worst + estimate.worst
+    warnings += [
+        f"{skill} declares no expected latency (first at step {first}); counted as 0 ms"
+        for skill, first in unknown_latency.items()
+    ]
+    order, cyclic = topological_order(plan)
+    path, total_ms = _critical_path(plan, order, latency) if not cyclic else ([], 0.0)
+    if contract.max_concurrency:
+        total_ms = max(total_ms, sum(latency.values()) / contract.max_concurrency)
+    fits, why = _fits(worst, total_ms, contract)
+    if not fits:
+        problems.append(PlanProblem(code=ErrorCode.BUDGET_EXCEEDED, message=why))
+    blocking = [p for p in problems if p.code != ErrorCode.BUDGET_EXCEEDED]
+    return SimulationReport(
+        feasible=not blocking and fits,
+        fits_contract=fits,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        needs_approval=tuple(approvals),
+        cost=CostRange(low=low, expected=expected, worst=worst),
+        latency_ms=round(total_ms, 3),
+        critical_path=tuple(path),
+        order=tuple(order),
+        steps=tuple(estimates),
+        contract=contract.id,
+    )
+
+
+def _estimate(
+    step_id: str,
+    meta: Any,
+    entry: SkillEntry,
+    estimators: Mapping[str, Any],
+    params: Mapping[str, Any],
+    skill_config: Mapping[str, Mapping[str, Any]],
+    at: datetime,
+    problems: list[PlanProblem],
+) -> CostEstimate | None:
+    estimator = estimators.get(meta.name, _FALLBACK)
+    try:
+        estimate: CostEstimate = estimator.estimate(
+            meta, params, EstimateContext(at=at, config=skill_config.get(meta.name, {}))
+        )
+        return estimate
+    except Exception as exc:  # noqa: BLE001 - an estimator that cannot price a step is a problem, not a crash
+        problems.append(
+            PlanProblem(
+                step_id=step_id,
+                code=ErrorCode.INVALID_INPUT,
+                message=f"cannot estimate the cost of {meta.name}: {type(exc).__name__}: {exc}",
+            )
+        )
+        return None
+
+
+def _critical_path(plan: Plan, order: list[str], latency: Mapping[str, float]) -> tuple[list[str], float]:
+    deps = dependencies(plan)
+    finish: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+    for step_id in order:
+        ups = [d for d in deps[step_id] if d in finish]
+        before = max(ups, key=finish.__getitem__) if ups else None
+        finish[step_id] = (finish[before] if before else 0.0) + latency[step_id]
+        via[step_id] = before
+    if not finish:
+        return [], 0.0
+    end: str | None = max(finish, key=finish.__getitem__)
+    total = finish[end]
+    path = []
+    while end is not None:
+        path.append(end)
+        end = via[end]
+    return list(reversed(path)), total
+
+
+def _fits(worst: Cost, latency_ms: float, contract: ResourceContract) -> tuple[bool, str]:
+    checks = [
+        ("max_input_tokens", worst.input_tokens, contract.max_input_tokens),
+        ("max_output_tokens", worst.output_tokens, contract.max_output_tokens),
+        ("max_calls", worst.calls, contract.max_calls),
+        ("max_money", worst.money, contract.max_money),
+        ("max_wall_time_ms", latency_ms, contract.max_wall_time_ms),
+    ]
+    for name, need, limit in checks:
+        if limit is not None and need > limit:
+            return False, f"the worst case needs {need} against {name}={limit}"
+    return True, ""
