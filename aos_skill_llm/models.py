@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 __all__ = ["DEFAULT_MODEL", "LlmInvokeInput", "LlmInvokeOutput", "Message", "Usage"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+# claude-sonnet-4-5 is deprecated by the anthropic SDK (end of life 2026-11-30).
+DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
 class Message(BaseModel):
@@ -57,10 +58,12 @@ class Usage(BaseModel):
 class LlmInvokeOutput(BaseModel):
     """The model's answer; `json` holds the parsed answer when an output schema was given."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True, allow_inf_nan=False)
 
     text: str
-    json_value: Any = Field(default=None, alias="json")
+    json_value: JsonValue = Field(
+        default=None, alias="json", description="The parsed answer, when output_schema was given."
+    )
     stop_reason: str | None = None
     usage: Usage
     model: str

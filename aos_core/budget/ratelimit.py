@@ -8,6 +8,9 @@ from aos_core.contracts.resources import RateLimit
 
 __all__ = ["TokenBucket"]
 
+_EPSILON = 1e-9
+_MIN_WAIT = 1e-6
+
 
 class TokenBucket:
     """A token bucket driven by the caller's clock readings (so tests and replays control time)."""
@@ -24,7 +27,7 @@ class TokenBucket:
             elapsed = max(0.0, now - self._at)
             self._tokens = min(float(self.limit.burst), self._tokens + elapsed * self.limit.per_second)
             self._at = max(self._at, now)
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= 1.0 - _EPSILON:  # float refills land a hair short of a whole token
+                self._tokens = max(0.0, self._tokens - 1.0)
                 return 0.0
-            return (1.0 - self._tokens) / self.limit.per_second
+            return max((1.0 - self._tokens) / self.limit.per_second, _MIN_WAIT)

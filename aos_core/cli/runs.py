@@ -205,7 +205,8 @@ def _render_simulation(report: dict[str, Any]) -> str:
         f"{'yes' if report['fits_contract'] else 'no'}",
         "cost (low / expected / worst): "
         + " / ".join(f"{cost[k]['money']} {cost[k]['currency']}" for k in ("low", "expected", "worst"))
-        + f"   calls {cost['worst']['calls']}, tokens in/out {cost['worst']['input_tokens']}/{cost['worst']['output_tokens']}",
+        + f"   calls {cost['worst']['calls']}, tokens in/out "
+        + f"{cost['worst']['input_tokens']}/{cost['worst']['output_tokens']}",
         f"latency: {report['latency_ms']} ms along {' -> '.join(report['critical_path']) or '-'}",
     ]
     if report["needs_approval"]:
@@ -223,8 +224,8 @@ def _render_run(result: dict[str, Any]) -> str:
         lines.append(f"skipped: {', '.join(result['skipped'])}")
     spent = result["spent"]
     lines.append(
-        f"run {result['run_id']} {result['status']}: spent {spent['money']} {spent['currency']}, {spent['calls']} call(s), "
-        f"tokens {spent['input_tokens']}/{spent['output_tokens']}"
+        f"run {result['run_id']} {result['status']}: spent {spent['money']} {spent['currency']}, "
+        f"{spent['calls']} call(s), tokens {spent['input_tokens']}/{spent['output_tokens']}"
     )
     if result["reused"]:
         lines.append(f"resumed: {len(result['reused'])} committed step(s) not run again")

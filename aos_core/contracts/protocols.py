@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel
 
 from aos_core.contracts.cost import Cost, CostEstimate
-from aos_core.contracts.errors import ErrorCode
+from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan
 from aos_core.contracts.profile import Policy
@@ -180,10 +180,12 @@ class PlanRequest:
 
 @dataclass(frozen=True, slots=True)
 class EstimateContext:
-    """What an estimator may use besides the call: the run clock's time and the skill's configuration."""
+    """What an estimator may use besides the call: the run clock's time, the skill's configuration,
+    and (in `actual`) the call's error, whose details may carry usage a failed call still consumed."""
 
     at: datetime
     config: Mapping[str, Any] = field(default_factory=dict)
+    error: ErrorInfo | None = None
 
 
 class PlannerContext(SkillContext, Protocol):

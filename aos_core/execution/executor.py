@@ -9,13 +9,9 @@ The pipeline never raises: every failure becomes an `ErrorInfo` in the outcome.
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import pydantic_core
-from pydantic import ValidationError
 
 from aos_core.budget.estimators import MetadataEstimator
 from aos_core.budget.ledger import Ledger, Refusal
@@ -26,12 +22,13 @@ from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.protocols import EstimateContext
+from aos_core.execution.checks import check_output, not_found, validate_params
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
 from aos_core.execution.effects import Approve, CallAsync, CallThread, Pipeline, Sleep, WaitSlot
 from aos_core.execution.resources import ResourcePool
-from aos_core.execution.secrets import MissingSecret, SecretStore, has_secret_refs, resolve_secret_refs
+from aos_core.execution.secrets import SecretStore
 from aos_core.execution.seeds import seeded_random
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.failures import classify_exception
@@ -39,7 +36,7 @@ from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Registry
 from aos_core.policy import ApprovalRequest, check_allowed, needs_approval, timeout_ms
 
-__all__ = ["AttemptRecord", "CallScope", "Executor", "validation_errors"]
+__all__ = ["AttemptRecord", "CallScope", "Executor"]
 
 _ZERO = Cost()
 _FALLBACK = MetadataEstimator()
@@ -104,18 +101,22 @@ class Executor:
         self.buckets = {name: TokenBucket(limit, now) for name, limit in contract.rate_limits.items()}
 
     # -- the pipeline --------------------------------------------------------------------------
-    def pipeline(self, name: str, params: Any, scope: CallScope) -> Pipeline:
-        """Generator yielding effects and returning the `StructuredOutcome` of this call."""
+    def pipeline(self, name: str, params: Any, scope: CallScope, resolved: Any = None) -> Pipeline:
+        """Generator yielding effects and returning the `StructuredOutcome` of this call.
+
+        `params` is what the caller wrote (secret references unresolved: approvals see it);
+        `resolved`, when given, is the same with secrets already resolved by the run engine.
+        """
         clock = self.clock
         started = clock.monotonic()
         entry = self.registry.skills.get(name)
         if entry is None:
-            return self._done(name, "", None, self._not_found(name), _ZERO, 0, started, scope)
+            return self._done(name, "", None, not_found(name, self.registry.skills), _ZERO, 0, started, scope)
         meta = entry.metadata
         error = check_allowed(self.policy, name)
         if error is not None:
             return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
-        model, error = self._validate_params(entry, params)
+        model, call_params, error = validate_params(entry, params, self.secrets, resolved)
         if error is not None:
             return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
         if needs_approval(self.policy, meta):
@@ -129,7 +130,7 @@ class Executor:
                 error = make_error(ErrorCode.CANCELLED, f"{name} was cancelled while waiting for a slot")
                 return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
         try:
-            output, error, total, attempts = yield from self._attempts(entry, model, params, scope)
+            output, error, total, attempts = yield from self._attempts(entry, model, call_params, scope)
         finally:
             if gate is not None:
                 gate.release()
@@ -208,14 +209,14 @@ class Executor:
             status, value = yield from self.call(entry, model, ctx, deadline_s)
             output, error = None, None
             if status == "ok":
-                output, error = self.check_output(entry, value)
+                output, error = check_output(entry, value, self.max_output_bytes)
             elif status == "timeout":
                 error = _timeout(name, deadline_s, wall_bound)
             elif status == "cancelled":
                 error = _cancelled(name)
             else:
                 error = classify_exception(value, self.classifiers, meta)
-            actual = self._actual(estimator, meta, params, output, estimate, config)
+            actual = self._actual(estimator, meta, params, output, estimate, config, error)
             ledger.settle(held, actual)
             total = total + actual if total is not _ZERO else actual
             record = None
@@ -259,30 +260,6 @@ class Executor:
         return ("ok", value)
 
     # -- pieces ----------------------------------------------------------------------------------
-    def _validate_params(self, entry: SkillEntry, params: Any) -> tuple[Any, ErrorInfo | None]:
-        name = entry.metadata.name
-        if not isinstance(params, Mapping):
-            return None, make_error(
-                ErrorCode.SCHEMA_VALIDATION_FAILED,
-                f"params for {name} must be a JSON object, got {type(params).__name__}",
-                details={"errors": [{"loc": "", "msg": "expected an object", "type": "type_error"}]},
-            )
-        try:
-            resolved = resolve_secret_refs(params, self.secrets) if has_secret_refs(params) else params
-        except MissingSecret as exc:
-            return None, make_error(ErrorCode.INVALID_INPUT, f"{name}: {exc}", details={"secret": exc.name})
-        try:
-            return entry.input_model.model_validate(resolved), None
-        except ValidationError as exc:
-            errors = validation_errors(exc)
-            shown = "; ".join(f"{e['loc'] or '(params)'}: {e['msg']}" for e in errors[:3])
-            more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-            return None, make_error(
-                ErrorCode.SCHEMA_VALIDATION_FAILED,
-                f"params do not fit {name}'s input schema: {shown}{more}",
-                details={"errors": errors},
-            )
-
     def _ask_approval(self, entry: SkillEntry, params: Any, scope: CallScope) -> Any:
         meta = entry.metadata
         if self.approve is None:
@@ -307,32 +284,6 @@ class Executor:
             details={"rule": "policy.approval_required_for", "skill": meta.name},
         )
 
-    def check_output(self, entry: SkillEntry, value: Any) -> tuple[Any, ErrorInfo | None]:
-        name = entry.metadata.name
-        try:
-            model = entry.output_model.model_validate(value)
-            raw = model.__pydantic_serializer__.to_json(model)
-        except ValidationError as exc:
-            errors = validation_errors(exc)
-            shown = "; ".join(f"{e['loc'] or '(output)'}: {e['msg']}" for e in errors[:3])
-            return None, make_error(
-                ErrorCode.OUTPUT_VALIDATION_FAILED,
-                f"{name} returned output that does not fit its output schema: {shown}",
-                details={"errors": errors},
-            )
-        except (pydantic_core.PydanticSerializationError, ValueError, TypeError, RecursionError) as exc:
-            return None, make_error(
-                ErrorCode.OUTPUT_VALIDATION_FAILED,
-                f"{name} returned output that is not JSON-serialisable: {type(exc).__name__}",
-            )
-        if len(raw) > self.max_output_bytes:
-            return None, make_error(
-                ErrorCode.OUTPUT_VALIDATION_FAILED,
-                f"{name} returned {len(raw)} bytes of output, over the limit of {self.max_output_bytes}",
-                details={"size": len(raw), "limit": self.max_output_bytes},
-            )
-        return pydantic_core.from_json(raw), None
-
     def _actual(
         self,
         estimator: Any,
@@ -341,11 +292,13 @@ class Executor:
         output: Any,
         estimate: CostEstimate,
         config: Mapping[str, Any],
+        error: ErrorInfo | None,
     ) -> Cost:
         if estimator is _FALLBACK:
             return estimate.worst
         try:
-            cost: Cost = estimator.actual(meta, params, output, EstimateContext(at=self.clock.now(), config=config))
+            ctx = EstimateContext(at=self.clock.now(), config=config, error=error)
+            cost: Cost = estimator.actual(meta, params, output, ctx)
             return cost
         except Exception:  # noqa: BLE001 - an estimator that cannot price the call is charged its worst case
             return estimate.worst
@@ -358,16 +311,6 @@ class Executor:
         if error.retry_after_ms is not None:
             delay = max(delay, error.retry_after_ms / 1000.0)
         return delay
-
-    def _not_found(self, name: str) -> ErrorInfo:
-        known = sorted(self.registry.skills)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known skills: {', '.join(known) or 'none'}"
-        return make_error(
-            ErrorCode.SKILL_NOT_FOUND,
-            f"no skill named {name!r}{hint}",
-            details={"skill": name, "suggestions": close},
-        )
 
     def _done(
         self,
@@ -406,14 +349,6 @@ class Executor:
         )
         self.on_outcome(outcome)
         return outcome
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as `{loc, msg, type}` with dotted paths and no input values (they may hold secrets)."""
-    return [
-        {"loc": ".".join(str(p) for p in error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 def _choose_estimators(registry: Registry) -> dict[str, Any]:

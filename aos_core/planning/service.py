@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.plan import Plan, PlanProblem, PlanResult
 from aos_core.contracts.protocols import PlanRequest, SkillError
-from aos_core.execution.executor import validation_errors
+from aos_core.execution.checks import validation_errors
 from aos_core.planning.validation import validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Ranked

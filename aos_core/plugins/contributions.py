@@ -139,7 +139,8 @@ def _check_callable(func: Callable[..., Any] | None, label: str, args: tuple[str
     try:
         signature.bind(*args)
     except TypeError:
-        raise ContributionError(f"{label} has signature {signature}; it must accept {wanted}") from None
+        takes = ", ".join(signature.parameters)
+        raise ContributionError(f"{label} takes ({takes}); it must accept {wanted}") from None
 
 
 def _label(obj: Any) -> str:

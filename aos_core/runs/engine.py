@@ -20,6 +20,7 @@ from aos_core.contracts.runs import RunResult
 from aos_core.contracts.skill import SideEffect
 from aos_core.execution.effects import Drivers
 from aos_core.execution.executor import CallScope, Executor
+from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_secret_refs
 from aos_core.execution.state import RunState
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import dependencies
@@ -153,6 +154,7 @@ class RunEngine:
     async def _step(self, step: PlanStep) -> tuple[dict[str, Any], StructuredOutcome]:
         try:
             params = resolve_references(step.params, self.outputs)
+            resolved = self._with_secrets(step.params, params)
         except UnresolvedReference as exc:
             error = make_error(ErrorCode.INVALID_INPUT, f"step {step.id}: {exc}", details={"step": step.id})
             outcome = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
@@ -161,11 +163,23 @@ class RunEngine:
         if entry is not None and entry.metadata.side_effects != SideEffect.NONE:
             self.store.mark_started(self.run_id, step.id)
         scope = CallScope(step.id, self.run_id, self.state, record=True)
-        outcome: StructuredOutcome = await self.drivers.run_async(self.executor.pipeline(step.skill, params, scope))
+        pipeline = self.executor.pipeline(step.skill, params, scope, resolved=resolved)
+        outcome: StructuredOutcome = await self.drivers.run_async(pipeline)
         secrets = self.executor.secrets
         for attempt in scope.attempts:
             attempt.state_writes = secrets.redact(attempt.state_writes)
         return step_record(step.id, step.skill, params, outcome, scope.attempts), outcome
+
+    def _with_secrets(self, literal: Any, params: Any) -> Any:
+        """Secrets resolved in the plan's own text first, then step outputs substituted, so a
+        `${secrets...}` inside fetched data is passed on as text and never resolved."""
+        if not has_secret_refs(literal):
+            return params
+        try:
+            with_secrets = resolve_secret_refs(literal, self.executor.secrets)
+        except MissingSecret:
+            return None  # the executor reports the missing secret
+        return resolve_references(with_secrets, self.outputs)
 
     async def _abandon(self, tasks: Mapping[asyncio.Task[Any], str]) -> None:
         """On cancellation: keep what finished for real, never commit a step cut short."""

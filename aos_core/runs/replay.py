@@ -15,6 +15,7 @@ from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan
 from aos_core.contracts.runs import Divergence, ReplayResult
+from aos_core.execution.checks import check_output
 from aos_core.execution.clock import ReplayClock
 from aos_core.execution.context import Context
 from aos_core.execution.effects import Drivers
@@ -147,7 +148,7 @@ class Replayer:
             pipeline = self.executor.call(entry, model, ctx, entry.metadata.timeout_ms / 1000.0)
             status, value = await self.drivers.run_async(_as_pipeline(pipeline))
             if status == "ok":
-                output, error = self.executor.check_output(entry, value)
+                output, error = check_output(entry, value, self.executor.max_output_bytes)
                 actual = {"ok": True, "output": output} if error is None else {"ok": False, "error": error.code.value}
             elif status == "raised":
                 from aos_core.failures import classify_exception

@@ -1,0 +1,1 @@
+"""The executor: one call of one skill, from parameters to `StructuredOutcome`."""

@@ -1,0 +1,1 @@
+"""Runs: the run engine, the store, the canonical trace and replay."""

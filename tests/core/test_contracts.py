@@ -1,0 +1,142 @@
+"""Contracts: the catalog, money, outcomes and schemas behave as PRODUCT.md pins them."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from aos_core import (
+    Cost,
+    ErrorCategory,
+    ErrorCode,
+    ErrorInfo,
+    ResourceContract,
+    SideEffect,
+    SkillMetadata,
+    StructuredOutcome,
+    failure_catalog,
+    make_error,
+)
+from aos_core.contracts import SCHEMA_MODELS
+from aos_core.contracts.build import trusted
+from aos_core.plugins.schema_check import schema_problems
+
+PINNED = {
+    "TRANSIENT": {"TIMEOUT": True, "DNS_FAILURE": True, "CONNECTION_FAILED": True, "HTTP_5XX": True},
+    "RESOURCE": {"RATE_LIMITED": True, "BUDGET_EXCEEDED": False},
+    "PERMISSION": {"PERMISSION_DENIED": False, "POLICY_VIOLATION": False},
+    "VALIDATION": {"INVALID_INPUT": False, "SCHEMA_VALIDATION_FAILED": False, "OUTPUT_VALIDATION_FAILED": False},
+    "PERMANENT": {
+        "HTTP_4XX": False,
+        "SKILL_NOT_FOUND": False,
+        "SKILL_CRASHED": False,
+        "NON_DETERMINISTIC": False,
+        "CANCELLED": False,
+    },
+}
+
+
+def test_catalog_has_exactly_the_error_codes() -> None:
+    assert [e.code for e in failure_catalog()] == list(ErrorCode)
+
+
+@pytest.mark.parametrize(
+    ("category", "code", "retryable"),
+    [(cat, code, r) for cat, codes in PINNED.items() for code, r in codes.items()],
+)
+def test_catalog_matches_the_pinned_categories(category: str, code: str, retryable: bool) -> None:
+    entry = {e.code: e for e in failure_catalog()}[ErrorCode(code)]
+    assert entry.category == ErrorCategory(category)
+    assert entry.retryable is retryable
+    assert entry.description and entry.recovery
+
+
+def test_make_error_takes_category_and_recovery_from_the_catalog() -> None:
+    error = make_error("HTTP_5XX", "server said 503\n  twice", details={"status": 503})
+    assert error.category == ErrorCategory.TRANSIENT and error.retryable
+    assert error.message == "server said 503 twice"  # one line
+    assert error.recovery.startswith("Retry")
+    assert ErrorInfo.model_validate(error.model_dump()) == error
+
+
+def test_money_is_serialised_as_a_decimal_string_never_a_float() -> None:
+    cost = Cost(input_tokens=10, money="0.00315")
+    data = json.loads(cost.model_dump_json())
+    assert data["money"] == "0.00315"
+    assert Cost.model_validate_json(cost.model_dump_json()) == cost
+
+
+def test_money_read_from_a_float_is_the_float_as_written() -> None:
+    assert Cost(money=0.1).money == Decimal("0.1")
+    assert ResourceContract(max_money=0.3).max_money == Decimal("0.3")
+
+
+@pytest.mark.parametrize("bad", ["abc", "NaN", "Infinity", True, [1]])
+def test_money_refuses_what_is_not_a_finite_decimal(bad: object) -> None:
+    with pytest.raises(ValidationError):
+        Cost(money=bad)
+
+
+def test_cost_addition_is_exact() -> None:
+    total = Cost()
+    for _ in range(10):
+        total = total + Cost(money="0.1", calls=1)
+    assert total.money == Decimal("1.0") and total.calls == 10
+
+
+def test_outcome_ok_exactly_when_there_is_no_error() -> None:
+    with pytest.raises(ValidationError):
+        StructuredOutcome(ok=True, error=make_error("TIMEOUT", "x"), skill="s")
+    with pytest.raises(ValidationError):
+        StructuredOutcome(ok=False, skill="s")
+
+
+def test_trusted_builds_the_same_model_as_validation() -> None:
+    fields = {
+        "ok": True,
+        "output": {"a": [1, 2]},
+        "error": None,
+        "skill": "s",
+        "skill_version": "1.0.0",
+        "cost": Cost(calls=1),
+        "duration_ms": 1.5,
+        "attempts": 1,
+        "trace_id": "t",
+        "step_id": "x",
+    }
+    fast = trusted(StructuredOutcome, dict(fields))
+    assert fast == StructuredOutcome.model_validate(fields)
+    assert fast.model_dump_json() == StructuredOutcome.model_validate(fields).model_dump_json()
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMA_MODELS))
+def test_every_contract_exports_a_valid_json_schema(name: str) -> None:
+    schema = SCHEMA_MODELS[name].model_json_schema()
+    assert schema_problems(schema) == []
+
+
+@pytest.mark.parametrize("name", ["Http", "1skill", "a-b", "x" * 65, ""])
+def test_skill_names_are_snake_case(name: str) -> None:
+    with pytest.raises(ValidationError):
+        SkillMetadata(
+            name=name, version="1.0.0", description="d", side_effects=SideEffect.NONE, idempotent=True, deterministic=True
+        )
+
+
+def test_side_effects_idempotency_and_determinism_must_be_stated() -> None:
+    with pytest.raises(ValidationError) as info:
+        SkillMetadata(name="s", version="1.0.0", description="d")
+    missing = {e["loc"][0] for e in info.value.errors()}
+    assert {"side_effects", "idempotent", "deterministic"} <= missing
+
+
+def test_schema_check_finds_malformed_schemas() -> None:
+    assert schema_problems({"type": "strng"})
+    assert schema_problems({"properties": {"a": {"$ref": "#/$defs/Missing"}}})
+    assert schema_problems({"type": "string", "pattern": "("})
+    assert schema_problems({"anyOf": []})
+    assert schema_problems({"type": "object", "properties": {"a": {"type": "integer", "minimum": "1"}}})
+    assert schema_problems({"type": "object", "properties": {"a": {}}, "required": ["a"]}) == []

@@ -1,0 +1,132 @@
+"""Discovery pays only for what it shows: heavy libraries stay unimported, and ruff bans them at module level."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
+DISCOVERY = {
+    "aos --help": (["--help"], {*HEAVY, "pydantic"}),
+    "aos skills --json": (["skills", "--json"], set(HEAVY)),
+    "aos plugins --json": (["plugins", "--json"], set(HEAVY)),
+}
+
+
+@dataclass(frozen=True)
+class ImportProfile:
+    """What one command imported, read from `python -X importtime`."""
+
+    modules: frozenset[str]
+    total_us: int  # the sum of the cumulative times of the top-level imports
+
+    @classmethod
+    def parse(cls, stderr: str) -> ImportProfile:
+        modules: set[str] = set()
+        total = 0
+        for line in stderr.splitlines():
+            if not line.startswith("import time:") or "[us]" in line:
+                continue
+            _, cumulative, name = line.removeprefix("import time:").split("|")
+            modules.add(name.strip())
+            if not name.startswith("  "):  # nesting is shown by two more spaces per level
+                total += int(cumulative)
+        return cls(frozenset(modules), total)
+
+    def imported(self, packages: set[str]) -> set[str]:
+        return {m for m in self.modules if m.split(".")[0] in packages}
+
+
+def profile(args: list[str]) -> ImportProfile:
+    """Run `aos ARGS` (as `python -m aos_core`) with -X importtime; the command must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "aos_core", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return ImportProfile.parse(result.stderr)
+
+
+@pytest.mark.parametrize("command", DISCOVERY)
+def test_discovery_does_not_import_heavy_libraries(command: str) -> None:
+    """`aos --help`, `aos skills` and `aos plugins` never import an SDK (`--help` not even pydantic)."""
+    args, banned = DISCOVERY[command]
+    imported = profile(args).imported(banned)
+    assert not imported, f"`{command}` imported {sorted(imported)}: import them inside the function that needs them"
+
+
+def test_import_profile_sees_a_heavy_import() -> None:
+    """The check itself works: a command that imports pydantic is seen doing so."""
+    assert profile(["schema", "--json"]).imported({"pydantic"})
+
+
+def test_import_profile_parses_nesting_and_totals() -> None:
+    """Only top-level imports add to the total; nested ones are still listed."""
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:        10 |         10 |   _io\n"
+        "import time:        50 |        300 | click\n"
+        "import time:         5 |        100 | aos_core\n"
+        "import time:       250 |        250 |     httpx._client\n"
+    )
+    parsed = ImportProfile.parse(stderr)
+    assert parsed.total_us == 400
+    assert parsed.imported(set(HEAVY)) == {"httpx._client"}
+
+
+def _entry_modules() -> list[tuple[str, Path]]:
+    """Every `aos` entry-point module declared by a distribution of this repository."""
+    modules = []
+    pyprojects = [ROOT / "pyproject.toml", *ROOT.glob("aos_skill_*/pyproject.toml")]
+    pyprojects += ROOT.glob("plugins/*/pyproject.toml")
+    for pyproject in pyprojects:
+        entry_points = tomllib.loads(pyproject.read_text("utf-8"))["project"].get("entry-points", {}).get("aos", {})
+        for target in entry_points.values():
+            name = target.split(":")[0]
+            spec = importlib.util.find_spec(name)
+            assert spec is not None and spec.origin is not None, name
+            modules.append((name, Path(spec.origin)))
+    return sorted(modules)
+
+
+ENTRY_MODULES = _entry_modules()
+
+
+def _ruff_tid253(path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    """ruff's banned-module-level-imports rule, with the project's config, on `source` as if it were `path`."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ruff"), "check", "--config", str(ROOT / "pyproject.toml"),
+            "--select", "TID253", "--output-format", "concise", "--no-cache",
+            "--stdin-filename", str(path.relative_to(ROOT)), "-",
+        ],
+        input=source, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+@pytest.mark.parametrize(("module", "path"), ENTRY_MODULES, ids=[m for m, _ in ENTRY_MODULES])
+def test_ruff_bans_module_level_heavy_imports_in_entry_modules(module: str, path: Path) -> None:
+    """Each plugin entry module passes TID253 as it is, and fails once a heavy library is imported at module level."""
+    source = path.read_text("utf-8")
+    clean = _ruff_tid253(path, source)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    heavy_imports = "".join(f"\nimport {name}  # deliberate violation" for name in HEAVY)
+    violating = _ruff_tid253(path, source + heavy_imports + "\n")
+    assert violating.returncode == 1
+    for name in HEAVY:
+        assert f"`{name}` is banned at the module level" in violating.stdout, violating.stdout
+
+
+def test_ruff_allows_heavy_imports_inside_functions() -> None:
+    """The lazy form the rule asks for stays allowed."""
+    module, path = ENTRY_MODULES[0]
+    lazy = path.read_text("utf-8") + "\n\ndef _later() -> None:\n    import anthropic  # noqa: F401\n"
+    result = _ruff_tid253(path, lazy)
+    assert result.returncode == 0, f"{module}: {result.stdout}"

@@ -1,0 +1,9 @@
+from aos_core import hookimpl
+
+from aos_broken_plugins.common import Echo
+
+
+@hookimpl
+def aos_register_skills(register):
+    register(Echo("twin_skill"))
+    register(Echo("twin_a_only"))

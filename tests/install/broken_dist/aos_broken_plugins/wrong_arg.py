@@ -1,0 +1,8 @@
+from aos_core import hookimpl
+
+from aos_broken_plugins.common import Echo
+
+
+@hookimpl
+def aos_register_skills(register, options):
+    register(Echo("wrong_arg_skill"))
