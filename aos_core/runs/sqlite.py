@@ -148,7 +148,7 @@ class SQLiteRunStore:
             rows = self._db.execute(
                 "SELECT r.id, r.status, r.goal, r.created_at, r.updated_at, r.header, r.end_record, r.pid,"
                 " (SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id)"
-                " FROM runs r ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
+                " FROM runs r ORDER BY r.rowid DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         summaries = []

@@ -1,0 +1,140 @@
+"""Plans: validation finds what is wrong before anything runs; references keep their types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aos_core import ErrorCode, Plan
+from aos_core.planning import dependencies, resolve_references, topological_order
+
+from .conftest import chain_plan
+
+
+def problems(runtime: Any, plan: dict[str, Any]) -> list[tuple[str | None, str, str]]:
+    result = runtime.check_plan(plan)
+    return [(p.step_id, p.code.value, p.message) for p in result.problems]
+
+
+def step(id: str, skill: str, params: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"id": id, "skill": skill, "params": params or {}, **extra}
+
+
+def test_a_valid_plan_has_no_problems(runtime_factory: Any) -> None:
+    result = runtime_factory().check_plan(chain_plan())
+    assert result.ok and result.plan is not None and not result.problems
+
+
+def test_unknown_skills_are_found_with_a_suggestion(runtime_factory: Any) -> None:
+    found = problems(runtime_factory(), {"steps": [step("a", "dubble", {"x": 1})]})
+    assert found == [("a", "SKILL_NOT_FOUND", "unknown skill 'dubble'; did you mean double?")]
+
+
+def test_cycles_are_found(runtime_factory: Any) -> None:
+    plan = {
+        "steps": [
+            step("a", "double", {"x": "${steps.c.output.value}"}),
+            step("b", "double", {"x": "${steps.a.output.value}"}),
+            step("c", "double", {"x": "${steps.b.output.value}"}),
+        ]
+    }
+    assert (None, "INVALID_INPUT", "steps form a dependency cycle: a, b, c") in problems(runtime_factory(), plan)
+
+
+def test_references_to_missing_steps_are_found(runtime_factory: Any) -> None:
+    plan = {"steps": [step("a", "double", {"x": "${steps.nope.output.value}"}), step("b", "pick", depends_on=["ghost"])]}
+    found = problems(runtime_factory(), plan)
+    assert ("a", "INVALID_INPUT", "${steps.nope.output.value} refers to unknown step 'nope'") in found
+    assert ("b", "INVALID_INPUT", "depends_on names unknown step 'ghost'") in found
+
+
+def test_references_to_fields_the_output_schema_lacks_are_found(runtime_factory: Any) -> None:
+    plan = {"steps": [step("a", "double", {"x": 1}), step("b", "double", {"x": "${steps.a.output.valu}"})]}
+    [(step_id, code, message)] = problems(runtime_factory(), plan)
+    assert (step_id, code) == ("b", "SCHEMA_VALIDATION_FAILED")
+    assert "has no field 'valu' (fields: value, noise, at)" in message
+
+
+def test_paths_into_arrays_and_free_objects_are_accepted(runtime_factory: Any) -> None:
+    plan = chain_plan()
+    plan["steps"].append(step("deep", "pick", {"v": "${steps.fetch.output.items[0].anything.below}"}))
+    assert problems(runtime_factory(), plan) == []
+
+
+def test_params_that_do_not_fit_the_input_schema_are_found(runtime_factory: Any) -> None:
+    plan = {"steps": [step("a", "double", {"x": "two"}), step("b", "double", {})]}
+    found = problems(runtime_factory(), plan)
+    assert ("a", "SCHEMA_VALIDATION_FAILED", "params do not fit double: x: Input should be a valid integer, unable to parse string as an integer") in found
+    assert ("b", "SCHEMA_VALIDATION_FAILED", "params do not fit double: x: Field required") in found
+
+
+def test_a_referenced_param_is_not_judged_before_run_time(runtime_factory: Any) -> None:
+    plan = {"steps": [step("a", "fetch"), step("b", "double", {"x": "${steps.a.output.source}"})]}
+    assert problems(runtime_factory(), plan) == []
+
+
+def test_duplicate_step_ids_are_refused(runtime_factory: Any) -> None:
+    found = problems(runtime_factory(), {"steps": [step("a", "pick"), step("a", "pick")]})
+    assert found[0][1] == "SCHEMA_VALIDATION_FAILED" and "used twice" in found[0][2]
+
+
+def test_references_add_dependencies_implicitly() -> None:
+    plan = Plan.model_validate(chain_plan())
+    assert dependencies(plan) == {"fetch": set(), "first": {"fetch"}, "second": {"first"}, "label": {"second"}}
+    assert topological_order(plan) == (["fetch", "first", "second", "label"], [])
+
+
+def test_a_whole_reference_keeps_its_type_and_an_embedded_one_becomes_text() -> None:
+    outputs = {"a": {"items": [{"n": 3}], "flag": True, "name": "x"}}
+    params = {
+        "whole": "${steps.a.output.items}",
+        "number": "${steps.a.output.items[0].n}",
+        "text": "n=${steps.a.output.items[0].n} flag=${steps.a.output.flag} name=${steps.a.output.name}",
+        "nested": [{"deep": "${steps.a.output.flag}"}],
+    }
+    assert resolve_references(params, outputs) == {
+        "whole": [{"n": 3}],
+        "number": 3,
+        "text": "n=3 flag=true name=x",
+        "nested": [{"deep": True}],
+    }
+
+
+@pytest.mark.parametrize(
+    "goal",
+    ["fetch https://example.org/data.json and pick `items[0]` then summarise it", "just answer: what is AOS?"],
+)
+def test_the_stub_planner_is_deterministic(goal: str) -> None:
+    from aos_core import Runtime
+
+    with Runtime() as one, Runtime() as two:
+        first, second = one.plan(goal), two.plan(goal)
+    assert first.ok and first.plan == second.plan and first.planner == "stub"
+
+
+def test_the_stub_planner_builds_a_three_skill_plan() -> None:
+    from aos_core import Runtime
+
+    with Runtime() as runtime:
+        result = runtime.plan("fetch https://example.org/x.json, select `items[?n > `1`].name`, summarise")
+    assert result.ok, result.error
+    assert [s.skill for s in result.plan.steps] == ["http_call", "json_transform", "llm_invoke"]
+    assert result.plan.steps[1].params["data"] == "${steps.fetch.output.body}"
+
+
+def test_an_unknown_planner_is_a_result_not_an_exception(runtime_factory: Any) -> None:
+    result = runtime_factory().plan("anything", planner="oracle")
+    assert not result.ok and result.error.code == ErrorCode.SKILL_NOT_FOUND
+    assert "known planners: stub" in result.error.message
+
+
+def test_an_invalid_plan_from_a_planner_is_a_validation_result(runtime_factory: Any, skills: Any) -> None:
+    from aos_core.testing.fakes import FakePlugin, ScriptedPlanner
+
+    bad = {"steps": [{"id": "a", "skill": "double", "params": {"x": "${steps.zz.output.value}"}}]}
+    runtime = runtime_factory(plugins=[FakePlugin(skills=list(skills.values()), planners=[ScriptedPlanner(bad)])])
+    result = runtime.plan("g", planner="scripted")
+    assert not result.ok and result.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED
+    assert result.error.category == "VALIDATION"
+    assert result.problems[0].message == "${steps.zz.output.value} refers to unknown step 'zz'"

@@ -1,0 +1,57 @@
+"""Simulation reports problems, cost and latency without executing anything."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aos_core import ErrorCode, Policy, ResourceContract, SideEffect
+from aos_core.testing.fakes import FakePlugin, fake_skill
+
+from .conftest import chain_plan
+
+
+def test_simulation_executes_nothing_and_prices_the_plan(runtime_factory: Any, skills: Any) -> None:
+    report = runtime_factory().simulate(chain_plan())
+    assert report.feasible and report.fits_contract and not report.problems
+    assert all(skill.calls == [] for skill in skills.values())
+    assert report.cost.worst.calls == 4 and report.cost.worst.money == Decimal("0.002")
+    assert report.order == ("fetch", "first", "second", "label")
+
+
+def test_latency_follows_the_critical_path(runtime_factory: Any) -> None:
+    plan = {
+        "steps": [
+            {"id": "a", "skill": "fetch", "params": {}},
+            {"id": "b", "skill": "fetch", "params": {}},
+            {"id": "c", "skill": "pick", "params": {"x": "${steps.a.output.source}"}},
+        ]
+    }
+    report = runtime_factory().simulate(plan)
+    assert report.critical_path == ("a", "c") and report.latency_ms == 105.0
+    limited = runtime_factory(contract=ResourceContract(max_concurrency=1)).simulate(plan)
+    assert limited.latency_ms == 205.0  # one at a time
+
+
+def test_a_plan_over_budget_is_infeasible(runtime_factory: Any) -> None:
+    report = runtime_factory(contract=ResourceContract(max_money="0.001")).simulate(chain_plan())
+    assert not report.feasible and not report.fits_contract
+    assert report.problems[-1].code == ErrorCode.BUDGET_EXCEEDED
+    assert "max_money=0.001" in report.problems[-1].message
+
+
+def test_policy_refusals_and_approvals_are_reported(runtime_factory: Any, skills: Any) -> None:
+    nuke = fake_skill("nuke", side_effects=SideEffect.DESTRUCTIVE)
+    plugin = FakePlugin(skills=[*skills.values(), nuke])
+    runtime = runtime_factory(plugins=[plugin], policy=Policy(deny_skills=("fetch",)))
+    plan = {"steps": [{"id": "f", "skill": "fetch", "params": {}}, {"id": "n", "skill": "nuke", "params": {}}]}
+    report = runtime.simulate(plan)
+    assert not report.feasible
+    assert [(p.step_id, p.code) for p in report.problems] == [("f", ErrorCode.PERMISSION_DENIED)]
+    assert report.needs_approval == ("n",)
+    assert nuke.calls == []
+
+
+def test_an_unparseable_plan_is_a_report_not_an_exception(runtime_factory: Any) -> None:
+    report = runtime_factory().simulate({"steps": "nope"})
+    assert not report.feasible and report.problems[0].code == ErrorCode.SCHEMA_VALIDATION_FAILED
