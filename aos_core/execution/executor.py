@@ -242,10 +242,10 @@ class Executor:
     def call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
         execute = entry.skill.execute
         if entry.is_async:
-            result = yield from _guard_call(CallAsync(lambda: execute(model, ctx), deadline_s))
+            result = yield from _guard_call(CallAsync(lambda: _no_exit_async(execute(model, ctx)), deadline_s))
             return result
         if entry.metadata.blocking:
-            result = yield from _guard_call(CallThread(execute, (model, ctx), deadline_s))
+            result = yield from _guard_call(CallThread(_no_exit, (execute, model, ctx), deadline_s))
             return result
         clock = self.clock
         begun = clock.monotonic()
@@ -255,6 +255,8 @@ class Executor:
             return ("cancelled", exc)
         except Exception as exc:  # noqa: BLE001 - the skill's exception is classified, never raised
             return ("raised", exc)
+        except SystemExit as exc:
+            return ("raised", SkillExited(exc))
         if clock.monotonic() - begun > deadline_s:
             return ("timeout", None)
         return ("ok", value)
@@ -363,6 +365,27 @@ def _choose_estimators(registry: Registry) -> dict[str, Any]:
                 chosen[name] = ranked.obj
                 break
     return chosen
+
+
+class SkillExited(Exception):
+    """A skill called `sys.exit()`; the host process keeps running and the call fails."""
+
+    def __init__(self, exc: SystemExit) -> None:
+        super().__init__(f"the skill called sys.exit({exc.code!r})")
+
+
+def _no_exit(func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except SystemExit as exc:
+        raise SkillExited(exc) from None
+
+
+async def _no_exit_async(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except SystemExit as exc:  # asyncio would otherwise re-raise it out of the event loop
+        raise SkillExited(exc) from None
 
 
 def _guard(effect: Any) -> Any:

@@ -1,0 +1,121 @@
+"""The CLI: JSON arguments, exit codes by category, JSON on stdout and one line on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aos_core.cli import cli
+
+
+def aos(*args: str, input: str | None = None) -> Any:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_malformed_params_are_a_usage_error_with_the_position() -> None:
+    result = aos("exec", "json_transform", "--params", '{"expression": "a",, }')
+    assert result.exit_code == 2
+    assert "--params (inline) is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 20 (char 19)" in result.output
+
+
+def test_params_from_a_file_and_from_stdin(tmp_path: Path) -> None:
+    params = tmp_path / "p.json"
+    params.write_text('{"expression": "a", "data": {"a": 7}}')
+    from_file = aos("exec", "json_transform", "--params", f"@{params}", "--json")
+    from_stdin = aos("exec", "json_transform", "--params", "-", "--json", input=params.read_text())
+    assert json.loads(from_file.stdout)["output"] == json.loads(from_stdin.stdout)["output"] == {"result": 7}
+    missing = aos("exec", "json_transform", "--params", f"@{tmp_path / 'nope.json'}")
+    assert missing.exit_code == 2 and "cannot read" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "exit_code"),
+    [
+        ({"expression": "a[", "data": {}}, "INVALID_INPUT", 3),
+        ({"expression": 5}, "SCHEMA_VALIDATION_FAILED", 3),
+    ],
+)
+def test_exit_code_is_the_error_category(params: dict[str, Any], code: str, exit_code: int) -> None:
+    result = aos("exec", "json_transform", "--params", json.dumps(params), "--json")
+    assert result.exit_code == exit_code
+    outcome = json.loads(result.stdout)  # stdout is exactly the outcome JSON
+    assert outcome["error"]["code"] == code
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"aos: {code}: ")
+
+
+def test_permission_and_resource_failures_have_their_exit_codes() -> None:
+    denied = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--json", "--profile", "/dev/null")
+    assert denied.exit_code == 2  # an empty profile file is malformed JSON: usage error
+    budget = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--contract", '{"max_calls": 0}')
+    assert budget.exit_code == 5 and "BUDGET_EXCEEDED" in budget.stderr
+
+
+def test_a_profile_can_deny_a_skill(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"name": "locked", "policy": {"deny_skills": ["json_transform"]}}))
+    result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--profile", str(profile))
+    assert result.exit_code == 4 and "PERMISSION_DENIED" in result.stderr
+
+
+def test_an_unknown_skill_names_the_closest_and_exits_permanent() -> None:
+    described = aos("describe", "json_transfrom")
+    executed = aos("exec", "json_transfrom", "--json")
+    assert described.exit_code == executed.exit_code == 7
+    assert "did you mean json_transform?" in described.stderr
+    assert json.loads(executed.stdout)["error"]["details"]["suggestions"] == ["json_transform"]
+
+
+def test_schema_exports_every_contract() -> None:
+    listed = json.loads(aos("schema", "--json").stdout)["schemas"]
+    assert {"StructuredOutcome", "ErrorInfo", "SkillMetadata", "ResourceContract", "AgentProfile", "Plan"} <= set(listed)
+    schema = json.loads(aos("schema", "ResourceContract", "--json").stdout)
+    money = schema["properties"]["max_money"]["anyOf"]
+    assert {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["0.00315"]} in money  # never a float
+    assert aos("schema", "Planz").exit_code == 2
+
+
+def test_failures_json_is_the_catalog() -> None:
+    from aos_core import failure_catalog
+
+    data = json.loads(aos("failures", "--json").stdout)["failures"]
+    assert [d["code"] for d in data] == [e.code.value for e in failure_catalog()]
+
+
+def test_query_budget_and_unknown_key() -> None:
+    budget = json.loads(aos("query", "budget", "--json", "--contract", '{"max_money": "1.5"}').stdout)
+    assert budget["limits"]["max_money"] == "1.5" and budget["spent"]["money"] == "0"
+    unknown = aos("query", "wallet")
+    assert unknown.exit_code == 2 and "use one of: budget, history, state, skills, plugins, contracts" in unknown.stderr
+
+
+def test_version() -> None:
+    from aos_core import __version__
+
+    assert aos("--version").stdout.strip() == f"aos {__version__}"
+
+
+def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"goal": "cli", "steps": [
+        {"id": "a", "skill": "json_transform", "params": {"expression": "x", "data": {"x": [1, 2]}}},
+        {"id": "b", "skill": "json_transform", "params": {"expression": "length(@)", "data": "${steps.a.output.result}"}},
+    ]}))
+    store = ["--store", str(tmp_path / "store")]
+    assert json.loads(aos("simulate", str(plan), "--json", *store).stdout)["feasible"] is True
+    ran = json.loads(aos("run", str(plan), "--json", *store).stdout)
+    assert ran["ok"] and ran["outcomes"]["b"]["output"] == {"result": 2}
+    listed = json.loads(aos("runs", "--json", *store).stdout)["runs"]
+    assert listed[0]["run_id"] == ran["run_id"]
+    trace = aos("show", ran["run_id"], "--trace", *store).stdout
+    (tmp_path / "run.jsonl").write_text(trace)
+    replayed = aos("replay", str(tmp_path / "run.jsonl"), "--json")
+    assert replayed.exit_code == 0 and json.loads(replayed.stdout)["matched"] is True
+    changed = tmp_path / "changed.json"
+    changed.write_text(plan.read_text().replace('"x", "data"', '"x[0]", "data"'))
+    diverged = aos("replay", ran["run_id"], "--plan", str(changed), *store)
+    assert diverged.exit_code == 7 and "replay diverged at step a" in diverged.output
+    assert aos("show", "nonexistent", *store).exit_code == 2
