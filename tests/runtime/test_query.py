@@ -1,0 +1,62 @@
+"""`Runtime.query`: what happened, as data, without parsing logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aos_core import ErrorCode, ResourceContract, SkillError
+from aos_core.testing.fakes import fake_skill
+
+
+@pytest.fixture
+def busy(make_runtime: Any) -> Any:
+    def store(params: Any, ctx: Any) -> dict[str, Any]:
+        ctx.state.set("seen", ctx.state.get("seen", 0) + 1)
+        return {}
+
+    runtime = make_runtime(
+        fake_skill("ok_skill", store),
+        fake_skill("bad_skill", raises=SkillError(ErrorCode.HTTP_4XX, "404")),
+        contract=ResourceContract(id="small", max_calls=10, max_money="1"),
+    )
+    for _ in range(3):
+        runtime.execute("ok_skill", {})
+    runtime.execute("bad_skill", {})
+    runtime.execute("missing", {})
+    return runtime
+
+
+def test_history_filters_by_skill_status_and_code(busy: Any) -> None:
+    assert busy.query("history")["count"] == 5
+    assert busy.query("history", {"skill": "ok_skill"})["count"] == 3
+    failed = busy.query("history", {"status": "failed"})
+    assert [o["error"]["code"] for o in failed["outcomes"]] == ["HTTP_4XX", "SKILL_NOT_FOUND"]
+    assert busy.query("history", {"code": "HTTP_4XX"})["outcomes"][0]["skill"] == "bad_skill"
+    assert len(busy.query("history", {"limit": 2})["outcomes"]) == 2
+
+
+def test_budget_shows_limits_spent_reserved_and_remaining(busy: Any) -> None:
+    budget = busy.query("budget")
+    assert budget["contract"] == "small"
+    assert budget["limits"]["max_calls"] == 10 and budget["limits"]["max_money"] == "1"
+    assert budget["spent"]["calls"] == 4  # the missing skill never reached the budget
+    assert budget["reserved"]["calls"] == 0 and budget["remaining"]["calls"] == 6
+
+
+def test_state_skills_plugins_and_contracts(busy: Any) -> None:
+    assert busy.query("state") == {"state": {"seen": 3}}
+    assert [s["name"] for s in busy.query("skills")["skills"]] == ["bad_skill", "ok_skill"]
+    assert any(p["name"] == "core-classifier" for p in busy.query("plugins")["plugins"])
+    assert busy.query("contracts")["contracts"][0]["id"] == "small"
+    assert busy.get_resource_contract("small").max_calls == 10
+    with pytest.raises(KeyError, match="no resource contract 'big'"):
+        busy.get_resource_contract("big")
+
+
+def test_bad_query_input_is_a_clear_error(busy: Any) -> None:
+    with pytest.raises(ValueError, match="unknown query key 'wallet'"):
+        busy.query("wallet")
+    with pytest.raises(ValueError, match="'ok' or 'failed'"):
+        busy.query("history", {"status": "meh"})
