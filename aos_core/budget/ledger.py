@@ -29,9 +29,11 @@ _LIMITS = {
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """A held worst case; settle it exactly once."""
+    """A worst case admitted against the limits; settle it exactly once. `held` is False when
+    the contract has no limit, so nothing had to be set aside."""
 
     worst: Cost
+    held: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,8 @@ class Ledger:
                 self.contract.currency,
                 f"the call is priced in {worst.currency} but the contract counts {self.contract.currency}",
             )
+        if not self._bounded:
+            return Reservation(worst, held=False)  # nothing to protect: only spending is counted
         wanted = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
         with self._lock:
             if self._bounded:
@@ -101,14 +105,24 @@ class Ledger:
     def settle(self, reservation: Reservation, actual: Cost) -> None:
         """Release the held worst case and record what the call actually cost."""
         worst = reservation.worst
-        held = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
-        spent = (actual.input_tokens, actual.output_tokens, actual.calls, actual.money)
+        reserved, spent = self._reserved, self._spent
         with self._lock:
-            for i in range(4):
-                self._reserved[i] -= held[i]
-                self._spent[i] += spent[i]
-            if any(spent[i] > held[i] for i in range(4)):
-                self.overruns += 1
+            if reservation.held:
+                reserved[0] -= worst.input_tokens
+                reserved[1] -= worst.output_tokens
+                reserved[2] -= worst.calls
+                reserved[3] -= worst.money
+            spent[0] += actual.input_tokens
+            spent[1] += actual.output_tokens
+            spent[2] += actual.calls
+            spent[3] += actual.money
+        if actual is not worst and (
+            actual.input_tokens > worst.input_tokens
+            or actual.output_tokens > worst.output_tokens
+            or actual.calls > worst.calls
+            or actual.money > worst.money
+        ):
+            self.overruns += 1
 
     def record(self, actual: Cost) -> None:
         """Count a cost that was never reserved (a replay settling from its trace)."""

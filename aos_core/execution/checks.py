@@ -31,7 +31,7 @@ def validate_params(
     the run engine resolves secrets in a plan's literal parameters only, never in values that
     came from another step's output, so fetched text cannot smuggle in a `${secrets...}`."""
     name = entry.metadata.name
-    if not isinstance(params, Mapping):
+    if type(params) is not dict and not isinstance(params, Mapping):
         return (
             None,
             None,

@@ -206,7 +206,10 @@ class Executor:
                 pool=self.pool,
                 seed=self.seed,
             )
-            status, value = yield from self.call(entry, model, ctx, deadline_s)
+            if entry.is_async or meta.blocking:
+                status, value = yield from self.call(entry, model, ctx, deadline_s)
+            else:
+                status, value = self.call_inline(entry, model, ctx, deadline_s)
             output, error = None, None
             if status == "ok":
                 output, error = check_output(entry, value, self.max_output_bytes)
@@ -247,6 +250,12 @@ class Executor:
         if entry.metadata.blocking:
             result = yield from _guard_call(CallThread(_no_exit, (execute, model, ctx), deadline_s))
             return result
+        return self.call_inline(entry, model, ctx, deadline_s)
+
+    def call_inline(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> tuple[str, Any]:
+        """A sync skill that does not block, called on the caller's thread; its timeout is
+        checked when it returns."""
+        execute = entry.skill.execute
         clock = self.clock
         begun = clock.monotonic()
         try:

@@ -87,6 +87,18 @@ class SecretStore:
 
 
 def has_secret_refs(value: Any) -> bool:
+    """Whether any string in `value`, at any depth, holds `${secrets.`."""
+    kind = type(value)
+    if kind is dict:
+        for item in value.values():
+            item_kind = type(item)
+            if item_kind is str:
+                if "${secrets." in item:
+                    return True
+            elif item_kind is not int and item_kind is not float and item_kind is not bool and item is not None:
+                if has_secret_refs(item):
+                    return True
+        return False
     if isinstance(value, str):
         return "${secrets." in value
     if isinstance(value, Mapping):
