@@ -86,6 +86,9 @@ class SecretStore:
         return value
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
 def has_secret_refs(value: Any) -> bool:
     """Whether any string in `value`, at any depth, holds `${secrets.`."""
     kind = type(value)
@@ -95,9 +98,8 @@ def has_secret_refs(value: Any) -> bool:
             if item_kind is str:
                 if "${secrets." in item:
                     return True
-            elif item_kind is not int and item_kind is not float and item_kind is not bool and item is not None:
-                if has_secret_refs(item):
-                    return True
+            elif item_kind not in _SCALARS and has_secret_refs(item):
+                return True
         return False
     if isinstance(value, str):
         return "${secrets." in value
