@@ -47,7 +47,7 @@ def aos_register_classifiers(register: Register) -> None:
 
 def classify_exception(exc: BaseException, classifiers: Sequence[Any], skill: SkillMetadata) -> ErrorInfo:
     """The first classifier's verdict (highest priority first), else `SKILL_CRASHED`."""
-    base = {"exception_type": f"{type(exc).__module__}.{type(exc).__qualname__}"}
+    base: dict[str, Any] = {"exception_type": f"{type(exc).__module__}.{type(exc).__qualname__}"}
     if isinstance(exc, SkillError):
         return make_error(exc.code, exc.message, details={**exc.details}, retry_after_ms=exc.retry_after_ms)
     for classifier in classifiers:

@@ -148,8 +148,9 @@ def _critical_path(plan: Plan, order: list[str], latency: Mapping[str, float]) -
         via[step_id] = before
     if not finish:
         return [], 0.0
-    end: str | None = max(finish, key=finish.__getitem__)
-    total = finish[end]
+    last = max(finish, key=finish.__getitem__)
+    total = finish[last]
+    end: str | None = last
     path = []
     while end is not None:
         path.append(end)
@@ -158,7 +159,7 @@ def _critical_path(plan: Plan, order: list[str], latency: Mapping[str, float]) -
 
 
 def _fits(worst: Cost, latency_ms: float, contract: ResourceContract) -> tuple[bool, str]:
-    checks = [
+    checks: list[tuple[str, Any, Any]] = [
         ("max_input_tokens", worst.input_tokens, contract.max_input_tokens),
         ("max_output_tokens", worst.output_tokens, contract.max_output_tokens),
         ("max_calls", worst.calls, contract.max_calls),

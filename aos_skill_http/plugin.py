@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aos_core import hookimpl
 from aos_core.hookspecs import Register
-
 from aos_skill_http.skill import HttpCall
 
 

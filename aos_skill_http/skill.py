@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from aos_core import ErrorCode, SideEffect, SkillContext, SkillError, SkillMetadata
-
+from aos_core import ErrorCode, SideEffect, SkillContext, SkillMetadata
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
 
-__all__ = ["HttpCall"]
+if TYPE_CHECKING:
+    from aos_skill_http.connect import Resolver
+
+__all__ = ["FAILURE_CODES", "HttpCall"]
 
 FAILURE_CODES = (
     ErrorCode.INVALID_INPUT,
@@ -24,7 +26,11 @@ FAILURE_CODES = (
 
 
 class HttpCall:
-    """Make one HTTP request under the runtime's network policy."""
+    """Make one HTTP request under the runtime's network policy.
+
+    `resolver` replaces the system's DNS resolver (an async `(host, port) -> [address, ...]`);
+    tests use it to serve names from a table. Every address it returns is still judged.
+    """
 
     metadata = SkillMetadata(
         name="http_call",
@@ -42,5 +48,10 @@ class HttpCall:
     Input = HttpCallInput
     Output = HttpCallOutput
 
-    async def execute(self, params: HttpCallInput, ctx: SkillContext) -> Any:
-        raise SkillError(ErrorCode.SKILL_CRASHED, "http_call is declared but not implemented in this build")
+    def __init__(self, resolver: Resolver | None = None) -> None:
+        self.resolver = resolver
+
+    async def execute(self, params: HttpCallInput, ctx: SkillContext) -> HttpCallOutput:
+        from aos_skill_http.call import perform  # imports the HTTP library: only when a call is made
+
+        return await perform(params, ctx, self.resolver)

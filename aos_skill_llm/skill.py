@@ -135,7 +135,7 @@ def _api_key(ctx: SkillContext) -> str:
 
 def _schema_validator(schema: dict[str, Any]) -> Any:
     """A jsonschema validator for `schema`; INVALID_INPUT if the schema itself is invalid."""
-    import jsonschema  # type: ignore[import-untyped]  # jsonschema ships no type information
+    import jsonschema
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:

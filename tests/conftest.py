@@ -56,7 +56,9 @@ class ThrowawayVenv:
         args = [str(self.python), "-m", "pip", "uninstall", "-y", "-q", *names]
         return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
 
-    def aos(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def aos(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run `python -m aos_core ARGS` inside the venv."""
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(

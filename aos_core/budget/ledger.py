@@ -56,9 +56,9 @@ class Ledger:
         self.contract = contract
         self.started_at = started_at
         self._lock = threading.Lock()
-        self._spent = [0, 0, 0, Decimal(0)]
-        self._reserved = [0, 0, 0, Decimal(0)]
-        self._limits = [getattr(contract, _LIMITS[f]) for f in _FIELDS]
+        self._spent: list[Any] = [0, 0, 0, Decimal(0)]
+        self._reserved: list[Any] = [0, 0, 0, Decimal(0)]
+        self._limits: list[Any] = [getattr(contract, _LIMITS[f]) for f in _FIELDS]
         self._bounded = any(limit is not None for limit in self._limits)
         self.overruns = 0
 

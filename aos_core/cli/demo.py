@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def demo(store: Path | None, as_json: bool) -> None:
             name="demo",
             policy=Policy(network=NetworkPolicy(allow=(f"127.0.0.1:{port}",))),
             contract=ResourceContract(
-                id="demo", max_money="0.05", max_calls=10, max_output_tokens=1_000, max_wall_time_ms=120_000
+                id="demo", max_money=Decimal("0.05"), max_calls=10, max_output_tokens=1_000, max_wall_time_ms=120_000
             ),
         )
         if store is not None and (store.is_dir() or not store.suffix):

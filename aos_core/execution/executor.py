@@ -226,7 +226,7 @@ class Executor:
             if scope.record:
                 record = AttemptRecord(
                     attempt,
-                    skill_clock.readings,  # type: ignore[union-attr]
+                    skill_clock.readings,
                     writer.writes,
                     None if error is None else error.code.value,
                 )

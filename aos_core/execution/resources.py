@@ -36,7 +36,7 @@ class ResourcePool:
                 if item is None:
                     item = factory()
                     self._items[slot] = item
-        return item  # type: ignore[no-any-return]
+        return item
 
     async def aclose(self) -> list[str]:
         """Close what was opened on this loop or outside any loop; returns close errors as text."""

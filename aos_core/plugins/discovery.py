@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -42,8 +43,12 @@ def object_sources(plugins: Iterable[Any]) -> list[PluginSource]:
     sources = []
     for index, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        sources.append(PluginSource(name=name, module=name, load=lambda p=plugin: p))
+        sources.append(PluginSource(name=name, module=name, load=functools.partial(_same, plugin)))
     return sources
+
+
+def _same(plugin: Any) -> Any:
+    return plugin
 
 
 def disabled_from_env() -> list[str]:

@@ -16,7 +16,7 @@ from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanStep
-from aos_core.contracts.runs import RunResult
+from aos_core.contracts.runs import RunResult, RunStatus
 from aos_core.contracts.skill import SideEffect
 from aos_core.execution.effects import Drivers
 from aos_core.execution.executor import CallScope, Executor
@@ -94,7 +94,7 @@ class RunEngine:
                 "happened, so it is not repeated (not idempotent); set policy.repeat_in_flight to repeat it",
                 details={"reason": "in_flight_at_crash", "step": step_id},
             )
-            outcome = StructuredOutcome(
+            refusal = StructuredOutcome(
                 ok=False,
                 error=error,
                 skill=step.skill,
@@ -102,8 +102,8 @@ class RunEngine:
                 trace_id=self.run_id,
                 step_id=step_id,
             )
-            self.outcomes[step_id] = outcome
-            refused.append(step_record(step_id, step.skill, None, outcome, []))
+            self.outcomes[step_id] = refusal
+            refused.append(step_record(step_id, step.skill, None, refusal, []))
             self.not_repeated.append(step_id)
         self.store.commit_steps(self.run_id, refused)
 
@@ -157,8 +157,8 @@ class RunEngine:
             resolved = self._with_secrets(step.params, params)
         except UnresolvedReference as exc:
             error = make_error(ErrorCode.INVALID_INPUT, f"step {step.id}: {exc}", details={"step": step.id})
-            outcome = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
-            return step_record(step.id, step.skill, None, outcome, []), outcome
+            failed = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
+            return step_record(step.id, step.skill, None, failed, []), failed
         entry = self.executor.registry.skills.get(step.skill)
         if entry is not None and entry.metadata.side_effects != SideEffect.NONE:
             self.store.mark_started(self.run_id, step.id)
@@ -207,7 +207,7 @@ class RunEngine:
     def _finish(self, failed_first: str | None, skipped: set[str]) -> RunResult:
         ordered = {s.id: self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes}
         failed = next((s for s, o in ordered.items() if not o.ok), None) or failed_first
-        status = "completed" if failed is None and not skipped else "failed"
+        status: RunStatus = "completed" if failed is None and not skipped else "failed"
         spent = sum_costs(ordered.values(), self.executor.ledger.contract.currency)
         skipped_list = sorted(skipped, key=self.position.__getitem__)
         state = self.state.snapshot()

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from aos_core.contracts.runs import RunSummary
+from aos_core.contracts.runs import RunStatus, RunSummary
 from aos_core.runs.store import RunNotFound, StoredRun
 from aos_core.runs.trace import TraceDocument, canonical_json
 
@@ -154,7 +154,7 @@ class SQLiteRunStore:
         summaries = []
         for run_id, status, goal, created, updated, header, end_record, pid, committed in rows:
             end = json.loads(end_record) if end_record else {}
-            shown = "interrupted" if status == "running" and pid and not _alive(pid) else status
+            shown: RunStatus = "interrupted" if status == "running" and pid and not _alive(pid) else status
             summaries.append(
                 RunSummary(
                     run_id=run_id,

@@ -19,7 +19,10 @@ def aos(*args: str, input: str | None = None) -> Any:
 def test_malformed_params_are_a_usage_error_with_the_position() -> None:
     result = aos("exec", "json_transform", "--params", '{"expression": "a",, }')
     assert result.exit_code == 2
-    assert "--params (inline) is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 20 (char 19)" in result.output
+    assert (
+        "--params (inline) is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 20 (char 19)"
+        in result.output
+    )
 
 
 def test_params_from_a_file_and_from_stdin(tmp_path: Path) -> None:
@@ -48,9 +51,13 @@ def test_exit_code_is_the_error_category(params: dict[str, Any], code: str, exit
 
 
 def test_permission_and_resource_failures_have_their_exit_codes() -> None:
-    denied = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--json", "--profile", "/dev/null")
+    denied = aos(
+        "exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--json", "--profile", "/dev/null"
+    )
     assert denied.exit_code == 2  # an empty profile file is malformed JSON: usage error
-    budget = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--contract", '{"max_calls": 0}')
+    budget = aos(
+        "exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--contract", '{"max_calls": 0}'
+    )
     assert budget.exit_code == 5 and "BUDGET_EXCEEDED" in budget.stderr
 
 
@@ -71,7 +78,9 @@ def test_an_unknown_skill_names_the_closest_and_exits_permanent() -> None:
 
 def test_schema_exports_every_contract() -> None:
     listed = json.loads(aos("schema", "--json").stdout)["schemas"]
-    assert {"StructuredOutcome", "ErrorInfo", "SkillMetadata", "ResourceContract", "AgentProfile", "Plan"} <= set(listed)
+    assert {"StructuredOutcome", "ErrorInfo", "SkillMetadata", "ResourceContract", "AgentProfile", "Plan"} <= set(
+        listed
+    )
     schema = json.loads(aos("schema", "ResourceContract", "--json").stdout)
     money = schema["properties"]["max_money"]["anyOf"]
     assert {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["0.00315"]} in money  # never a float
@@ -100,10 +109,21 @@ def test_version() -> None:
 
 def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"goal": "cli", "steps": [
-        {"id": "a", "skill": "json_transform", "params": {"expression": "x", "data": {"x": [1, 2]}}},
-        {"id": "b", "skill": "json_transform", "params": {"expression": "length(@)", "data": "${steps.a.output.result}"}},
-    ]}))
+    plan.write_text(
+        json.dumps(
+            {
+                "goal": "cli",
+                "steps": [
+                    {"id": "a", "skill": "json_transform", "params": {"expression": "x", "data": {"x": [1, 2]}}},
+                    {
+                        "id": "b",
+                        "skill": "json_transform",
+                        "params": {"expression": "length(@)", "data": "${steps.a.output.result}"},
+                    },
+                ],
+            }
+        )
+    )
     store = ["--store", str(tmp_path / "store")]
     assert json.loads(aos("simulate", str(plan), "--json", *store).stdout)["feasible"] is True
     ran = json.loads(aos("run", str(plan), "--json", *store).stdout)

@@ -122,7 +122,12 @@ def test_every_contract_exports_a_valid_json_schema(name: str) -> None:
 def test_skill_names_are_snake_case(name: str) -> None:
     with pytest.raises(ValidationError):
         SkillMetadata(
-            name=name, version="1.0.0", description="d", side_effects=SideEffect.NONE, idempotent=True, deterministic=True
+            name=name,
+            version="1.0.0",
+            description="d",
+            side_effects=SideEffect.NONE,
+            idempotent=True,
+            deterministic=True,
         )
 
 

@@ -22,7 +22,13 @@ class Out(BaseModel):
 
 def metadata(name: str = "good_skill", **extra: Any) -> SkillMetadata:
     return SkillMetadata(
-        name=name, version="1.0.0", description="d", side_effects=SideEffect.NONE, idempotent=True, deterministic=True, **extra
+        name=name,
+        version="1.0.0",
+        description="d",
+        side_effects=SideEffect.NONE,
+        idempotent=True,
+        deterministic=True,
+        **extra,
     )
 
 
@@ -107,7 +113,9 @@ def test_a_hook_that_raises_is_reported() -> None:
 
 
 def test_invalid_metadata_is_reported_with_the_field() -> None:
-    bad = SimpleNamespace(metadata={**metadata().model_dump(), "name": "Bad-Name"}, Input=In, Output=Out, execute=GoodSkill.execute)
+    bad = SimpleNamespace(
+        metadata={**metadata().model_dump(), "name": "Bad-Name"}, Input=In, Output=Out, execute=GoodSkill.execute
+    )
     registry, reports = load(source("badmeta", skill_plugin(bad)))
     reason = reports["badmeta"].reason
     assert "has invalid metadata: name: String should match pattern" in reason

@@ -58,7 +58,9 @@ def test_skills_json_gives_complete_metadata_for_every_skill(example_installed: 
         assert metadata.description and metadata.timeout_ms > 0
 
 
-def test_the_installed_example_skill_runs_through_the_cli(example_installed: Any, throwaway_venv: Any, tmp_path: Path) -> None:
+def test_the_installed_example_skill_runs_through_the_cli(
+    example_installed: Any, throwaway_venv: Any, tmp_path: Path
+) -> None:
     (tmp_path / "notes.txt").write_text("hello from a plugin\n")
     env = {"AOS_FILES_ROOT": str(tmp_path)}
     ok = throwaway_venv.aos("exec", "read_file", "--params", '{"path": "notes.txt"}', "--json", env=env)

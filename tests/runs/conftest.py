@@ -48,8 +48,15 @@ def make_skills() -> dict[str, Any]:
     return {
         "double": fake_skill("double", double, input_model=Number, output_model=Doubled),
         "fetch": fake_skill(
-            "fetch", fetch, input_model=Query, output_model=Document, deterministic=False, network=True,
-            side_effects=SideEffect.READ, expected_latency_ms=100.0, cost={"money_per_call": "0.002"},
+            "fetch",
+            fetch,
+            input_model=Query,
+            output_model=Document,
+            deterministic=False,
+            network=True,
+            side_effects=SideEffect.READ,
+            expected_latency_ms=100.0,
+            cost={"money_per_call": "0.002"},
         ),
         "pick": fake_skill("pick", lambda p, ctx: {"picked": p.model_dump()}, expected_latency_ms=5.0),
     }

@@ -56,14 +56,19 @@ def main() -> None:
     skills = [
         fake_skill("work", work, input_model=Step, side_effects=SideEffect.NONE),
         fake_skill(
-            "charge", charge, input_model=Step, side_effects=SideEffect.WRITE, idempotent=charge_kind == "idempotent",
-            blocking=False, timeout_ms=60_000,
+            "charge",
+            charge,
+            input_model=Step,
+            side_effects=SideEffect.WRITE,
+            idempotent=charge_kind == "idempotent",
+            blocking=False,
+            timeout_ms=60_000,
         ),
     ]
     policy = Policy(repeat_in_flight=charge_kind == "repeat")
     profile = AgentProfile(policy=policy, contract=ResourceContract(max_concurrency=4))
     with Runtime(profile=profile, plugins=[FakePlugin(skills=skills)], entry_points=False, store=store) as runtime:
-        runtime.store  # open (and create) the store before saying we are ready
+        _ = runtime.store  # open (and create) the store before saying we are ready
         print("READY", flush=True)
         if mode == "run":
             result = runtime.run(charge_plan() if charge_kind else crash_plan())

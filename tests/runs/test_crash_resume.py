@@ -83,7 +83,9 @@ def test_sigkill_at_random_points_never_loses_or_repeats_a_committed_step(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("kind", "repeated"), [("plain", False), ("idempotent", True), ("repeat", True)], ids=["not-idempotent", "idempotent", "policy"]
+    ("kind", "repeated"),
+    [("plain", False), ("idempotent", True), ("repeat", True)],
+    ids=["not-idempotent", "idempotent", "policy"],
 )
 def test_an_in_flight_side_effect_is_repeated_only_if_safe(tmp_path: Path, kind: str, repeated: bool) -> None:
     store, log = tmp_path / "r.sqlite3", tmp_path / "r.log"

@@ -43,7 +43,9 @@ def test_cycles_are_found(runtime_factory: Any) -> None:
 
 
 def test_references_to_missing_steps_are_found(runtime_factory: Any) -> None:
-    plan = {"steps": [step("a", "double", {"x": "${steps.nope.output.value}"}), step("b", "pick", depends_on=["ghost"])]}
+    plan = {
+        "steps": [step("a", "double", {"x": "${steps.nope.output.value}"}), step("b", "pick", depends_on=["ghost"])]
+    }
     found = problems(runtime_factory(), plan)
     assert ("a", "INVALID_INPUT", "${steps.nope.output.value} refers to unknown step 'nope'") in found
     assert ("b", "INVALID_INPUT", "depends_on names unknown step 'ghost'") in found
@@ -65,7 +67,11 @@ def test_paths_into_arrays_and_free_objects_are_accepted(runtime_factory: Any) -
 def test_params_that_do_not_fit_the_input_schema_are_found(runtime_factory: Any) -> None:
     plan = {"steps": [step("a", "double", {"x": "two"}), step("b", "double", {})]}
     found = problems(runtime_factory(), plan)
-    assert ("a", "SCHEMA_VALIDATION_FAILED", "params do not fit double: x: Input should be a valid integer, unable to parse string as an integer") in found
+    assert (
+        "a",
+        "SCHEMA_VALIDATION_FAILED",
+        "params do not fit double: x: Input should be a valid integer, unable to parse string as an integer",
+    ) in found
     assert ("b", "SCHEMA_VALIDATION_FAILED", "params do not fit double: x: Field required") in found
 
 

@@ -107,7 +107,9 @@ def test_the_same_work_gives_the_same_canonical_trace(runtime_factory: Any, tmp_
     texts = []
     for name in ("one", "two"):
         plugin = FakePlugin(skills=list(make_skills().values()))
-        runtime = runtime_factory(plugins=[plugin], store=tmp_path / name / "runs.sqlite3", clock=VirtualClock(tick=0.001))
+        runtime = runtime_factory(
+            plugins=[plugin], store=tmp_path / name / "runs.sqlite3", clock=VirtualClock(tick=0.001)
+        )
         result = runtime.run(chain_plan())
         texts.append(runtime.trace(result.run_id).text())
     assert texts[0] == texts[1]

@@ -102,7 +102,12 @@ def test_the_worst_case_is_reserved_and_the_actual_cost_settled(make_runtime: An
     # 30 tokens spent per call, 100 reserved up front: a call is admitted while 100 more fit
     admitted = [r for r in results if r.ok]
     assert len(admitted) == 6  # 6 * 30 = 180 spent; the 7th needs 100 but only 70 are left
-    assert results[6].error.details == {"limit": "max_input_tokens", "requested": "100", "remaining": "70", "skill": "llm_like"}
+    assert results[6].error.details == {
+        "limit": "max_input_tokens",
+        "requested": "100",
+        "remaining": "70",
+        "skill": "llm_like",
+    }
     assert admitted[0].cost == Cost(input_tokens=30, output_tokens=5, calls=1)
     assert runtime.query("budget")["spent"]["input_tokens"] == 180
 

@@ -53,7 +53,11 @@ def test_an_async_approver_works_with_the_async_api(make_runtime: Any) -> None:
         await asyncio.sleep(0)
         return True
 
-    runtime = make_runtime(fake_skill("write", side_effects=SideEffect.WRITE), policy=Policy(approval_required_for=("write",)), approve=approver)
+    runtime = make_runtime(
+        fake_skill("write", side_effects=SideEffect.WRITE),
+        policy=Policy(approval_required_for=("write",)),
+        approve=approver,
+    )
     assert asyncio.run(runtime.aexecute("write", {})).ok
     assert runtime.execute("write", {}).ok
 

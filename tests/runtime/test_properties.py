@@ -16,9 +16,26 @@ from aos_core.contracts.errors import catalog_entry
 from aos_core.testing.fakes import FakePlugin, fake_skill
 
 EXCEPTIONS = [
-    ValueError, TypeError, KeyError, IndexError, RuntimeError, ZeroDivisionError, OSError, ConnectionResetError,
-    TimeoutError, PermissionError, UnicodeDecodeError, RecursionError, NotImplementedError, AssertionError,
-    MemoryError, StopIteration, SystemExit, asyncio.CancelledError, asyncio.TimeoutError, ArithmeticError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    RuntimeError,
+    ZeroDivisionError,
+    OSError,
+    ConnectionResetError,
+    TimeoutError,
+    PermissionError,
+    UnicodeDecodeError,
+    RecursionError,
+    NotImplementedError,
+    AssertionError,
+    MemoryError,
+    StopIteration,
+    SystemExit,
+    asyncio.CancelledError,
+    asyncio.TimeoutError,
+    ArithmeticError,
 ]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -1,8 +1,7 @@
 from pydantic import BaseModel
 
-from aos_core import hookimpl
-
 from aos_broken_plugins.common import Echo
+from aos_core import hookimpl
 
 
 class Odd(BaseModel):

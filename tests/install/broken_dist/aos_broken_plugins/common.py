@@ -15,7 +15,12 @@ class Out(BaseModel):
 
 def meta(name: str) -> SkillMetadata:
     return SkillMetadata(
-        name=name, version="0.0.1", description="test", side_effects=SideEffect.NONE, idempotent=True, deterministic=True
+        name=name,
+        version="0.0.1",
+        description="test",
+        side_effects=SideEffect.NONE,
+        idempotent=True,
+        deterministic=True,
     )
 
 

@@ -1,6 +1,5 @@
-from aos_core import hookimpl
-
 from aos_broken_plugins.common import In, Out, meta
+from aos_core import hookimpl
 
 
 class NoExecute:

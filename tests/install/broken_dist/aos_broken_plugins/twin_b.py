@@ -1,6 +1,5 @@
-from aos_core import hookimpl
-
 from aos_broken_plugins.common import Echo
+from aos_core import hookimpl
 
 
 @hookimpl

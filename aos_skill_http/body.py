@@ -1,0 +1,81 @@
+"""A response body as JSON data: decoded JSON, text, or base64 for binary content."""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+from typing import Any, Literal
+
+__all__ = ["BodyEncoding", "decode_body", "media_type"]
+
+BodyEncoding = Literal["json", "text", "base64"]
+
+_TEXT_TYPES = frozenset(
+    {
+        "application/xml",
+        "application/javascript",
+        "application/ecmascript",
+        "application/x-www-form-urlencoded",
+        "application/x-ndjson",
+        "application/yaml",
+        "application/x-yaml",
+        "application/toml",
+        "application/graphql",
+        "image/svg+xml",
+    }
+)
+
+
+def media_type(content_type: str | None) -> tuple[str | None, str | None]:
+    """The media type (lower case) and charset of a Content-Type value; None for what is missing."""
+    if not content_type:
+        return None, None
+    media, *params = (part.strip() for part in content_type.split(";"))
+    charset = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower() or None
+    return media.lower() or None, charset
+
+
+def _is_json(media: str) -> bool:
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def _is_text(media: str) -> bool:
+    return media.startswith("text/") or media in _TEXT_TYPES or media.endswith("+xml")
+
+
+def _text(content: bytes, charset: str | None) -> str:
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        codec = "utf-8"
+    return content.decode(codec, errors="replace")
+
+
+def decode_body(content: bytes, content_type: str | None) -> tuple[Any, BodyEncoding | None]:
+    """The body and how it is represented.
+
+    Empty: `(None, None)`. JSON media types: the parsed value (text again if it does not parse).
+    Text media types, or any type with a charset: text, undecodable bytes replaced. No
+    Content-Type: text if the bytes are UTF-8, else base64. Any other type: base64.
+    """
+    if not content:
+        return None, None
+    media, charset = media_type(content_type)
+    if media is not None and _is_json(media):
+        try:
+            return json.loads(content), "json"
+        except (ValueError, RecursionError):
+            return _text(content, charset), "text"
+    if media is None:
+        try:
+            return content.decode("utf-8"), "text"
+        except UnicodeDecodeError:
+            return base64.b64encode(content).decode("ascii"), "base64"
+    if _is_text(media) or charset is not None:
+        return _text(content, charset), "text"
+    return base64.b64encode(content).decode("ascii"), "base64"

@@ -1,0 +1,209 @@
+"""One `http_call`: the request, each redirect hop checked, the body read within its limit.
+
+Imported lazily by `HttpCall.execute` (it imports the HTTP library through `transport`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aos_core import ErrorCode, SkillContext, SkillError
+from aos_skill_http.body import decode_body
+from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
+from aos_skill_http.credentials import redact_headers, safe_url, without_credentials
+from aos_skill_http.errors import status_error, translating
+from aos_skill_http.models import HttpCallInput, HttpCallOutput
+from aos_skill_http.transport import Clients, httpx
+
+__all__ = ["RESOURCE_KEY", "perform"]
+
+RESOURCE_KEY = "aos_skill_http.client"
+DEFAULT_TIMEOUT_MS = 30_000
+EXCERPT_BYTES = 2048
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
+
+
+@dataclass(slots=True)
+class _Where:
+    """The request in flight, for failure messages (implements `errors.Where`)."""
+
+    method: str
+    url: str
+    timeout_ms: int
+
+
+def _invalid(message: str, **details: Any) -> SkillError:
+    return SkillError(ErrorCode.INVALID_INPUT, message, details=details)
+
+
+def _check_url(url: str, guard: AddressGuard, field: str) -> None:
+    """Refuse a bad URL, or a host the policy refuses whatever DNS says, before httpx parses it.
+
+    The host is read as a C resolver would (`0177.0.0.1`, `2130706433`, `localhost.`), so the
+    refusal names the policy rule even for spellings httpx itself would reject as invalid.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL: {exc}", field=field) from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise _invalid(f"{field} {safe_url(url)!r} has {shown}; only http and https are supported", field=field)
+    if not parts.hostname:
+        raise _invalid(f"{field} {safe_url(url)!r} has no host", field=field)
+    guard.check_fixed(parts.hostname, port or _DEFAULT_PORTS[scheme])
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _redirect_method(method: str, status: int) -> str:
+    """What browsers and httpx do: 303 (and 302, and 301 after POST) turn into GET."""
+    if (status == 303 and method != "HEAD") or (status == 302 and method != "HEAD"):
+        return "GET"
+    if status == 301 and method == "POST":
+        return "GET"
+    return method
+
+
+def _location(request: httpx.Request, response: httpx.Response, where: _Where) -> httpx.URL:
+    location = response.headers["location"]
+    try:
+        url = httpx.URL(location)
+        if url.scheme and not url.host:
+            url = url.copy_with(host=request.url.host)
+        if url.is_relative_url:
+            url = request.url.join(url)
+    except httpx.InvalidURL as exc:
+        raise _invalid(
+            f"{where.method} {where.url} redirected to an invalid URL ({exc}); set follow_redirects to false to "
+            "get the redirect itself",
+            field="location",
+            url=where.url,
+        ) from None
+    return url
+
+
+async def _read(response: httpx.Response, limit: int, where: _Where, *, truncate: bool) -> bytes:
+    """The decoded body, up to `limit` bytes; past it, cut short or fail, without reading on."""
+    size, chunks = 0, []
+    length = response.headers.get("content-length", "")
+    if not truncate and length.isdigit() and "content-encoding" not in response.headers and int(length) > limit:
+        size = int(length)
+    else:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+    if size <= limit:
+        return b"".join(chunks)
+    if truncate:
+        return b"".join(chunks)[:limit]
+    raise SkillError(
+        ErrorCode.OUTPUT_VALIDATION_FAILED,
+        f"{where.method} {where.url} sent more than {limit} bytes (max_response_bytes); "
+        "raise the limit or ask for less",
+        details={"rule": "max_response_bytes", "limit": limit, "url": where.url},
+    )
+
+
+def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
+    limits = [limit for limit in (params.timeout_ms, ctx.deadline_ms) if limit is not None]
+    return max(1, int(min(limits))) if limits else DEFAULT_TIMEOUT_MS
+
+
+async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver | None = None) -> HttpCallOutput:
+    """Make the request described by `params` under `ctx.policy.network`."""
+    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver))
+    try:
+        client, guard = clients.get(ctx.policy.network)
+    except ValueError as exc:  # a malformed allow entry or environment proxy URL
+        raise SkillError(
+            ErrorCode.INVALID_INPUT,
+            f"the network settings are invalid: {exc}",
+            details={"rule": "policy.network", "field": "policy.network"},
+        ) from exc
+    limit_ms = _time_limit_ms(params, ctx)
+    timeout = httpx.Timeout(limit_ms / 1000.0)
+    where = _Where(params.method, safe_url(params.url), limit_ms)
+    started = ctx.clock.monotonic()
+    redirects: list[str] = []
+    method: str = params.method
+    url: str | httpx.URL = params.url
+    headers, send_body = dict(params.headers), True
+    with translating(where):
+        _check_url(params.url, guard, "url")
+        if params.params:  # added to the URL's own query (httpx's `params=` would replace it)
+            url = httpx.URL(params.url).copy_merge_params(params.params)
+        async with asyncio.timeout(limit_ms / 1000.0):
+            while True:
+                request = client.build_request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=params.json_body if send_body else None,
+                    content=params.content if send_body else None,
+                    timeout=timeout,
+                )
+                where.method, where.url = method, safe_url(str(request.url))
+                response = await client.send(request, stream=True)
+                try:
+                    if not (params.follow_redirects and response.has_redirect_location):
+                        return await _output(response, params, ctx, where, redirects, started)
+                    if len(redirects) >= params.max_redirects:
+                        raise SkillError(
+                            ErrorCode.POLICY_VIOLATION,
+                            f"{method} {where.url} redirected more than max_redirects={params.max_redirects} times; "
+                            "raise max_redirects or call the final URL",
+                            details={"rule": "max_redirects", "limit": params.max_redirects, "redirects": redirects},
+                        )
+                    target = _location(request, response, where)
+                    new_method = _redirect_method(method, response.status_code)
+                    where.method, where.url = new_method, safe_url(str(target))
+                    _check_url(str(target), guard, "redirect")
+                    if new_method != method:
+                        send_body = False
+                        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
+                    if _origin(target) != _origin(request.url):
+                        headers = without_credentials(headers)
+                    method, url = new_method, target
+                    redirects.append(where.url)
+                finally:
+                    await response.aclose()
+
+
+async def _output(
+    response: httpx.Response,
+    params: HttpCallInput,
+    ctx: SkillContext,
+    where: _Where,
+    redirects: list[str],
+    started: float,
+) -> HttpCallOutput:
+    status = response.status_code
+    if status >= 400:
+        excerpt = await _read(response, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
+        error = status_error(
+            status, where, excerpt.decode("utf-8", "replace"), response.headers.get("retry-after"), ctx.clock.now
+        )
+        if error is not None:
+            raise error
+    content = b"" if where.method == "HEAD" else await _read(response, params.max_response_bytes, where, truncate=False)
+    body, encoding = decode_body(content, response.headers.get("content-type"))
+    return HttpCallOutput(
+        status=status,
+        headers=redact_headers(response.headers.multi_items()),
+        body=body,
+        body_encoding=encoding,
+        final_url=where.url,
+        elapsed_ms=round((ctx.clock.monotonic() - started) * 1000.0, 3),
+        redirects=redirects,
+    )

@@ -1,0 +1,69 @@
+"""Headers and URL parts that carry credentials: redacted in outputs, dropped across origins.
+
+httpx strips only `Authorization` on a cross-origin redirect and masks nothing in headers;
+API keys travel in many other headers (`x-api-key` for Anthropic, `x-goog-api-key`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["REDACTED", "is_credential_header", "redact_headers", "safe_url", "without_credentials"]
+
+REDACTED = "[REDACTED]"
+
+_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "set-cookie2",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-access-token",
+        "x-goog-api-key",
+        "x-amz-security-token",
+        "ocp-apim-subscription-key",
+        "private-token",
+        "x-csrf-token",
+        "x-xsrf-token",
+    }
+)
+_SUFFIXES = ("-api-key", "-apikey", "-auth-token", "-access-token", "-secret", "-password", "-session-token")
+
+
+def is_credential_header(name: str) -> bool:
+    """True for a header that may carry a credential, by name."""
+    name = name.strip().lower()
+    return name in _NAMES or name.endswith(_SUFFIXES)
+
+
+def without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers minus those carrying credentials (and `Host`), for a request to another origin."""
+    return {k: v for k, v in headers.items() if not is_credential_header(k) and k.lower() != "host"}
+
+
+def redact_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Response headers as a dict with lower-case names; repeated ones joined; credentials redacted."""
+    merged: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        shown = REDACTED if is_credential_header(key) else value
+        merged[key] = f"{merged[key]}, {shown}" if key in merged and shown != REDACTED else shown
+    return merged
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password in its user-info replaced by `[REDACTED]`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
