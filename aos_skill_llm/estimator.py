@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from aos_core import Cost, CostEstimate, EstimateContext, SkillMetadata
+from aos_core import Cost, CostEstimate, ErrorCode, EstimateContext, SkillError, SkillMetadata
 from aos_skill_llm.models import LlmInvokeInput
 from aos_skill_llm.pricing import Prices, Tokens, prices_for
 from aos_skill_llm.request import build_request, input_token_bound, text_bytes, uses_cache
@@ -38,6 +38,12 @@ class AnthropicEstimator:
         return skill.name == "llm_invoke"
 
     def estimate(self, skill: SkillMetadata, params: Mapping[str, Any], ctx: EstimateContext) -> CostEstimate:
+        try:
+            return self._estimate(skill, params, ctx)
+        except (ValueError, LookupError) as exc:  # no price or no bound: refused as bad input, nothing sent
+            raise SkillError(ErrorCode.INVALID_INPUT, str(exc), details={"model": params.get("model")}) from None
+
+    def _estimate(self, skill: SkillMetadata, params: Mapping[str, Any], ctx: EstimateContext) -> CostEstimate:
         call = LlmInvokeInput.model_validate(params)
         request = build_request(call)
         prices = prices_for(call.model, ctx.at, ctx.config)

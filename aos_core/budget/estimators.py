@@ -8,8 +8,9 @@ from typing import Any
 from aos_core.contracts.cost import Cost, CostEstimate
 from aos_core.contracts.protocols import EstimateContext
 from aos_core.contracts.skill import SkillMetadata
+from aos_core.plugins.loader import Registry
 
-__all__ = ["MetadataEstimator"]
+__all__ = ["MetadataEstimator", "choose_estimators"]
 
 
 class MetadataEstimator:
@@ -18,7 +19,8 @@ class MetadataEstimator:
     name = "metadata"
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[CostEstimate, Cost]] = {}
+        # keyed by the price itself, not the skill name: two runtimes may load different skills of one name
+        self._cache: dict[tuple[Any, ...], tuple[CostEstimate, Cost]] = {}
 
     def covers(self, skill: SkillMetadata) -> bool:
         return True
@@ -38,9 +40,25 @@ class MetadataEstimator:
         return self._priced(skill)[1]
 
     def _priced(self, skill: SkillMetadata) -> tuple[CostEstimate, Cost]:
-        cached = self._cache.get(skill.name)
+        key = (skill.cost.money_per_call, skill.cost.currency, skill.expected_latency_ms)
+        cached = self._cache.get(key)
         if cached is None:
             cost = Cost(calls=1, money=skill.cost.money_per_call, currency=skill.cost.currency)
             cached = (CostEstimate.exactly(cost, skill.expected_latency_ms), cost)
-            self._cache[skill.name] = cached
+            self._cache[key] = cached
         return cached
+
+
+def choose_estimators(registry: Registry) -> dict[str, Any]:
+    """For each skill, the highest-priority estimator that covers it (chosen once, at load)."""
+    chosen: dict[str, Any] = {}
+    for name, entry in registry.skills.items():
+        for ranked in registry.estimators:
+            try:
+                covers = ranked.obj.covers(entry.metadata)
+            except Exception:  # noqa: BLE001 - an estimator that cannot answer does not cover the skill
+                covers = False
+            if covers:
+                chosen[name] = ranked.obj
+                break
+    return chosen

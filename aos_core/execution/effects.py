@@ -18,7 +18,21 @@ from typing import Any
 
 from aos_core.execution.concurrency import Gate
 
-__all__ = ["Approve", "CallAsync", "CallThread", "Drivers", "Effect", "Pipeline", "Sleep", "WaitSlot"]
+__all__ = [
+    "Approve",
+    "CallAsync",
+    "CallThread",
+    "Drivers",
+    "Effect",
+    "Pipeline",
+    "SkillExited",
+    "Sleep",
+    "WaitSlot",
+    "guard",
+    "guard_call",
+    "no_exit",
+    "no_exit_async",
+]
 
 # Outcome of a call effect: ("ok", value) | ("raised", exc) | ("timeout", None) | ("cancelled", exc)
 CallResult = tuple[str, Any]
@@ -227,3 +241,41 @@ def _approval(ask: Callable[[], Any]) -> Any:
         return ask() is True
     except Exception as exc:  # noqa: BLE001 - a failing approver means "not approved"
         return exc
+
+
+class SkillExited(Exception):
+    """A skill called `sys.exit()`; the host process keeps running and the call fails."""
+
+    def __init__(self, exc: SystemExit) -> None:
+        super().__init__(f"the skill called sys.exit({exc.code!r})")
+
+
+def no_exit(func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except SystemExit as exc:
+        raise SkillExited(exc) from None
+
+
+async def no_exit_async(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except SystemExit as exc:  # asyncio would otherwise re-raise it out of the event loop
+        raise SkillExited(exc) from None
+
+
+def guard(effect: Any) -> Any:
+    """Yield `effect`; True if the caller was cancelled while waiting."""
+    try:
+        yield effect
+    except asyncio.CancelledError:
+        return True
+    return False
+
+
+def guard_call(effect: Any) -> Any:
+    try:
+        result = yield effect
+    except asyncio.CancelledError as exc:
+        return ("cancelled", exc)
+    return result

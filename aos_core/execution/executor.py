@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aos_core.budget.estimators import MetadataEstimator
+from aos_core.budget.estimators import MetadataEstimator, choose_estimators
 from aos_core.budget.ledger import Ledger, Refusal
 from aos_core.budget.ratelimit import TokenBucket
 from aos_core.contracts.build import trusted
@@ -21,12 +21,24 @@ from aos_core.contracts.cost import Cost, CostEstimate
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
-from aos_core.contracts.protocols import EstimateContext
+from aos_core.contracts.protocols import EstimateContext, SkillError
 from aos_core.execution.checks import check_output, not_found, validate_params
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
-from aos_core.execution.effects import Approve, CallAsync, CallThread, Pipeline, Sleep, WaitSlot
+from aos_core.execution.effects import (
+    Approve,
+    CallAsync,
+    CallThread,
+    Pipeline,
+    SkillExited,
+    Sleep,
+    WaitSlot,
+    guard,
+    guard_call,
+    no_exit,
+    no_exit_async,
+)
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.seeds import seeded_random
@@ -94,7 +106,7 @@ class Executor:
         self.max_output_bytes = max_output_bytes
         self.on_outcome = on_outcome
         self.classifiers = [c.obj for c in registry.classifiers]
-        self.estimators = _choose_estimators(registry)
+        self.estimators = choose_estimators(registry)
         contract = ledger.contract
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         now = clock.monotonic()
@@ -125,7 +137,7 @@ class Executor:
                 return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
         gate = self.gate
         if gate is not None and not gate.try_acquire():
-            cancelled = yield from _guard(WaitSlot(gate))
+            cancelled = yield from guard(WaitSlot(gate))
             if cancelled:
                 error = make_error(ErrorCode.CANCELLED, f"{name} was cancelled while waiting for a slot")
                 return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
@@ -164,13 +176,16 @@ class Executor:
                             retry_after_ms=retry_after,
                         )
                         return None, error, total, attempt
-                    if (yield from _guard(Sleep(clock, wait))):
+                    if (yield from guard(Sleep(clock, wait))):
                         return None, _cancelled(name), total, attempt
                     now = clock.monotonic()
                     wait = bucket.take(now)
             estimate_ctx = EstimateContext(at=clock.now(), config=config) if estimator is not _FALLBACK else None
             try:
                 estimate: CostEstimate = estimator.estimate(meta, params, estimate_ctx)
+            except SkillError as exc:  # the estimator refuses to price this call (e.g. an unknown model)
+                error = make_error(exc.code, exc.message, details={**exc.details, "stage": "estimate"})
+                return None, error, total, attempt
             except Exception as exc:  # noqa: BLE001 - an estimator's crash refuses the call, spending nothing
                 error = make_error(
                     ErrorCode.SKILL_CRASHED,
@@ -239,16 +254,16 @@ class Executor:
                 return output, error, total, attempt
             if record is not None:
                 record.delay_ms = round(delay * 1000.0, 3)
-            if (yield from _guard(Sleep(clock, delay))):
+            if (yield from guard(Sleep(clock, delay))):
                 return None, _cancelled(name), total, attempt
 
     def call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
         execute = entry.skill.execute
         if entry.is_async:
-            result = yield from _guard_call(CallAsync(lambda: _no_exit_async(execute(model, ctx)), deadline_s))
+            result = yield from guard_call(CallAsync(lambda: no_exit_async(execute(model, ctx)), deadline_s))
             return result
         if entry.metadata.blocking:
-            result = yield from _guard_call(CallThread(_no_exit, (execute, model, ctx), deadline_s))
+            result = yield from guard_call(CallThread(no_exit, (execute, model, ctx), deadline_s))
             return result
         return self.call_inline(entry, model, ctx, deadline_s)
 
@@ -360,58 +375,6 @@ class Executor:
         )
         self.on_outcome(outcome)
         return outcome
-
-
-def _choose_estimators(registry: Registry) -> dict[str, Any]:
-    chosen: dict[str, Any] = {}
-    for name, entry in registry.skills.items():
-        for ranked in registry.estimators:
-            try:
-                covers = ranked.obj.covers(entry.metadata)
-            except Exception:  # noqa: BLE001 - an estimator that cannot answer does not cover the skill
-                covers = False
-            if covers:
-                chosen[name] = ranked.obj
-                break
-    return chosen
-
-
-class SkillExited(Exception):
-    """A skill called `sys.exit()`; the host process keeps running and the call fails."""
-
-    def __init__(self, exc: SystemExit) -> None:
-        super().__init__(f"the skill called sys.exit({exc.code!r})")
-
-
-def _no_exit(func: Any, *args: Any) -> Any:
-    try:
-        return func(*args)
-    except SystemExit as exc:
-        raise SkillExited(exc) from None
-
-
-async def _no_exit_async(awaitable: Any) -> Any:
-    try:
-        return await awaitable
-    except SystemExit as exc:  # asyncio would otherwise re-raise it out of the event loop
-        raise SkillExited(exc) from None
-
-
-def _guard(effect: Any) -> Any:
-    """Yield `effect`; True if the caller was cancelled while waiting."""
-    try:
-        yield effect
-    except asyncio.CancelledError:
-        return True
-    return False
-
-
-def _guard_call(effect: Any) -> Any:
-    try:
-        result = yield effect
-    except asyncio.CancelledError as exc:
-        return ("cancelled", exc)
-    return result
 
 
 def _cancelled(name: str) -> ErrorInfo:

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from genai_prices import Usage, calc_price
 
-from aos_core import Cost, ErrorCode, EstimateContext, ResourceContract, Runtime
+from aos_core import Cost, ErrorCode, EstimateContext, ResourceContract, Runtime, SkillError
 from aos_core.testing import VirtualClock
 from aos_core.testing.messages_api import MessagesAPIServer
-from aos_skill_llm import AnthropicEstimator, LlmInvoke, UnknownModelPrice
+from aos_skill_llm import AnthropicEstimator, LlmInvoke
 
 MakeRuntime = Callable[..., Runtime]
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -144,9 +144,10 @@ def test_unknown_model_is_refused_before_any_request(make_runtime: MakeRuntime, 
     """No bundled price and no override: the call is refused (its cost cannot be stated), nothing is sent."""
     outcome = make_runtime().execute("llm_invoke", {"model": "claude-unreleased-9", "prompt": "x"})
     assert outcome.error is not None and outcome.error.details.get("stage") == "estimate"
+    assert outcome.error.code == "INVALID_INPUT"  # a bad model name, not a crash
     assert "skills.llm_invoke.prices.claude-unreleased-9" in outcome.error.message
     assert server.requests == []
-    with pytest.raises(UnknownModelPrice):
+    with pytest.raises(SkillError):
         _estimate({"model": "claude-unreleased-9", "prompt": "x"})
 
 

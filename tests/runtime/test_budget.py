@@ -170,3 +170,10 @@ def test_rate_limit_wait_spaces_the_calls(make_runtime: Any, clock: Any) -> None
     started = clock.monotonic()
     assert all(runtime.execute("free", {}).ok for _ in range(5))
     assert abs((clock.monotonic() - started) - 0.8) < 1e-6  # 4 waits of 200 ms on the virtual clock
+
+
+def test_two_runtimes_price_their_own_skills_of_the_same_name(make_runtime: Any) -> None:
+    cheap = make_runtime(fake_skill("lookup", cost={"money_per_call": "0.001"}))
+    dear = make_runtime(fake_skill("lookup", cost={"money_per_call": "0.5"}))
+    assert cheap.execute("lookup", {}).cost.money == Decimal("0.001")
+    assert dear.execute("lookup", {}).cost.money == Decimal("0.5")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aos_core import hookimpl
 from aos_core.hookspecs import Register
-
 from aos_plugin_files.classifier import FilesClassifier
 from aos_plugin_files.skill import ReadFile
 

@@ -16,7 +16,9 @@ __all__ = ["ReadFile", "ReadFileInput", "ReadFileOutput"]
 class ReadFileInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="Path relative to the allowed directory.")
+    path: str = Field(
+        min_length=1, pattern=r"^[^\x00]+$", description="Path relative to the allowed directory (no NUL bytes)."
+    )
     max_bytes: int = Field(default=1_000_000, gt=0, le=50_000_000, description="Refuse larger files.")
     encoding: str = Field(default="utf-8", description="Text encoding of the file.")
 
