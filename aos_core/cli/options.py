@@ -98,15 +98,11 @@ def build_runtime(
             profile = AgentProfile.model_validate(read_json_arg(f"@{profile_path}", "--profile"))
         raw_contract = read_json_arg(contract, "--contract")
         resource = ResourceContract.model_validate(raw_contract) if raw_contract is not None else profile.contract
-        policy = profile.policy
-        if allow_net or approve:
-            policy = policy.model_copy(
-                update={
-                    "network": policy.network.model_copy(update={"allow": (*policy.network.allow, *allow_net)}),
-                    "approved": (*policy.approved, *approve),
-                }
-            )
-        profile = profile.model_copy(update={"policy": policy, "contract": resource})
+        data = profile.model_dump()
+        data["policy"]["network"]["allow"] = (*profile.policy.network.allow, *allow_net)
+        data["policy"]["approved"] = (*profile.policy.approved, *approve)
+        data["contract"] = resource.model_dump()
+        profile = AgentProfile.model_validate(data)  # validated again: --allow-net entries included
         path = config_path or (aos_home() / "config.toml")
         config = RuntimeConfig.from_toml(path) if path.exists() else RuntimeConfig()
     except ValidationError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.skill import SideEffect
@@ -28,6 +29,44 @@ class NetworkPolicy(BaseModel):
     )
 
 
+    @field_validator("allow")
+    @classmethod
+    def _entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            problem = _allow_entry_problem(entry)
+            if problem:
+                raise ValueError(f"network allow entry {entry!r}: {problem}")
+        return value
+
+
+def _allow_entry_problem(entry: str) -> str | None:
+    """Why `entry` is not `HOST`, `HOST:PORT`, `[IPV6]:PORT` or a CIDR; None when it is."""
+    text = entry.strip()
+    if not text:
+        return "empty"
+    if "://" in text:
+        return "give HOST[:PORT] or a CIDR, not a URL"
+    if "/" in text:
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError as exc:
+            return f"not a CIDR ({exc})"
+        return None
+    host, port = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            return "expected [IPV6]:PORT"
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        return "the port must be a number from 1 to 65535"
+    if not host or any(c in host for c in " @?#[]/\\"):
+        return "not a host name or address"
+    return None
+
+
 class RetryPolicy(BaseModel):
     """Exponential backoff with full jitter, drawn from the run's seeded random source."""
 
@@ -36,6 +75,11 @@ class RetryPolicy(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=20, description="Attempts, not retries.")
     base_delay_ms: int = Field(default=200, ge=0)
     max_delay_ms: int = Field(default=10_000, ge=0)
+    max_retry_after_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="Longest server-requested wait (Retry-After) honoured; a longer one is not retried.",
+    )
 
 
 class Policy(BaseModel):

@@ -250,7 +250,7 @@ class Executor:
                 return output, error, total, attempt
             delay = self._retry_delay(error, scope.step_id, attempt)
             left = ledger.remaining_wall_ms(clock.monotonic())
-            if left is not None and delay * 1000.0 >= left:
+            if delay is None or (left is not None and delay * 1000.0 >= left):
                 return output, error, total, attempt
             if record is not None:
                 record.delay_ms = round(delay * 1000.0, 3)
@@ -329,8 +329,11 @@ class Executor:
         except Exception:  # noqa: BLE001 - an estimator that cannot price the call is charged its worst case
             return estimate.worst
 
-    def _retry_delay(self, error: ErrorInfo, step_id: str, attempt: int) -> float:
+    def _retry_delay(self, error: ErrorInfo, step_id: str, attempt: int) -> float | None:
+        """Backoff with jitter, or the server's Retry-After; None when that is longer than allowed."""
         retry = self.policy.retry
+        if error.retry_after_ms is not None and error.retry_after_ms > retry.max_retry_after_ms:
+            return None
         cap = min(retry.max_delay_ms, retry.base_delay_ms * 2 ** (attempt - 1)) / 1000.0
         rng = seeded_random(self.seed, step_id, attempt, "retry")
         delay = cap / 2 + rng.uniform(0, cap / 2)

@@ -139,3 +139,8 @@ def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
     diverged = aos("replay", ran["run_id"], "--plan", str(changed), *store)
     assert diverged.exit_code == 7 and "replay diverged at step a" in diverged.output
     assert aos("show", "nonexistent", *store).exit_code == 2
+
+
+def test_a_malformed_allow_net_is_a_usage_error() -> None:
+    result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--allow-net", "http://x:1")
+    assert result.exit_code == 2 and "not a URL" in result.output

@@ -145,3 +145,28 @@ def test_schema_check_finds_malformed_schemas() -> None:
     assert schema_problems({"anyOf": []})
     assert schema_problems({"type": "object", "properties": {"a": {"type": "integer", "minimum": "1"}}})
     assert schema_problems({"type": "object", "properties": {"a": {}}, "required": ["a"]}) == []
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.1:8080", "10.0.0.0/8", "::1", "[::1]:443", "fd00::/8", "api.local"])
+def test_network_allow_entries_that_are_well_formed(entry: str) -> None:
+    from aos_core import NetworkPolicy
+
+    assert NetworkPolicy(allow=(entry,)).allow == (entry,)
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("http://127.0.0.1:80", "not a URL"),
+        ("127.0.0.1:0", "port must be a number from 1 to 65535"),
+        ("host:http", "port must be a number"),
+        ("10.0.0.0/33", "not a CIDR"),
+        ("", "empty"),
+        ("user@host", "not a host name"),
+    ],
+)
+def test_network_allow_entries_that_are_malformed_say_why(entry: str, why: str) -> None:
+    from aos_core import NetworkPolicy
+
+    with pytest.raises(ValidationError, match=why):
+        NetworkPolicy(allow=(entry,))

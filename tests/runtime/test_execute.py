@@ -260,3 +260,12 @@ def test_the_sync_api_refuses_to_run_inside_an_event_loop_for_async_skills(make_
 
     with pytest.raises(RuntimeError, match="await the a\\* method"):
         asyncio.run(misuse())
+
+
+def test_a_retry_after_longer_than_the_policy_allows_is_not_waited_for(make_runtime: Any, clock: Any) -> None:
+    error = SkillError(ErrorCode.RATE_LIMITED, "come back in an hour", retry_after_ms=3_600_000)
+    skill = fake_skill("limited", raises=error)
+    runtime = make_runtime(skill, clock=clock)
+    outcome = runtime.execute("limited", {})
+    assert outcome.attempts == 1 and len(skill.calls) == 1
+    assert outcome.error.retry_after_ms == 3_600_000  # the caller decides whether to wait an hour
