@@ -7,14 +7,33 @@ from typing import Any
 
 import click
 
+from aos_core.cli.discovery_cache import cache_enabled, discovery_key, read_cached, write_cached
 from aos_core.cli.io import EXIT_CODES, emit, fail, table
-from aos_core.cli.options import json_option
+from aos_core.cli.options import aos_home, json_option
 
 
-def _runtime() -> Any:
+def _discovered() -> dict[str, Any]:
+    """Plugin reports and skill metadata as JSON data: from the cache when nothing changed,
+    else from real discovery (which imports pydantic and every plugin)."""
+    home = aos_home()
+    config_path = home / "config.toml"
+    key = discovery_key(config_path) if cache_enabled() else None
+    if key is not None:
+        cached = read_cached(home, key)
+        if cached is not None:
+            return cached
+    from aos_core.contracts.config import RuntimeConfig
     from aos_core.runtime import Runtime
 
-    return Runtime()
+    config = RuntimeConfig.from_toml(config_path) if config_path.exists() else RuntimeConfig()
+    with Runtime(config=config) as runtime:
+        report = {
+            "plugins": [r.model_dump(mode="json") for r in runtime.plugins],
+            "skills": [m.model_dump(mode="json") for m in runtime.skills.values()],
+        }
+    if key is not None:
+        write_cached(home, key, report)
+    return report
 
 
 @click.command()
@@ -25,8 +44,7 @@ def plugins(strict: bool, as_json: bool) -> None:
 
     A failed plugin is shown with the reason; the others keep working.
     """
-    with _runtime() as runtime:
-        reports = [r.model_dump(mode="json") for r in runtime.plugins]
+    reports = _discovered()["plugins"]
     failed = [r for r in reports if r["status"] == "failed"]
     if as_json:
         emit({"plugins": reports})
@@ -45,9 +63,12 @@ def plugins(strict: bool, as_json: bool) -> None:
 @click.command()
 @json_option
 def skills(as_json: bool) -> None:
-    """List the skills the loaded plugins provide."""
-    with _runtime() as runtime:
-        metadata = [m.model_dump(mode="json") for m in runtime.skills.values()]
+    """List the skills the loaded plugins provide.
+
+    Discovery is cached under $AOS_HOME/cache until a plugin, aos-core or the configuration
+    changes; AOS_NO_CACHE=1 skips the cache.
+    """
+    metadata = _discovered()["skills"]
     if as_json:
         emit({"skills": metadata})
         return
@@ -60,20 +81,16 @@ def skills(as_json: bool) -> None:
 @json_option
 def describe(skill: str, as_json: bool) -> None:
     """Show one skill's full metadata and schemas."""
-    from aos_core.contracts.errors import ErrorCode, make_error
-    from aos_core.runtime import UnknownSkill
+    by_name = {m["name"]: m for m in _discovered()["skills"]}
+    if skill not in by_name:
+        from aos_core.contracts.errors import ErrorCode, make_error
+        from aos_core.runtime import UnknownSkill
 
-    with _runtime() as runtime:
-        try:
-            metadata = runtime.describe_skill(skill).model_dump(mode="json")
-        except UnknownSkill as exc:
-            error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
-            fail(
-                str(exc),
-                EXIT_CODES["PERMANENT"],
-                as_json=as_json,
-                data={"ok": False, "error": error.model_dump(mode="json")},
-            )
+        exc = UnknownSkill(skill, by_name)
+        error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
+        data = {"ok": False, "error": error.model_dump(mode="json")}
+        fail(str(exc), EXIT_CODES["PERMANENT"], as_json=as_json, data=data)
+    metadata = by_name[skill]
     if as_json:
         emit(metadata)
         return
