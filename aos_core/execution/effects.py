@@ -134,6 +134,13 @@ class Drivers:
     async def run_async(self, pipeline: Pipeline) -> Any:
         try:
             effect = next(pipeline)
+        except StopIteration as stop:
+            return stop.value
+        return await self.resume_async(pipeline, effect)
+
+    async def resume_async(self, pipeline: Pipeline, effect: Effect) -> Any:
+        """Drive a pipeline that was started elsewhere and stopped at `effect`."""
+        try:
             while True:
                 try:
                     result = await self._perform_async(effect)

@@ -28,10 +28,11 @@ class RunState:
 class StateWriter:
     """A skill's view of the state: reads see the run's state, writes are recorded then applied."""
 
-    __slots__ = ("_state", "writes")
+    __slots__ = ("_apply", "_state", "writes")
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: RunState, apply: bool = True) -> None:
         self._state = state
+        self._apply = apply  # False: writes are only recorded (a replay re-executing a skill)
         self.writes: dict[str, Any] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -46,7 +47,8 @@ class StateWriter:
             self.writes[key] = json.loads(json.dumps(value))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"state value for {key!r} is not JSON data: {exc}") from None
-        self._state.apply({key: self.writes[key]})
+        if self._apply:
+            self._state.apply({key: self.writes[key]})
 
     def snapshot(self) -> dict[str, Any]:
         return self._state.snapshot()

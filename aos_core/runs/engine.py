@@ -9,6 +9,7 @@ started before it runs, so a resume can tell which ones were in flight.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,9 @@ from aos_core.runs.store import RunStore, StoredRun
 from aos_core.runs.trace import step_record
 
 __all__ = ["RunEngine", "end_record", "sum_costs"]
+
+Finished = tuple[dict[str, Any], StructuredOutcome]
+_BATCH = 256  # at most this many finished steps wait for one commit
 
 
 class RunEngine:
@@ -54,6 +58,7 @@ class RunEngine:
         self.outcomes: dict[str, StructuredOutcome] = {}
         self.outputs: dict[str, Any] = {}
         self.position = {step.id: i for i, step in enumerate(plan.steps)}
+        self.order = [step.id for step in plan.steps]
         self.steps = {step.id: step for step in plan.steps}
         known = set(self.steps)
         self.deps = {k: {d for d in v if d in known} for k, v in dependencies(plan).items()}
@@ -118,18 +123,33 @@ class RunEngine:
                 failed_first = failed_first or step_id
                 stop = stop or self.policy.on_step_failure == "stop"
                 skipped |= self._downstream(step_id)
-        ready = sorted(
-            (s for s in self.steps if s not in self.outcomes and not remaining[s] and s not in skipped),
-            key=self.position.__getitem__,
-        )
-        tasks: dict[asyncio.Task[tuple[dict[str, Any], StructuredOutcome]], str] = {}
+        ready = [
+            self.position[s] for s in self.steps if s not in self.outcomes and not remaining[s] and s not in skipped
+        ]
+        heapq.heapify(ready)
+        tasks: dict[asyncio.Task[Finished], str] = {}
+        finished: list[tuple[str, Finished]] = []
         try:
-            while (ready and not stop) or tasks:
-                while ready and not stop and len(tasks) < self.limit:
-                    step_id = ready.pop(0)
-                    tasks[asyncio.ensure_future(self._step(self.steps[step_id]))] = step_id
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                finished = sorted(((tasks.pop(t), t.result()) for t in done), key=lambda x: self.position[x[0]])
+            while True:
+                while ready and not stop and len(tasks) < self.limit and len(finished) < _BATCH:
+                    step_id = self.order[heapq.heappop(ready)]
+                    if step_id in skipped:
+                        continue
+                    started = self._start(self.steps[step_id])
+                    if isinstance(started, asyncio.Task):
+                        tasks[started] = step_id
+                    else:  # finished without waiting for anything: no task, no event-loop round trip
+                        finished.append((step_id, started))
+                        if not started[1].ok and self.policy.on_step_failure == "stop":
+                            break  # start nothing more; the failure is handled after the commit
+                if finished:
+                    finished += [(tasks.pop(t), t.result()) for t in [t for t in tasks if t.done()]]
+                elif tasks:
+                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    finished = [(tasks.pop(t), t.result()) for t in done]
+                else:
+                    break
+                finished.sort(key=lambda item: self.position[item[0]])
                 self.store.commit_steps(self.run_id, [record for _, (record, _) in finished])
                 for step_id, (_, outcome) in finished:
                     self.outcomes[step_id] = outcome
@@ -138,20 +158,24 @@ class RunEngine:
                         for down in self.dependents[step_id]:
                             remaining[down].discard(step_id)
                             if not remaining[down] and down not in skipped and down not in self.outcomes:
-                                ready.append(down)
+                                heapq.heappush(ready, self.position[down])
                     else:
                         failed_first = failed_first or step_id
                         stop = stop or self.policy.on_step_failure == "stop"
                         skipped |= self._downstream(step_id)
-                ready = sorted((s for s in ready if s not in skipped), key=self.position.__getitem__)
+                finished = []
+                if tasks:
+                    await asyncio.sleep(0)  # let running steps progress between batches
         except asyncio.CancelledError:
+            self.store.commit_steps(self.run_id, [record for _, (record, _) in finished])
             await self._abandon(tasks)
             self.store.set_status(self.run_id, "interrupted")
             raise
         skipped |= {s for s in self.steps if s not in self.outcomes}
         return self._finish(failed_first, skipped)
 
-    async def _step(self, step: PlanStep) -> tuple[dict[str, Any], StructuredOutcome]:
+    def _start(self, step: PlanStep) -> Finished | asyncio.Task[Finished]:
+        """Start a step: finished at once if it never had to wait, else a task that finishes it."""
         try:
             params = resolve_references(step.params, self.outputs)
             resolved = self._with_secrets(step.params, params)
@@ -164,7 +188,17 @@ class RunEngine:
             self.store.mark_started(self.run_id, step.id)
         scope = CallScope(step.id, self.run_id, self.state, record=True)
         pipeline = self.executor.pipeline(step.skill, params, scope, resolved=resolved)
-        outcome: StructuredOutcome = await self.drivers.run_async(pipeline)
+        try:
+            effect = next(pipeline)
+        except StopIteration as stop:
+            return self._recorded(step, params, scope, stop.value)
+        return asyncio.ensure_future(self._continue(step, params, scope, pipeline, effect))
+
+    async def _continue(self, step: PlanStep, params: Any, scope: CallScope, pipeline: Any, effect: Any) -> Finished:
+        outcome = await self.drivers.resume_async(pipeline, effect)
+        return self._recorded(step, params, scope, outcome)
+
+    def _recorded(self, step: PlanStep, params: Any, scope: CallScope, outcome: StructuredOutcome) -> Finished:
         secrets = self.executor.secrets
         for attempt in scope.attempts:
             attempt.state_writes = secrets.redact(attempt.state_writes)

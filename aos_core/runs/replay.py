@@ -25,7 +25,7 @@ from aos_core.execution.state import RunState, StateWriter
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import dependencies
 from aos_core.runs.engine import end_record, sum_costs
-from aos_core.runs.trace import TraceDocument, canonical_json
+from aos_core.runs.trace import TraceDocument, same_json
 
 __all__ = ["Replayer"]
 
@@ -93,7 +93,7 @@ class Replayer:
             params = None
             if record.get("params") is not None:
                 raise _Diverged(Divergence(step_id=step_id, reason=str(exc), recorded=record.get("params"))) from None
-        if canonical_json(params) != canonical_json(record.get("params")):
+        if not same_json(params, record.get("params")):
             raise _Diverged(
                 Divergence(
                     step_id=step_id,
@@ -113,7 +113,9 @@ class Replayer:
         if outcome.ok:
             self.outputs[step_id] = outcome.output
         self.executor.ledger.record(outcome.cost)
-        self.replayed.steps[step_id] = {**record, "params": params}
+        self.replayed.steps[step_id] = record  # its params were just shown identical, so the line is too
+        if step_id in self.trace.raw_steps:
+            self.replayed.raw_steps[step_id] = self.trace.raw_steps[step_id]
         return outcome
 
     async def _reexecute(
@@ -129,7 +131,7 @@ class Replayer:
         except Exception:  # noqa: BLE001 - the recorded outcome says what validation gave; compare below
             model = None
         clock = ReplayClock(list(attempt.get("clock") or []))
-        writer = StateWriter(RunState(self.state.snapshot()))
+        writer = StateWriter(self.state, apply=False)
         ctx = Context(
             clock=clock,
             secrets=self.executor.secrets,
@@ -164,7 +166,7 @@ class Replayer:
             if recorded.ok
             else {"ok": False, "error": recorded.error.code.value if recorded.error else None}
         )
-        if canonical_json(actual) != canonical_json(expected):
+        if not same_json(actual, expected):
             raise _Diverged(
                 Divergence(
                     step_id=step_id,
@@ -176,7 +178,7 @@ class Replayer:
         clock_problem = clock.finish()
         if clock_problem:
             raise _Diverged(Divergence(step_id=step_id, reason=f"the skill {clock_problem}"))
-        if canonical_json(writer.writes) != canonical_json(attempt.get("state_writes") or {}):
+        if not same_json(writer.writes, attempt.get("state_writes") or {}):
             raise _Diverged(
                 Divergence(
                     step_id=step_id,
@@ -199,7 +201,7 @@ class Replayer:
         failed = next((s.id for s in self.plan.steps if s.id in self.outcomes and not self.outcomes[s.id].ok), None)
         status = "completed" if failed is None and not skipped else "failed"
         self.replayed.end = end_record(status, failed, skipped, self.state.snapshot(), spent)
-        if canonical_json(self.replayed.end) != canonical_json(recorded):
+        if not same_json(self.replayed.end, recorded):
             raise _Diverged(
                 Divergence(step_id=None, reason="the run ends differently", recorded=recorded, actual=self.replayed.end)
             )

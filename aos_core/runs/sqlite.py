@@ -139,6 +139,7 @@ class SQLiteRunStore:
         doc = TraceDocument(json.loads(header))
         for step_id, record in steps:
             doc.steps[step_id] = json.loads(record)
+            doc.raw_steps[step_id] = record  # stored canonical: no need to serialise it again
         doc.end = json.loads(end_record) if end_record else None
         in_flight = sorted(s for (s,) in started if s not in doc.steps)
         return StoredRun(full, status, doc, in_flight, pid)

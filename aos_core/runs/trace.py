@@ -17,7 +17,7 @@ from typing import Any
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.execution.executor import AttemptRecord
 
-__all__ = ["TRACE_FORMAT", "TraceDocument", "TraceError", "canonical_json", "step_record"]
+__all__ = ["TRACE_FORMAT", "TraceDocument", "TraceError", "canonical_json", "same_json", "step_record"]
 
 TRACE_FORMAT = 1
 
@@ -56,6 +56,18 @@ def step_record(
     }
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values serialise identically (strict: `1`, `1.0` and `true` differ)."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 @dataclass
 class TraceDocument:
     """A whole trace: header, step records by id, end record (None while the run is unfinished)."""
@@ -63,6 +75,7 @@ class TraceDocument:
     header: dict[str, Any]
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     end: dict[str, Any] | None = None
+    raw_steps: dict[str, str] = field(default_factory=dict)  # canonical lines as stored, when known
 
     @property
     def plan(self) -> dict[str, Any]:
@@ -75,7 +88,8 @@ class TraceDocument:
 
     def lines(self) -> list[str]:
         out = [canonical_json(self.header)]
-        out += [canonical_json(self.steps[step_id]) for step_id in self.step_order()]
+        raw = self.raw_steps
+        out += [raw.get(step_id) or canonical_json(self.steps[step_id]) for step_id in self.step_order()]
         if self.end is not None:
             out.append(canonical_json(self.end))
         return out
@@ -113,6 +127,8 @@ class TraceDocument:
                 raise TraceError(f"{source}:{number}: the first line must be the run header")
             elif kind == "step":
                 doc.steps[str(record["id"])] = dict(record)
+                if line == canonical_json(record):
+                    doc.raw_steps[str(record["id"])] = line
             elif kind == "end":
                 doc.end = dict(record)
             else:
