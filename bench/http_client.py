@@ -1,0 +1,134 @@
+"""One HTTP client of case 3, in its own process: GET requests at a fixed concurrency, req/s per round.
+
+`--concurrency C` workers share one client and loop until the round's time is up or its
+request cap is reached; every response is read to the end and checked (status 200). Only
+http://127.0.0.1:PORT/ is ever requested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from benchlib import emit, row
+
+Fetch = Callable[[], Awaitable[None]]
+
+
+async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awaitable[None]], str]:
+    """(one request, close, description) for client `name`."""
+    if name in ("httpx", "httpx2"):
+        lib: Any = __import__(name)
+        client = lib.AsyncClient()
+
+        async def fetch() -> None:
+            response = await client.get(url)
+            await response.aread()
+            assert response.status_code == 200
+
+        return fetch, client.aclose, f"{name} {lib.__version__} AsyncClient()"
+    if name == "aiohttp":
+        import aiohttp
+
+        session = aiohttp.ClientSession()
+
+        async def fetch() -> None:
+            async with session.get(url) as response:
+                await response.read()
+                assert response.status == 200
+
+        return fetch, session.close, f"aiohttp {aiohttp.__version__} ClientSession()"
+    if name in ("httpx-aiohttp", "httpx2-aiohttp"):
+        if name == "httpx-aiohttp":
+            from httpx_aiohttp import HttpxAiohttpClient as Client
+        else:
+            from httpx_aiohttp.httpx2 import Httpx2AiohttpClient as Client
+        client = Client()
+
+        async def fetch() -> None:
+            response = await client.get(url)
+            await response.aread()
+            assert response.status_code == 200
+
+        return fetch, client.aclose, f"{Client.__name__}() (httpx-aiohttp transport)"
+    if name == "aos-transport":
+        # The client http_call uses, without the runtime and the skill: isolates their cost.
+        from aos_skill_http.addresses import AllowList
+        from aos_skill_http.connect import AddressGuard
+        from aos_skill_http.transport import new_client
+
+        client = new_client(AddressGuard(AllowList((f"127.0.0.1:{port}",))))
+
+        async def fetch() -> None:
+            response = await client.get(url)
+            await response.aread()
+            assert response.status_code == 200
+
+        return fetch, client.aclose, "aos_skill_http.transport.new_client (GuardedTransport), no runtime"
+    if name == "aos":
+        from aos_core import AgentProfile, NetworkPolicy, Policy, Runtime
+
+        profile = AgentProfile(policy=Policy(network=NetworkPolicy(allow=(f"127.0.0.1:{port}",))))
+        runtime = Runtime(profile=profile, seed=1)
+        params = {"url": url}
+
+        async def fetch() -> None:
+            outcome = await runtime.aexecute("http_call", params)
+            if not outcome.ok:
+                raise RuntimeError(outcome.error.message if outcome.error else "failed")
+            assert outcome.output["status"] == 200
+
+        return fetch, runtime.aclose, "http_call via Runtime.aexecute, policy allows 127.0.0.1:PORT"
+    raise SystemExit(f"unknown client {name!r}")
+
+
+async def round_(fetch: Fetch, concurrency: int, seconds: float, cap: int) -> tuple[int, float]:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while done < cap and time.perf_counter() < deadline:
+            done += 1  # counted when started, so the cap bounds requests sent
+            await fetch()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, time.perf_counter() - started
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    url = f"http://127.0.0.1:{args.port}/"
+    fetch, close, description = await make(args.client, url, args.port)
+    try:
+        await fetch()
+        await round_(fetch, args.concurrency, args.warmup, args.cap)
+        rates = []
+        total = 0
+        for _ in range(args.rounds):
+            done, took = await round_(fetch, args.concurrency, args.seconds, args.cap)
+            rates.append(done / took)
+            total += done
+    finally:
+        await close()
+    rows = [row(f"{args.client} c={args.concurrency}", "req/s", rates, better="higher", requests=total)]
+    emit("http-client", rows, [description])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument("--cap", type=int, default=50_000, help="at most this many requests per round")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
