@@ -207,6 +207,7 @@ class Runtime:
             )
         return simulate(
             parsed,
+            problems=problems,
             skills=self.registry.skills,
             estimators=self._executor.estimators,
             policy=self.profile.policy,

@@ -17,8 +17,7 @@ from aos_core.contracts.profile import Policy
 from aos_core.contracts.protocols import EstimateContext
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import CostRange, SimulationReport, StepEstimate
-from aos_core.planning.references import find_references
-from aos_core.planning.validation import dependencies, topological_order, validate_plan
+from aos_core.planning.validation import dependencies, plan_graph, topological_order, validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.policy import check_allowed, needs_approval
 
@@ -36,9 +35,12 @@ def simulate(
     contract: ResourceContract,
     skill_config: Mapping[str, Mapping[str, Any]],
     at: datetime,
+    problems: list[PlanProblem] | None = None,
 ) -> SimulationReport:
-    """Problems, approvals, cost range and critical-path latency of `plan`; runs nothing."""
-    problems: list[PlanProblem] = list(validate_plan(plan, skills))
+    """Problems, approvals, cost range and critical-path latency of `plan`; runs nothing.
+    `problems`: what validating the plan already found (validated here when not given)."""
+    problems = list(validate_plan(plan, skills) if problems is None else problems)
+    graph = plan_graph(plan)
     warnings: list[str] = []
     approvals: list[str] = []
     estimates: list[StepEstimate] = []
@@ -60,7 +62,7 @@ def simulate(
         if approval:
             approvals.append(step.id)
         estimate = _estimate(step.id, meta, entry, estimators, step.params, skill_config, at, problems)
-        refs = [r.text for r in find_references(step.params)]
+        refs = [r.text for r in graph.references[step.id]]
         if refs and meta.cost.uses_tokens:
             warnings.append(
                 f"step {step.id}: its size depends on {refs[0]}, known only at run time; the runtime still "

@@ -40,7 +40,8 @@ class MetadataEstimator:
         return self._priced(skill)[1]
 
     def _priced(self, skill: SkillMetadata) -> tuple[CostEstimate, Cost]:
-        key = (skill.cost.money_per_call, skill.cost.currency, skill.expected_latency_ms)
+        model = skill.cost
+        key = (model.money_per_call, model.currency, skill.expected_latency_ms)
         cached = self._cache.get(key)
         if cached is None:
             cost = Cost(calls=1, money=skill.cost.money_per_call, currency=skill.cost.currency)

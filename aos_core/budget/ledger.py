@@ -27,13 +27,16 @@ _LIMITS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Reservation:
     """A worst case admitted against the limits; settle it exactly once. `held` is False when
-    the contract has no limit, so nothing had to be set aside."""
+    the contract has no limit, so nothing had to be set aside. (A plain slotted class: one is
+    made per call, and a frozen dataclass costs several times more to build.)"""
 
-    worst: Cost
-    held: bool = True
+    __slots__ = ("held", "worst")
+
+    def __init__(self, worst: Cost, held: bool = True) -> None:
+        self.worst = worst
+        self.held = held
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,9 @@ class Ledger:
         self._spent: list[Any] = [0, 0, 0, Decimal(0)]
         self._reserved: list[Any] = [0, 0, 0, Decimal(0)]
         self._limits: list[Any] = [getattr(contract, _LIMITS[f]) for f in _FIELDS]
-        self._bounded = any(limit is not None for limit in self._limits)
+        self._checks = [(i, limit) for i, limit in enumerate(self._limits) if limit is not None]
+        self._bounded = bool(self._checks)
+        self._wall_limited = contract.max_wall_time_ms is not None
         self.overruns = 0
 
     def elapsed_ms(self, now: float) -> float:
@@ -71,8 +76,7 @@ class Ledger:
 
     def reserve(self, worst: Cost, now: float) -> Reservation | Refusal:
         """Hold `worst` if it fits every limit; otherwise say which limit it breaks."""
-        left = self.remaining_wall_ms(now)
-        if left is not None and left <= 0:
+        if self._wall_limited and self.elapsed_ms(now) >= self.contract.max_wall_time_ms:  # type: ignore[operator]
             limit = self.contract.max_wall_time_ms
             return Refusal(
                 "max_wall_time_ms",
@@ -90,16 +94,16 @@ class Ledger:
         if not self._bounded:
             return Reservation(worst, held=False)  # nothing to protect: only spending is counted
         wanted = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+        spent, reserved = self._spent, self._reserved
         with self._lock:
-            if self._bounded:
-                for i, limit in enumerate(self._limits):
-                    if limit is None:
-                        continue
-                    remaining = limit - self._spent[i] - self._reserved[i]
-                    if wanted[i] > remaining:
-                        return _refusal(_FIELDS[i], wanted[i], remaining, limit)
-            for i in range(4):
-                self._reserved[i] += wanted[i]
+            for i, limit in self._checks:
+                remaining = limit - spent[i] - reserved[i]
+                if wanted[i] > remaining:
+                    return _refusal(_FIELDS[i], wanted[i], remaining, limit)
+            reserved[0] += wanted[0]
+            reserved[1] += wanted[1]
+            reserved[2] += wanted[2]
+            reserved[3] += wanted[3]
         return Reservation(worst)
 
     def settle(self, reservation: Reservation, actual: Cost) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 
@@ -32,6 +32,7 @@ class Plan(BaseModel):
     version: Literal[1] = 1
     goal: str = ""
     steps: tuple[PlanStep, ...] = Field(min_length=1)
+    _graph: Any = PrivateAttr(default=None)  # the planning layer's analysis, computed once per plan
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Plan:

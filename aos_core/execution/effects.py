@@ -197,7 +197,9 @@ class Drivers:
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(self.pool, effect.func, *effect.args)
             try:
-                return ("ok", await asyncio.wait_for(future, effect.timeout))
+                async with asyncio.timeout(effect.timeout):
+                    value = await future
+                return ("ok", value)
             except TimeoutError:
                 return ("timeout", None)
             except asyncio.CancelledError as exc:
@@ -227,7 +229,9 @@ class Drivers:
 
 async def _call_async(effect: CallAsync) -> CallResult:
     try:
-        return ("ok", await asyncio.wait_for(effect.factory(), effect.timeout))
+        async with asyncio.timeout(effect.timeout):  # in this task: wait_for would add a task per call
+            value = await effect.factory()
+        return ("ok", value)
     except TimeoutError:
         return ("timeout", None)
     except asyncio.CancelledError as exc:

@@ -106,6 +106,7 @@ class Executor:
         self.max_output_bytes = max_output_bytes
         self.on_outcome = on_outcome
         self.classifiers = [c.obj for c in registry.classifiers]
+        self._timeouts: dict[str, float] = {}
         self.estimators = choose_estimators(registry)
         contract = ledger.contract
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
@@ -156,7 +157,9 @@ class Executor:
         estimator = self.estimators.get(name, _FALLBACK)
         config = self.skill_config.get(name, {})
         max_attempts = self.policy.retry.max_attempts
-        timeout_s = timeout_ms(self.policy, meta) / 1000.0
+        timeout_s = self._timeouts.get(name)
+        if timeout_s is None:
+            timeout_s = self._timeouts[name] = timeout_ms(self.policy, meta) / 1000.0
         bucket = self.buckets.get(name)
         total = _ZERO
         attempt = 0
@@ -180,9 +183,11 @@ class Executor:
                         return None, _cancelled(name), total, attempt
                     now = clock.monotonic()
                     wait = bucket.take(now)
-            estimate_ctx = EstimateContext(at=clock.now(), config=config) if estimator is not _FALLBACK else None
             try:
-                estimate: CostEstimate = estimator.estimate(meta, params, estimate_ctx)
+                if estimator is _FALLBACK:
+                    estimate: CostEstimate = _FALLBACK.estimate(meta, params)
+                else:
+                    estimate = estimator.estimate(meta, params, EstimateContext(at=clock.now(), config=config))
             except SkillError as exc:  # the estimator refuses to price this call (e.g. an unknown model)
                 error = make_error(exc.code, exc.message, details={**exc.details, "stage": "estimate"})
                 return None, error, total, attempt
@@ -234,7 +239,10 @@ class Executor:
                 error = _cancelled(name)
             else:
                 error = classify_exception(value, self.classifiers, meta)
-            actual = self._actual(estimator, meta, params, output, estimate, config, error)
+            if estimator is _FALLBACK:
+                actual = estimate.worst
+            else:
+                actual = self._actual(estimator, meta, params, output, estimate, config, error)
             ledger.settle(held, actual)
             total = total + actual if total is not _ZERO else actual
             record = None
@@ -320,8 +328,6 @@ class Executor:
         config: Mapping[str, Any],
         error: ErrorInfo | None,
     ) -> Cost:
-        if estimator is _FALLBACK:
-            return estimate.worst
         try:
             ctx = EstimateContext(at=self.clock.now(), config=config, error=error)
             cost: Cost = estimator.actual(meta, params, output, ctx)

@@ -51,7 +51,18 @@ def _parse_path(text: str) -> tuple[str | int, ...]:
 
 def find_references(params: Any, where: str = "") -> Iterator[Reference]:
     """Every step reference in `params`, at any depth, with the dotted parameter path holding it."""
-    if isinstance(params, str):
+    kind = type(params)
+    if kind is int or kind is float or kind is bool or params is None:
+        return
+    if kind is str:
+        if "${steps." not in params:
+            return
+        for match in STEP_REF.finditer(params):
+            yield Reference(match.group(1), _parse_path(match.group(2)), where, match.group(0))
+    elif kind is dict:
+        for key, value in params.items():
+            yield from find_references(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(params, str):
         for match in STEP_REF.finditer(params):
             yield Reference(match.group(1), _parse_path(match.group(2)), where, match.group(0))
     elif isinstance(params, Mapping):

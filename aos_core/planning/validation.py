@@ -4,32 +4,45 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from aos_core.contracts.errors import ErrorCode
 from aos_core.contracts.plan import Plan, PlanProblem
-from aos_core.planning.references import find_references, walk_schema
+from aos_core.planning.references import Reference, find_references, walk_schema
 from aos_core.plugins.contributions import SkillEntry
 
-__all__ = ["dependencies", "topological_order", "validate_plan"]
+__all__ = ["PlanGraph", "dependencies", "plan_graph", "topological_order", "validate_plan"]
 
 
-def dependencies(plan: Plan) -> dict[str, set[str]]:
-    """Each step's upstream steps: `depends_on` plus every step its parameters reference."""
-    return {step.id: set(step.depends_on) | {ref.step for ref in find_references(step.params)} for step in plan.steps}
+@dataclass(frozen=True)
+class PlanGraph:
+    """A plan's references and dependency graph, computed once and kept on the plan."""
+
+    references: dict[str, list[Reference]]
+    dependencies: dict[str, set[str]]  # upstream steps that exist in the plan
+    order: list[str]  # an order that respects dependencies, plan order among equals
+    cyclic: list[str]  # steps caught in a cycle
 
 
-def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
-    """(steps in an order that respects dependencies, plan order among equals; steps in a cycle)."""
+def plan_graph(plan: Plan) -> PlanGraph:
+    """The graph of `plan` (cached on the plan: plans are immutable)."""
+    cached = plan._graph
+    if cached is not None:
+        return cached
     position = {step.id: i for i, step in enumerate(plan.steps)}
-    deps = {k: {d for d in v if d in position} for k, v in dependencies(plan).items()}
+    references = {step.id: list(find_references(step.params)) for step in plan.steps}
+    deps = {
+        step.id: {d for d in (*step.depends_on, *(r.step for r in references[step.id])) if d in position}
+        for step in plan.steps
+    }
     remaining = {k: len(v) for k, v in deps.items()}
     dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
-    for step, ups in deps.items():
+    for step_id, ups in deps.items():
         for up in ups:
-            dependents[up].append(step)
+            dependents[up].append(step_id)
     ready = [position[s] for s, n in remaining.items() if n == 0]
     heapq.heapify(ready)
     ids = [step.id for step in plan.steps]
@@ -42,12 +55,26 @@ def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
             if remaining[down] == 0:
                 heapq.heappush(ready, position[down])
     done = set(order)
-    return order, [s for s in ids if s not in done]
+    graph = PlanGraph(references, deps, order, [s for s in ids if s not in done])
+    plan._graph = graph
+    return graph
+
+
+def dependencies(plan: Plan) -> dict[str, set[str]]:
+    """Each step's upstream steps: `depends_on` plus every step its parameters reference."""
+    return plan_graph(plan).dependencies
+
+
+def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
+    """(steps in an order that respects dependencies, plan order among equals; steps in a cycle)."""
+    graph = plan_graph(plan)
+    return graph.order, graph.cyclic
 
 
 def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProblem]:
     """Unknown skills, dangling or cyclic dependencies, bad references and parameters."""
     problems: list[PlanProblem] = []
+    graph = plan_graph(plan)
     ids = {step.id for step in plan.steps}
     by_id = {step.id: step for step in plan.steps}
     for step in plan.steps:
@@ -68,7 +95,7 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
             elif dep == step.id:
                 problems.append(_invalid(step.id, "depends on itself"))
         referenced: set[str] = set()
-        for ref in find_references(step.params):
+        for ref in graph.references[step.id]:
             referenced.add(ref.param.split(".")[0].split("[")[0])
             if ref.step not in ids:
                 problems.append(_invalid(step.id, f"{ref.text} refers to unknown step {ref.step!r}", ref.param))
@@ -91,7 +118,7 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
                     )
         if entry is not None:
             problems.extend(_param_problems(step.id, entry, step.params, referenced))
-    _, cyclic = topological_order(plan)
+    cyclic = graph.cyclic
     if cyclic:
         problems.append(_invalid(None, f"steps form a dependency cycle: {', '.join(cyclic)}"))
     return problems
