@@ -24,7 +24,7 @@ from aos_core.execution.executor import CallScope, Executor
 from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_secret_refs
 from aos_core.execution.state import RunState
 from aos_core.planning.references import UnresolvedReference, resolve_references
-from aos_core.planning.validation import dependencies
+from aos_core.planning.validation import plan_graph
 from aos_core.runs.store import RunStore, StoredRun
 from aos_core.runs.trace import step_record
 
@@ -60,8 +60,9 @@ class RunEngine:
         self.position = {step.id: i for i, step in enumerate(plan.steps)}
         self.order = [step.id for step in plan.steps]
         self.steps = {step.id: step for step in plan.steps}
-        known = set(self.steps)
-        self.deps = {k: {d for d in v if d in known} for k, v in dependencies(plan).items()}
+        self.graph = plan_graph(plan)
+        self.deps = self.graph.dependencies
+        self.with_secrets = {step.id for step in plan.steps if has_secret_refs(step.params)}
         self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
         for step_id, ups in self.deps.items():
             for up in ups:
@@ -177,8 +178,8 @@ class RunEngine:
     def _start(self, step: PlanStep) -> Finished | asyncio.Task[Finished]:
         """Start a step: finished at once if it never had to wait, else a task that finishes it."""
         try:
-            params = resolve_references(step.params, self.outputs)
-            resolved = self._with_secrets(step.params, params)
+            params = resolve_references(step.params, self.outputs) if self.graph.references[step.id] else step.params
+            resolved = self._with_secrets(step.params, params) if step.id in self.with_secrets else params
         except UnresolvedReference as exc:
             error = make_error(ErrorCode.INVALID_INPUT, f"step {step.id}: {exc}", details={"step": step.id})
             failed = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)

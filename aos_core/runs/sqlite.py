@@ -64,10 +64,12 @@ class SQLiteRunStore:
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
 
-    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]], many: tuple[str, list[Any]] | None = None) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if many is not None:
+                    self._db.executemany(*many)
                 for sql, args in statements:
                     self._db.execute(sql, args)
             except BaseException:
@@ -92,15 +94,11 @@ class SQLiteRunStore:
     def commit_steps(self, run_id: str, records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        statements: list[tuple[str, tuple[Any, ...]]] = [
-            (
-                "INSERT OR REPLACE INTO steps (run_id, step_id, record) VALUES (?,?,?)",
-                (run_id, r["id"], canonical_json(r)),
-            )
-            for r in records
-        ]
-        statements.append(("UPDATE runs SET updated_at=? WHERE id=?", (_now(), run_id)))
-        self._write(statements)
+        rows = [(run_id, r["id"], canonical_json(r)) for r in records]
+        self._write(
+            [("UPDATE runs SET updated_at=? WHERE id=?", (_now(), run_id))],
+            many=("INSERT OR REPLACE INTO steps (run_id, step_id, record) VALUES (?,?,?)", rows),
+        )
 
     def finish_run(self, run_id: str, status: str, end: dict[str, Any] | None) -> None:
         record = canonical_json(end) if end is not None else None

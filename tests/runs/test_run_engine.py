@@ -121,3 +121,31 @@ def test_run_budget_is_per_run_and_enforced(runtime_factory: Any) -> None:
     assert not result.ok and result.failed_step == "second"
     assert result.outcomes["second"].error.code == ErrorCode.BUDGET_EXCEEDED
     assert runtime.run(chain_plan()).outcomes["first"].ok  # a new run gets a fresh budget
+
+
+def test_the_fast_outcome_record_equals_the_model_dump(runtime_factory: Any, skills: Any) -> None:
+    from aos_core import Cost, StructuredOutcome, make_error
+    from aos_core.runs.trace import outcome_json
+
+    samples = [
+        StructuredOutcome(
+            ok=True,
+            output={"a": [1, 2.5, None]},
+            skill="s",
+            skill_version="1.0.0",
+            cost=Cost(money="0.00315", calls=1),
+            duration_ms=1.25,
+            attempts=1,
+            trace_id="run",
+            step_id="x",
+        ),
+        StructuredOutcome(
+            ok=False,
+            error=make_error("RATE_LIMITED", "slow", details={"n": 1}, retry_after_ms=5),
+            skill="s",
+            cost=Cost(money="1E-7", input_tokens=3),
+        ),
+        *runtime_factory().run(chain_plan()).outcomes.values(),
+    ]
+    for outcome in samples:
+        assert outcome_json(outcome) == {**outcome.model_dump(mode="json"), "trace_id": None}
