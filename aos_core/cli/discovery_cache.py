@@ -37,7 +37,9 @@ def discovery_key(config_path: Path | None) -> str:
     packages = {"aos_core"}
     for ep in sorted(entry_points(group="aos"), key=lambda e: (e.name, e.value)):
         dist = getattr(ep, "dist", None)
-        parts.append([ep.name, ep.value, dist.metadata["Name"] if dist else None, dist.version if dist else None])
+        # the raw METADATA text (name, version...) hashed: reading it is cheaper than parsing it
+        metadata = (dist.read_text("METADATA") or "") if dist is not None else ""
+        parts.append([ep.name, ep.value, hashlib.sha256(metadata.encode()).hexdigest()])
         packages.add(ep.value.split(":")[0].split(".")[0])
     for package in sorted(packages):
         parts.append([package, _package_files(package)])
