@@ -9,22 +9,13 @@ from typing import Any
 
 import click
 
-from aos_core.cli.io import EXIT_CODES, EXIT_USAGE, emit, exit_code_for, fail, render_outcome, table
+from aos_core.cli.io import EXIT_CODES, EXIT_USAGE, emit, exit_code_for, fail, read_json_arg, render_outcome, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
 
 
 def _read_plan(path: str) -> Any:
     """A plan from a file or `-` (stdin); malformed JSON is a usage error with its position."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise click.UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.UsageError(
-            f"plan {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    return read_json_arg(path if path == "-" else f"@{path}", "PLAN")
 
 
 @click.command()

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aos_core.contracts.errors import ErrorCode, make_error
+from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.plan import Plan, PlanProblem, PlanResult
 from aos_core.contracts.protocols import PlanRequest, SkillError
 from aos_core.execution.checks import validation_errors
@@ -16,7 +16,7 @@ from aos_core.planning.validation import validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Ranked
 
-__all__ = ["ask_planner", "parse_plan", "plan_result"]
+__all__ = ["ask_planner", "parse_plan", "plan_error", "plan_result"]
 
 
 def parse_plan(
@@ -37,18 +37,23 @@ def parse_plan(
     return parsed, validate_plan(parsed, skills)
 
 
+def plan_error(code: ErrorCode, subject: str, problems: list[PlanProblem]) -> ErrorInfo:
+    """One error for a list of plan problems: the first in the message, all in the details."""
+    first = problems[0]
+    where = f"step {first.step_id}: " if first.step_id else ""
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return make_error(
+        code,
+        f"{subject} is invalid: {where}{first.message}{more}",
+        details={"problems": [p.model_dump(mode="json") for p in problems]},
+    )
+
+
 def plan_result(planner: str, plan: Plan | None, problems: list[PlanProblem]) -> PlanResult:
     """A `PlanResult`: ok with the plan, or `OUTPUT_VALIDATION_FAILED` listing the problems."""
     if not problems and plan is not None:
         return PlanResult(ok=True, planner=planner, plan=plan)
-    first = problems[0]
-    where = f"step {first.step_id}: " if first.step_id else ""
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    error = make_error(
-        ErrorCode.OUTPUT_VALIDATION_FAILED,
-        f"the plan from {planner!r} is invalid: {where}{first.message}{more}",
-        details={"problems": [p.model_dump(mode="json") for p in problems]},
-    )
+    error = plan_error(ErrorCode.OUTPUT_VALIDATION_FAILED, f"the plan from {planner!r}", problems)
     return PlanResult(ok=False, planner=planner, plan=plan, error=error, problems=tuple(problems))
 
 

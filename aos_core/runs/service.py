@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from aos_core.contracts.cost import Cost
-from aos_core.contracts.errors import make_error
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import ReplayResult, RunResult
 from aos_core.execution.effects import Drivers
 from aos_core.execution.executor import Executor
-from aos_core.planning.service import parse_plan
+from aos_core.planning.service import parse_plan, plan_error
 from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
 from aos_core.runs.engine import RunEngine
@@ -36,14 +35,7 @@ def new_run_id() -> str:
 
 def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunResult:
     """A run that never started because its plan is invalid; nothing is recorded."""
-    first = problems[0]
-    where = f"step {first.step_id}: " if first.step_id else ""
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    error = make_error(
-        first.code,
-        f"the plan is invalid: {where}{first.message}{more}",
-        details={"problems": [p.model_dump(mode="json") for p in problems]},
-    )
+    error = plan_error(problems[0].code, "the plan", problems)
     return RunResult(
         run_id="", ok=False, status="failed", error=error, outcomes={}, spent=Cost(currency=contract.currency)
     )
