@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.credentials import redact_headers, safe_url, without_credentials
 from aos_skill_http.errors import status_error, translating
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
-from aos_skill_http.transport import Clients, httpx
+from aos_skill_http.transport import Clients, Pooled, ReadBody, backend_from, httpx
 
 __all__ = ["RESOURCE_KEY", "perform"]
 
@@ -25,6 +26,7 @@ DEFAULT_TIMEOUT_MS = 30_000
 EXCERPT_BYTES = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(slots=True)
@@ -46,6 +48,13 @@ def _check_url(url: str, guard: AddressGuard, field: str) -> None:
     The host is read as a C resolver would (`0177.0.0.1`, `2130706433`, `localhost.`), so the
     refusal names the policy rule even for spellings httpx itself would reject as invalid.
     """
+    host, port = _target(url, field)
+    guard.check_fixed(host, port)
+
+
+@lru_cache(maxsize=256)
+def _target(url: str, field: str) -> tuple[str, int]:
+    """The host and port a URL names (remembered: a skill calls the same few URLs again and again)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -57,7 +66,13 @@ def _check_url(url: str, guard: AddressGuard, field: str) -> None:
         raise _invalid(f"{field} {safe_url(url)!r} has {shown}; only http and https are supported", field=field)
     if not parts.hostname:
         raise _invalid(f"{field} {safe_url(url)!r} has no host", field=field)
-    guard.check_fixed(parts.hostname, port or _DEFAULT_PORTS[scheme])
+    return parts.hostname, port or _DEFAULT_PORTS[scheme]
+
+
+@lru_cache(maxsize=256)
+def _parse(url: str) -> httpx.URL:
+    """httpx's reading of a URL (immutable, so shared), remembered like `_target`."""
+    return httpx.URL(url)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -91,18 +106,25 @@ def _location(request: httpx.Request, response: httpx.Response, where: _Where) -
     return url
 
 
-async def _read(response: httpx.Response, limit: int, where: _Where, *, truncate: bool) -> bytes:
+async def _read(
+    response: httpx.Response, headers: dict[str, str], limit: int, where: _Where, *, truncate: bool
+) -> bytes:
     """The decoded body, up to `limit` bytes; past it, cut short or fail, without reading on."""
-    size, chunks = 0, []
-    length = response.headers.get("content-length", "")
-    if not truncate and length.isdigit() and "content-encoding" not in response.headers and int(length) > limit:
-        size = int(length)
+    stream = response.stream
+    if isinstance(stream, ReadBody):  # read already by the engine: small, and not encoded
+        content = stream.body
+        size, chunks = len(content), [content]
     else:
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break
+        size, chunks = 0, []
+        length = headers.get("content-length", "")
+        if not truncate and length.isdigit() and "content-encoding" not in headers and int(length) > limit:
+            size = int(length)
+        else:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
     if size <= limit:
         return b"".join(chunks)
     if truncate:
@@ -120,64 +142,80 @@ def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
     return max(1, int(min(limits))) if limits else DEFAULT_TIMEOUT_MS
 
 
-async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver | None = None) -> HttpCallOutput:
-    """Make the request described by `params` under `ctx.policy.network`."""
-    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver))
+def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
+    """This runtime's pooled client for the call's network policy, on the configured engine."""
     try:
-        client, guard = clients.get(ctx.policy.network)
+        backend = backend_from(ctx.config)
+    except ValueError as exc:
+        raise SkillError(
+            ErrorCode.INVALID_INPUT, str(exc), details={"rule": "skills.http_call.backend", "field": "backend"}
+        ) from exc
+    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver, backend))
+    try:
+        return clients.get(ctx.policy.network)
     except ValueError as exc:  # a malformed allow entry or environment proxy URL
         raise SkillError(
             ErrorCode.INVALID_INPUT,
             f"the network settings are invalid: {exc}",
             details={"rule": "policy.network", "field": "policy.network"},
         ) from exc
+
+
+async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver | None = None) -> HttpCallOutput:
+    """Make the request described by `params` under `ctx.policy.network`."""
+    pooled = _pooled(ctx, resolver)
     limit_ms = _time_limit_ms(params, ctx)
-    timeout = httpx.Timeout(limit_ms / 1000.0)
     where = _Where(params.method, safe_url(params.url), limit_ms)
     started = ctx.clock.monotonic()
+    with translating(where):
+        _check_url(params.url, pooled.guard, "url")
+        url = _parse(params.url)
+        if params.params:  # added to the URL's own query (httpx's `params=` would replace it)
+            url = url.copy_merge_params(params.params)
+        async with asyncio.timeout(limit_ms / 1000.0):
+            return await _exchange(pooled, params, ctx, url, where, started)
+
+
+async def _exchange(
+    pooled: Pooled, params: HttpCallInput, ctx: SkillContext, url: httpx.URL, where: _Where, started: float
+) -> HttpCallOutput:
+    """Send the request and follow its redirects, one checked hop at a time."""
     redirects: list[str] = []
     method: str = params.method
-    url: str | httpx.URL = params.url
-    headers, send_body = dict(params.headers), True
-    with translating(where):
-        _check_url(params.url, guard, "url")
-        if params.params:  # added to the URL's own query (httpx's `params=` would replace it)
-            url = httpx.URL(params.url).copy_merge_params(params.params)
-        async with asyncio.timeout(limit_ms / 1000.0):
-            while True:
-                request = client.build_request(
-                    method,
-                    url,
-                    headers=headers,
-                    json=params.json_body if send_body else None,
-                    content=params.content if send_body else None,
-                    timeout=timeout,
+    headers, send_body = params.headers, True
+    while True:
+        request = pooled.request(
+            method,
+            url,
+            headers,
+            json=params.json_body if send_body else None,
+            content=params.content if send_body else None,
+        )
+        where.method, where.url = method, safe_url(str(url))
+        response = await pooled.send(request)
+        try:
+            if not (params.follow_redirects and response.status_code in _REDIRECTS and "location" in response.headers):
+                return await _output(response, params, ctx, where, redirects, started)
+            if len(redirects) >= params.max_redirects:
+                raise SkillError(
+                    ErrorCode.POLICY_VIOLATION,
+                    f"{method} {where.url} redirected more than max_redirects={params.max_redirects} times; "
+                    "raise max_redirects or call the final URL",
+                    details={"rule": "max_redirects", "limit": params.max_redirects, "redirects": redirects},
                 )
-                where.method, where.url = method, safe_url(str(request.url))
-                response = await client.send(request, stream=True)
-                try:
-                    if not (params.follow_redirects and response.has_redirect_location):
-                        return await _output(response, params, ctx, where, redirects, started)
-                    if len(redirects) >= params.max_redirects:
-                        raise SkillError(
-                            ErrorCode.POLICY_VIOLATION,
-                            f"{method} {where.url} redirected more than max_redirects={params.max_redirects} times; "
-                            "raise max_redirects or call the final URL",
-                            details={"rule": "max_redirects", "limit": params.max_redirects, "redirects": redirects},
-                        )
-                    target = _location(request, response, where)
-                    new_method = _redirect_method(method, response.status_code)
-                    where.method, where.url = new_method, safe_url(str(target))
-                    _check_url(str(target), guard, "redirect")
-                    if new_method != method:
-                        send_body = False
-                        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
-                    if _origin(target) != _origin(request.url):
-                        headers = without_credentials(headers)
-                    method, url = new_method, target
-                    redirects.append(where.url)
-                finally:
-                    await response.aclose()
+            target = _location(request, response, where)
+            new_method = _redirect_method(method, response.status_code)
+            where.method, where.url = new_method, safe_url(str(target))
+            _check_url(str(target), pooled.guard, "redirect")
+            if new_method != method:
+                send_body = False
+                headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
+            if _origin(target) != _origin(request.url):
+                headers = without_credentials(headers)
+            method, url = new_method, target
+            redirects.append(where.url)
+        finally:
+            await response.aclose()
 
 
 async def _output(
@@ -189,18 +227,23 @@ async def _output(
     started: float,
 ) -> HttpCallOutput:
     status = response.status_code
+    headers = redact_headers(response.headers.multi_items())
     if status >= 400:
-        excerpt = await _read(response, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
+        excerpt = await _read(response, headers, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
         error = status_error(
-            status, where, excerpt.decode("utf-8", "replace"), response.headers.get("retry-after"), ctx.clock.now
+            status, where, excerpt.decode("utf-8", "replace"), headers.get("retry-after"), ctx.clock.now
         )
         if error is not None:
             raise error
-    content = b"" if where.method == "HEAD" else await _read(response, params.max_response_bytes, where, truncate=False)
-    body, encoding = decode_body(content, response.headers.get("content-type"))
+    content = (
+        b""
+        if where.method == "HEAD"
+        else await _read(response, headers, params.max_response_bytes, where, truncate=False)
+    )
+    body, encoding = decode_body(content, headers.get("content-type"))
     return HttpCallOutput(
         status=status,
-        headers=redact_headers(response.headers.multi_items()),
+        headers=headers,
         body=body,
         body_encoding=encoding,
         final_url=where.url,

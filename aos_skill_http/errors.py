@@ -20,8 +20,8 @@ surface as SKILL_CRASHED.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -89,31 +89,49 @@ def _rows() -> tuple[tuple[tuple[type[BaseException], ...], ErrorCode, str], ...
     )
 
 
-@contextmanager
-def translating(where: Where) -> Iterator[None]:
+def translating(where: Where) -> AbstractContextManager[None]:
     """Turn what the block raises into a `SkillError` with a catalog code; the only such place."""
-    try:
-        yield
-    except AddressRefused as exc:
-        raise SkillError(
+    return _Translating(where)
+
+
+class _Translating:
+    """`translating` as a plain context manager (entered on every call, so kept cheap)."""
+
+    __slots__ = ("_where",)
+
+    def __init__(self, where: Where) -> None:
+        self._where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> None:
+        if isinstance(exc, Exception):
+            error = _translate(exc, self._where)
+            if error is not None:
+                raise error from exc
+
+
+def _translate(exc: Exception, where: Where) -> SkillError | None:
+    if isinstance(exc, AddressRefused):
+        return SkillError(
             ErrorCode.POLICY_VIOLATION, exc.refusal.message, details={**exc.refusal.details(), "url": where.url}
-        ) from exc
-    except HostNotFound as exc:
-        raise SkillError(
+        )
+    if isinstance(exc, HostNotFound):
+        return SkillError(
             ErrorCode.DNS_FAILURE,
             f"{where.method} {where.url}: could not resolve {exc.host} ({exc.reason})",
             details={"host": exc.host, "url": where.url},
-        ) from exc
-    except Exception as exc:
-        for types, code, template in _rows():
-            if isinstance(exc, types):
-                error = str(exc) or type(exc).__name__
-                text = template.format(timeout_ms=where.timeout_ms, error=error)
-                details: dict[str, Any] = {"url": where.url, "exception_type": type(exc).__name__}
-                if code is ErrorCode.TIMEOUT:
-                    details["timeout_ms"] = where.timeout_ms
-                raise SkillError(code, f"{where.method} {where.url} {text}", details=details) from exc
-        raise
+        )
+    for types, code, template in _rows():
+        if isinstance(exc, types):
+            error = str(exc) or type(exc).__name__
+            text = template.format(timeout_ms=where.timeout_ms, error=error)
+            details: dict[str, Any] = {"url": where.url, "exception_type": type(exc).__name__}
+            if code is ErrorCode.TIMEOUT:
+                details["timeout_ms"] = where.timeout_ms
+            return SkillError(code, f"{where.method} {where.url} {text}", details=details)
+    return None
 
 
 def parse_retry_after(value: str | None, now: Callable[[], datetime]) -> int | None:

@@ -8,7 +8,11 @@ from aos_core import ErrorCode, SideEffect, SkillContext, SkillMetadata
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from aos_skill_http.connect import Resolver
+
+    Perform = Callable[[HttpCallInput, SkillContext, Resolver | None], Awaitable[HttpCallOutput]]
 
 __all__ = ["FAILURE_CODES", "HttpCall"]
 
@@ -52,6 +56,17 @@ class HttpCall:
         self.resolver = resolver
 
     async def execute(self, params: HttpCallInput, ctx: SkillContext) -> HttpCallOutput:
-        from aos_skill_http.call import perform  # imports the HTTP library: only when a call is made
-
+        perform = _perform or _load()
         return await perform(params, ctx, self.resolver)
+
+
+_perform: Perform | None = None
+
+
+def _load() -> Perform:
+    """`call.perform`, imported on the first call (it imports the HTTP library)."""
+    global _perform  # noqa: PLW0603 - a lazily imported function, remembered
+    from aos_skill_http.call import perform
+
+    _perform = perform
+    return perform

@@ -1,186 +1,110 @@
-"""The seam: which HTTP library runs under the httpx programming model, and how it connects.
+"""The seam: the httpx programming model on top, and the engine that moves the bytes underneath.
 
 Everything else in this package uses the httpx API through the `httpx` name exported here
-(today `httpx2`, pydantic's maintained continuation of httpx). To run on another library
-(httpx itself, or an httpx transport over aiohttp), change this module and `connect.py`;
-keep every connection going through `AddressGuard`.
+(`httpx2`, pydantic's maintained continuation of httpx). Underneath runs one of two engines,
+chosen by `skills.http_call.backend` in the runtime configuration:
 
-Imported lazily, from `execute`: it imports the HTTP library.
+* `aiohttp` (the default, the faster by measurement; see docs/performance.md): an httpx2
+  transport over an aiohttp `ClientSession` (`engine_aiohttp.py`);
+* `httpx2`: httpx2's own connection pool, httpcore2 (`engine_httpcore.py`).
+
+Both connect only through `AddressGuard` (`connect.py`). Imported lazily, from `execute`: it
+imports httpx2, and the engine module imports its library.
 """
 
 from __future__ import annotations
 
-import ssl
-import urllib.request
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from contextlib import contextmanager
-from functools import cache
+from collections.abc import AsyncIterator, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Literal, get_args
 
-import httpcore2  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
-import httpx2 as httpx  # noqa: TID253 - same
+import httpx2 as httpx  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
 
 from aos_core import NetworkPolicy
 from aos_skill_http import __version__
 from aos_skill_http.addresses import AllowList
-from aos_skill_http.connect import AddressGuard, GuardedBackend, Resolver, system_resolver
+from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
+from aos_skill_http.proxies import Proxies
 
-__all__ = ["Clients", "GuardedTransport", "httpx", "new_client"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "Backend",
+    "Clients",
+    "Pooled",
+    "ReadBody",
+    "backend_from",
+    "httpx",
+    "new_client",
+    "new_transport",
+]
 
 USER_AGENT = f"aos-skill-http/{__version__}"
-
-# Most specific first: the first row whose httpcore type matches wins.
-_CORE_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore2.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore2.ReadTimeout, httpx.ReadTimeout),
-    (httpcore2.WriteTimeout, httpx.WriteTimeout),
-    (httpcore2.PoolTimeout, httpx.PoolTimeout),
-    (httpcore2.TimeoutException, httpx.TimeoutException),
-    (httpcore2.ConnectError, httpx.ConnectError),
-    (httpcore2.ReadError, httpx.ReadError),
-    (httpcore2.WriteError, httpx.WriteError),
-    (httpcore2.NetworkError, httpx.NetworkError),
-    (httpcore2.ProxyError, httpx.ProxyError),
-    (httpcore2.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore2.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore2.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore2.ProtocolError, httpx.ProtocolError),
-)
+Backend = Literal["aiohttp", "httpx2"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
+DEFAULT_BACKEND: Backend = "aiohttp"
+Transport = httpx.AsyncBaseTransport
+# No per-phase timeouts: the whole call runs under one deadline (`asyncio.timeout`).
+_EXTENSIONS: dict[str, Any] = {"timeout": {"connect": None, "read": None, "write": None, "pool": None}}
+_BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_EMPTY = httpx.ByteStream(b"")
+_HOSTS_REMEMBERED = 256
 
 
-@contextmanager
-def _httpx_errors() -> Iterator[None]:
-    """httpcore's exceptions as httpx's, as every httpx transport must raise them."""
-    try:
-        yield
-    except Exception as exc:
-        for core, mapped in _CORE_ERRORS:
-            if isinstance(exc, core):
-                raise mapped(str(exc)) from exc
-        raise
+def backend_from(config: Mapping[str, Any]) -> Backend:
+    """The engine `skills.http_call.backend` names (default `DEFAULT_BACKEND`); `ValueError` for another."""
+    name = config.get("backend", DEFAULT_BACKEND)
+    for backend in BACKENDS:
+        if name == backend:
+            return backend
+    raise ValueError(f"skills.http_call.backend is {name!r}; expected one of {', '.join(map(repr, BACKENDS))}")
 
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
-        self._stream = stream
+class ReadBody(httpx.AsyncByteStream):
+    """A response body its engine has already read in full (small and not content-encoded).
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpx_errors():
-            async for part in self._stream:
-                yield part
-
-    async def aclose(self) -> None:
-        closer = getattr(self._stream, "aclose", None)
-        if closer is not None:
-            with _httpx_errors():
-                await closer()
-
-
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    """Built on the first https request (loading CA certificates is slow), then shared."""
-    return httpx.create_ssl_context()
-
-
-def _pool(backend: GuardedBackend, proxy: str | None, tls: bool) -> httpcore2.AsyncConnectionPool:
-    core_proxy = None
-    if proxy is not None:
-        parsed = httpx.Proxy(proxy)
-        url = parsed.url
-        core_proxy = httpcore2.Proxy(
-            url=httpcore2.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            auth=parsed.raw_auth,
-            headers=parsed.headers.raw,
-        )
-    return httpcore2.AsyncConnectionPool(
-        ssl_context=_ssl_context() if tls else None,
-        proxy=core_proxy,
-        max_connections=100,
-        max_keepalive_connections=20,
-        keepalive_expiry=5.0,
-        network_backend=backend,
-    )
-
-
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport whose every connection, direct or to a proxy, goes through the guard.
-
-    `proxies` maps a scheme to a proxy URL, and "no" to NO_PROXY (from the environment, when the
-    policy trusts it); a proxied request's target is judged too, as far as this machine can
-    resolve it. One connection pool per target scheme and route, made on first use.
+    The skill takes `body` as it is instead of iterating the stream; any other httpx code
+    iterates it like any stream.
     """
 
-    def __init__(self, guard: AddressGuard, proxies: dict[str, str] | None = None) -> None:
-        self._guard = guard
-        self._backend = GuardedBackend(guard)
-        self._proxies = {k: v for k, v in (proxies or {}).items() if k in ("http", "https")}
-        self._no_proxy = (proxies or {}).get("no", "")
-        self._pools: dict[tuple[str, str | None], httpcore2.AsyncConnectionPool] = {}
+    __slots__ = ("body",)
 
-    def _pool_for(self, scheme: str, proxy: str | None) -> httpcore2.AsyncConnectionPool:
-        pool = self._pools.get((scheme, proxy))
-        if pool is None:
-            pool = self._pools[scheme, proxy] = _pool(self._backend, proxy, tls=scheme == "https")
-        return pool
+    def __init__(self, body: bytes) -> None:
+        self.body = body
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        url = request.url
-        proxy = self._proxies.get(url.scheme)
-        if proxy is not None and _bypassed(url.host, self._no_proxy):
-            proxy = None
-        if proxy is not None:
-            await self._guard.check_proxied(url.host, url.port or (443 if url.scheme == "https" else 80))
-        core_request = httpcore2.Request(
-            method=request.method,
-            url=httpcore2.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        with _httpx_errors():
-            response = await self._pool_for(url.scheme, proxy).handle_async_request(core_request)
-        assert isinstance(response.stream, AsyncIterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
-        )
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.body:
+            yield self.body
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
+        return None
 
 
-def _bypassed(host: str, no_proxy: str) -> bool:
-    """NO_PROXY as curl and urllib read it: `*`, or host names matched with their subdomains."""
-    host = host.lower().rstrip(".")
-    for entry in no_proxy.split(","):
-        name = entry.strip().lower().lstrip(".")
-        if name.count(":") == 1:  # host:port; the port is not compared
-            name = name.partition(":")[0]
-        if name == "*" or (name and (host == name or host.endswith("." + name))):
-            return True
-    return False
+def new_transport(guard: AddressGuard, proxies: Proxies | None = None, backend: Backend = DEFAULT_BACKEND) -> Transport:
+    """The engine's httpx transport: every connection it opens, direct or to a proxy, goes through `guard`."""
+    if backend == "aiohttp":
+        from aos_skill_http.engine_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(guard, proxies)
+    from aos_skill_http.engine_httpcore import GuardedTransport
+
+    return GuardedTransport(guard, proxies)
 
 
-def _environment_proxies() -> dict[str, str]:
-    found = urllib.request.getproxies_environment()
-    every = found.get("all")
-    chosen = {scheme: found.get(scheme, every) for scheme in ("http", "https")}
-    proxies = {scheme: url for scheme, url in chosen.items() if url}
-    if "no" in found:
-        proxies["no"] = found["no"]
-    return proxies
+def new_client(
+    guard: AddressGuard, trust_env_proxies: bool = False, backend: Backend = DEFAULT_BACKEND
+) -> httpx.AsyncClient:
+    """A pooled client whose connections `guard` checks: no cookie jar, no automatic redirects.
+
+    Proxy variables are read only with `trust_env_proxies` (and then the proxy is judged too).
+    """
+    proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+    return _client(new_transport(guard, proxies, backend), trust_env_proxies)
 
 
-def new_client(guard: AddressGuard, trust_env_proxies: bool = False) -> httpx.AsyncClient:
-    """A pooled client whose connections `guard` checks: no cookie jar, no automatic redirects."""
-    proxies = _environment_proxies() if trust_env_proxies else None
+def _client(transport: Transport, trust_env_proxies: bool) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=GuardedTransport(guard, proxies),
+        transport=transport,
         trust_env=trust_env_proxies,
         follow_redirects=False,  # followed one hop at a time by the skill, each hop checked
         cookies=_no_cookies(),
@@ -193,25 +117,98 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+class Pooled:
+    """The pooled client of one network policy, as the skill drives it.
+
+    `client` is an ordinary httpx `AsyncClient` over the engine's transport. The skill follows
+    redirects, sends no cookies and sets the Authorization of URL credentials itself, hop by
+    hop, so it sends each request straight through `transport`, with the client's headers.
+    """
+
+    __slots__ = ("_base", "_by_host", "client", "guard", "headers", "transport")
+
+    def __init__(self, guard: AddressGuard, trust_env_proxies: bool, backend: Backend) -> None:
+        proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+        self.guard = guard
+        self.transport = new_transport(guard, proxies, backend)
+        self.client = _client(self.transport, trust_env_proxies)
+        self.headers = self.client.headers
+        self._base = self.headers.raw
+        self._by_host: dict[bytes, httpx.Headers] = {}  # Host -> the headers of a request that adds none
+
+    def request(
+        self, method: str, url: httpx.URL, headers: Mapping[str, str], json: Any, content: str | None
+    ) -> httpx.Request:
+        """The request the client would build: its headers, then `headers`; no per-phase timeouts
+        (the whole call runs under one deadline); Basic auth from credentials in the URL."""
+        request = None
+        if json is None and content is None and method in _BODILESS:
+            request = self._bodiless(method, url, headers)
+        if request is None:
+            merged = httpx.Headers(self.headers)
+            merged.update(headers)
+            request = httpx.Request(method, url, headers=merged, json=json, content=content, extensions=_EXTENSIONS)
+        if url.userinfo:
+            next(httpx.BasicAuth(url.username, url.password).sync_auth_flow(request))  # sets Authorization
+        return request
+
+    def _bodiless(self, method: str, url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request | None:
+        """A request without a body, its headers laid out as httpx would (Host, the client's, then
+        `headers`, replacing any of the client's by name), without httpx's content negotiation
+        machinery; None when a header is not ASCII (left to httpx)."""
+        host = url.netloc
+        if not headers:
+            laid_out = self._by_host.get(host)
+            if laid_out is None:
+                if len(self._by_host) >= _HOSTS_REMEMBERED:
+                    self._by_host.clear()
+                laid_out = self._by_host[host] = httpx.Headers([(b"Host", host), *self._base], encoding="ascii")
+            return self._new(method, url, laid_out)
+        try:
+            extra = [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
+        except UnicodeEncodeError:
+            return None
+        names = {name.lower() for name, _ in extra}
+        raw = [pair for pair in [(b"Host", host), *self._base] if pair[0].lower() not in names]
+        return self._new(method, url, httpx.Headers(raw + extra, encoding="ascii"))
+
+    @staticmethod
+    def _new(method: str, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
+        request = httpx.Request(method, url, headers=headers, stream=_EMPTY, extensions=_EXTENSIONS)
+        request.read()  # b"": the content is known, as for any request httpx builds
+        return request
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        return response
+
+
 class Clients:
     """The pooled clients of one runtime: one per network policy (in practice, exactly one).
 
     `ctx.resource` keeps one `Clients` per runtime and event loop, and closes it with the runtime.
     """
 
-    def __init__(self, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, resolver: Resolver = system_resolver, backend: Backend = DEFAULT_BACKEND) -> None:
         self._resolver = resolver
-        self._clients: dict[NetworkPolicy, tuple[httpx.AsyncClient, AddressGuard]] = {}
+        self.backend = backend
+        self._clients: dict[NetworkPolicy, Pooled] = {}
+        self._last: tuple[NetworkPolicy, Pooled] | None = None
 
-    def get(self, network: NetworkPolicy) -> tuple[httpx.AsyncClient, AddressGuard]:
-        """The client for `network` and the guard its connections go through."""
+    def get(self, network: NetworkPolicy) -> Pooled:
+        """The pooled client for `network`; `ValueError` for a malformed allow entry or proxy URL."""
+        last = self._last
+        if last is not None and last[0] is network:  # the same policy object as the call before
+            return last[1]
         pooled = self._clients.get(network)
         if pooled is None:
             guard = AddressGuard(AllowList(network.allow), self._resolver)
-            pooled = self._clients[network] = (new_client(guard, network.trust_env_proxies), guard)
+            pooled = self._clients[network] = Pooled(guard, network.trust_env_proxies, self.backend)
+        self._last = (network, pooled)
         return pooled
 
     async def aclose(self) -> None:
-        pooled, self._clients = list(self._clients.values()), {}
-        for client, _ in pooled:
-            await client.aclose()
+        pooled, self._clients, self._last = list(self._clients.values()), {}, None
+        for each in pooled:
+            await each.client.aclose()

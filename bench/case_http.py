@@ -14,7 +14,8 @@ import sys
 
 from benchlib import BENCH, emit
 
-CLIENTS = ("aos", "aos-transport", "httpx", "httpx2", "aiohttp", "httpx-aiohttp", "httpx2-aiohttp")
+# aos: http_call on its default engine; aos-httpx2: the same skill on its other engine (httpx2's own pool).
+CLIENTS = ("aos", "aos-httpx2", "aos-transport", "httpx", "httpx2", "aiohttp", "httpx-aiohttp", "httpx2-aiohttp")
 
 
 def main() -> None:

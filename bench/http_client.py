@@ -55,10 +55,11 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
 
         return fetch, client.aclose, f"{Client.__name__}() (httpx-aiohttp transport)"
     if name == "aos-transport":
-        # The client http_call uses, without the runtime and the skill: isolates their cost.
+        # The skill's pooled client on its default engine, used as a plain httpx client, without
+        # the runtime and the skill: isolates their cost.
         from aos_skill_http.addresses import AllowList
         from aos_skill_http.connect import AddressGuard
-        from aos_skill_http.transport import new_client
+        from aos_skill_http.transport import DEFAULT_BACKEND, new_client
 
         client = new_client(AddressGuard(AllowList((f"127.0.0.1:{port}",))))
 
@@ -67,12 +68,15 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
             await response.aread()
             assert response.status_code == 200
 
-        return fetch, client.aclose, "aos_skill_http.transport.new_client (GuardedTransport), no runtime"
-    if name == "aos":
+        shown = f"aos_skill_http.transport.new_client ({DEFAULT_BACKEND} engine, guarded), no runtime"
+        return fetch, client.aclose, shown
+    if name in ("aos", "aos-httpx2", "aos-aiohttp"):
         from aos_core import AgentProfile, NetworkPolicy, Policy, Runtime
 
         profile = AgentProfile(policy=Policy(network=NetworkPolicy(allow=(f"127.0.0.1:{port}",))))
-        runtime = Runtime(profile=profile, seed=1)
+        engine = name.partition("-")[2]
+        config = {"skills": {"http_call": {"backend": engine}}} if engine else {}
+        runtime = Runtime(profile=profile, seed=1, config=config)
         params = {"url": url}
 
         async def fetch() -> None:
@@ -81,7 +85,8 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
                 raise RuntimeError(outcome.error.message if outcome.error else "failed")
             assert outcome.output["status"] == 200
 
-        return fetch, runtime.aclose, "http_call via Runtime.aexecute, policy allows 127.0.0.1:PORT"
+        shown = f"skills.http_call.backend = {engine!r}" if engine else "the default engine"
+        return fetch, runtime.aclose, f"http_call via Runtime.aexecute ({shown}), policy allows 127.0.0.1:PORT"
     raise SystemExit(f"unknown client {name!r}")
 
 

@@ -34,6 +34,14 @@ class Plan(BaseModel):
     steps: tuple[PlanStep, ...] = Field(min_length=1)
     _graph: Any = PrivateAttr(default=None)  # the planning layer's analysis, computed once per plan
 
+    def __eq__(self, other: object) -> bool:
+        """Plans are equal when their fields are; the cached analysis does not count."""
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return (self.version, self.goal, self.steps) == (other.version, other.goal, other.steps)
+
+    __hash__ = BaseModel.__hash__
+
     @model_validator(mode="after")
     def _unique_ids(self) -> Plan:
         seen: set[str] = set()

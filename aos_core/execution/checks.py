@@ -13,7 +13,7 @@ from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.execution.secrets import MissingSecret, SecretStore, has_secret_refs, resolve_secret_refs
 from aos_core.plugins.contributions import SkillEntry
 
-__all__ = ["check_output", "not_found", "validate_params", "validation_errors"]
+__all__ = ["cancelled_error", "check_output", "not_found", "timeout_error", "validate_params", "validation_errors"]
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -99,3 +99,18 @@ def not_found(name: str, known_names: Iterable[str]) -> ErrorInfo:
         f"no skill named {name!r}{hint}",
         details={"skill": name, "suggestions": close},
     )
+
+
+def cancelled_error(name: str) -> ErrorInfo:
+    return make_error(ErrorCode.CANCELLED, f"{name} was cancelled before it finished", details={"reason": "cancelled"})
+
+
+def timeout_error(name: str, seconds: float, wall_bound: bool) -> ErrorInfo:
+    ms = round(seconds * 1000)
+    if wall_bound:
+        return make_error(
+            ErrorCode.BUDGET_EXCEEDED,
+            f"{name} was stopped after {ms} ms when the run's wall-time budget ran out",
+            details={"limit": "max_wall_time_ms"},
+        )
+    return make_error(ErrorCode.TIMEOUT, f"{name} did not finish within {ms} ms", details={"timeout_ms": ms})

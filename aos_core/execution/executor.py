@@ -22,7 +22,7 @@ from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.protocols import EstimateContext, SkillError
-from aos_core.execution.checks import check_output, not_found, validate_params
+from aos_core.execution.checks import cancelled_error, check_output, not_found, timeout_error, validate_params
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
@@ -180,7 +180,7 @@ class Executor:
                         )
                         return None, error, total, attempt
                     if (yield from guard(Sleep(clock, wait))):
-                        return None, _cancelled(name), total, attempt
+                        return None, cancelled_error(name), total, attempt
                     now = clock.monotonic()
                     wait = bucket.take(now)
             try:
@@ -234,9 +234,9 @@ class Executor:
             if status == "ok":
                 output, error = check_output(entry, value, self.max_output_bytes)
             elif status == "timeout":
-                error = _timeout(name, deadline_s, wall_bound)
+                error = timeout_error(name, deadline_s, wall_bound)
             elif status == "cancelled":
-                error = _cancelled(name)
+                error = cancelled_error(name)
             else:
                 error = classify_exception(value, self.classifiers, meta)
             if estimator is _FALLBACK:
@@ -263,7 +263,7 @@ class Executor:
             if record is not None:
                 record.delay_ms = round(delay * 1000.0, 3)
             if (yield from guard(Sleep(clock, delay))):
-                return None, _cancelled(name), total, attempt
+                return None, cancelled_error(name), total, attempt
 
     def call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
         execute = entry.skill.execute
@@ -384,18 +384,3 @@ class Executor:
         )
         self.on_outcome(outcome)
         return outcome
-
-
-def _cancelled(name: str) -> ErrorInfo:
-    return make_error(ErrorCode.CANCELLED, f"{name} was cancelled before it finished", details={"reason": "cancelled"})
-
-
-def _timeout(name: str, seconds: float, wall_bound: bool) -> ErrorInfo:
-    ms = round(seconds * 1000)
-    if wall_bound:
-        return make_error(
-            ErrorCode.BUDGET_EXCEEDED,
-            f"{name} was stopped after {ms} ms when the run's wall-time budget ran out",
-            details={"limit": "max_wall_time_ms"},
-        )
-    return make_error(ErrorCode.TIMEOUT, f"{name} did not finish within {ms} ms", details={"timeout_ms": ms})

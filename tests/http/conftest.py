@@ -2,10 +2,14 @@
 
 The servers are httpbin (from PyPI) on werkzeug's threaded server, one per session, on ports
 the OS picks; nothing here leaves the loopback interface.
+
+Runtimes use the skill's default engine; `AOS_TEST_HTTP_BACKEND=httpx2` (or `aiohttp`) runs the
+whole suite on the one named, and `make_runtime(backend=...)` picks one for a test.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +27,7 @@ from aos_skill_http import HttpCall
 from aos_skill_http.connect import Resolver
 
 DECLARED = frozenset(HttpCall.metadata.failure_codes)
+BACKEND = os.environ.get("AOS_TEST_HTTP_BACKEND") or None  # None: the skill's default
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ def make_runtime() -> Iterator[MakeRuntime]:
         resolver: Resolver | None = None,
         timeouts_ms: dict[str, int] | None = None,
         clock: Any = None,
+        backend: str | None = BACKEND,
     ) -> Runtime:
         policy = Policy(
             network=NetworkPolicy(allow=allow, trust_env_proxies=trust_env_proxies),
@@ -155,7 +161,10 @@ def make_runtime() -> Iterator[MakeRuntime]:
             timeouts_ms=timeouts_ms or {},
         )
         plugin = aos_skill_http.plugin if resolver is None else _Plugin(HttpCall(resolver))
-        runtime = Runtime(entry_points=False, plugins=[plugin], profile=AgentProfile(policy=policy), clock=clock)
+        config = {"skills": {"http_call": {"backend": backend}}} if backend else None
+        runtime = Runtime(
+            entry_points=False, plugins=[plugin], profile=AgentProfile(policy=policy), clock=clock, config=config
+        )
         made.append(runtime)
         return runtime
 

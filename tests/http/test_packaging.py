@@ -27,7 +27,8 @@ PINNED_PARAMETERS = {
 def test_importing_the_plugin_imports_no_http_library() -> None:
     code = (
         "import sys, aos_skill_http.plugin; "
-        "print(sorted(m for m in ('httpx', 'httpx2', 'httpcore', 'httpcore2', 'anyio') if m in sys.modules))"
+        "print(sorted(m for m in ('httpx', 'httpx2', 'httpcore', 'httpcore2', 'anyio', 'aiohttp', 'yarl', 'multidict')"
+        " if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -144,3 +144,12 @@ def test_an_invalid_plan_from_a_planner_is_a_validation_result(runtime_factory: 
     assert not result.ok and result.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED
     assert result.error.category == "VALIDATION"
     assert result.problems[0].message == "${steps.zz.output.value} refers to unknown step 'zz'"
+
+
+def test_a_plan_equals_its_copy_whether_or_not_it_was_analysed() -> None:
+    from aos_core.planning import dependencies
+
+    analysed = Plan.model_validate(chain_plan())
+    dependencies(analysed)
+    assert analysed == Plan.model_validate(chain_plan())
+    assert analysed != Plan.model_validate({**chain_plan(), "goal": "other"})
