@@ -9,6 +9,7 @@ stops the replay with `NON_DETERMINISTIC` naming the step, recorded against actu
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from aos_core.contracts.errors import ErrorCode, make_error
@@ -24,7 +25,7 @@ from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_s
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import dependencies
-from aos_core.runs.engine import end_record, sum_costs
+from aos_core.runs.engine import end_record
 from aos_core.runs.trace import TraceDocument, same_json
 
 __all__ = ["Replayer"]
@@ -39,7 +40,9 @@ class _Diverged(Exception):
 class Replayer:
     """Replays one trace with the runtime's loaded skills."""
 
-    def __init__(self, trace: TraceDocument, plan: Plan, executor: Executor, drivers: Drivers) -> None:
+    def __init__(
+        self, trace: TraceDocument, plan: Plan, executor: Executor, drivers: Drivers, recorded_plan: bool = False
+    ) -> None:
         self.trace = trace
         self.plan = plan
         self.executor = executor
@@ -48,8 +51,11 @@ class Replayer:
         self.state = RunState()
         self.outcomes: dict[str, StructuredOutcome] = {}
         self.outputs: dict[str, Any] = {}
-        self.replayed = TraceDocument(dict(trace.header, plan=plan.model_dump(mode="json")))
+        # replaying the recorded plan: its header is the recorded one (no need to dump the plan again)
+        header = trace.header if recorded_plan else dict(trace.header, plan=plan.model_dump(mode="json"))
+        self.replayed = TraceDocument(header)
         self.reexecuted: list[str] = []
+        self.replayed_text = ""
 
     async def replay(self, run_id: str | None) -> ReplayResult:
         try:
@@ -147,8 +153,13 @@ class Replayer:
         if model is None:
             actual: Any = {"ok": False, "error": "SCHEMA_VALIDATION_FAILED"}
         else:
-            pipeline = self.executor.call(entry, model, ctx, entry.metadata.timeout_ms / 1000.0)
-            status, value = await self.drivers.run_async(_as_pipeline(pipeline))
+            timeout = entry.metadata.timeout_ms / 1000.0
+            if entry.is_async or entry.metadata.blocking:
+                status, value = await self.drivers.run_async(
+                    _as_pipeline(self.executor.call(entry, model, ctx, timeout))
+                )
+            else:  # inline: no generator, no event-loop round trip
+                status, value = self.executor.call_inline(entry, model, ctx, timeout)
             if status == "ok":
                 output, error = check_output(entry, value, self.executor.max_output_bytes)
                 actual = {"ok": True, "output": output} if error is None else {"ok": False, "error": error.code.value}
@@ -195,8 +206,7 @@ class Replayer:
             raise _Diverged(
                 Divergence(step_id=None, reason="the recorded run never finished; resume it before replaying")
             )
-        ordered = [self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes]
-        spent = sum_costs(ordered, self.executor.ledger.contract.currency)
+        spent = self.executor.ledger.spent()  # every replayed step's recorded cost, counted once
         skipped = [s.id for s in self.plan.steps if s.id not in self.outcomes]
         failed = next((s.id for s in self.plan.steps if s.id in self.outcomes and not self.outcomes[s.id].ok), None)
         status = "completed" if failed is None and not skipped else "failed"
@@ -205,7 +215,8 @@ class Replayer:
             raise _Diverged(
                 Divergence(step_id=None, reason="the run ends differently", recorded=recorded, actual=self.replayed.end)
             )
-        if self.replayed.text() != self.trace.text():
+        self.replayed_text = self.replayed.text()
+        if self.replayed_text != self.trace.text():
             raise _Diverged(Divergence(step_id=None, reason="the canonical traces differ"))
 
     def _result(self, run_id: str | None, divergence: Divergence | None) -> ReplayResult:
@@ -225,9 +236,9 @@ class Replayer:
             divergence=divergence,
             outcomes=ordered,
             state=self.state.snapshot(),
-            spent=sum_costs(ordered.values(), self.executor.ledger.contract.currency),
+            spent=self.executor.ledger.spent(),
             reexecuted=tuple(self.reexecuted),
-            trace_sha256=self.replayed.sha256() if divergence is None else None,
+            trace_sha256=hashlib.sha256(self.replayed_text.encode()).hexdigest() if divergence is None else None,
         )
 
 

@@ -133,7 +133,7 @@ async def replay_trace(
     contract = ResourceContract.model_validate(header["contract"])
     policy = Policy.model_validate(header["policy"])
     executor = make_executor(contract, policy, int(header["seed"]))
-    return await Replayer(trace, chosen, executor, drivers).replay(run_id)
+    return await Replayer(trace, chosen, executor, drivers, recorded_plan=plan is None).replay(run_id)
 
 
 __all__ += ["RunNotFound", "replay_trace"]

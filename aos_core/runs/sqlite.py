@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic_core import from_json
+
 from aos_core.contracts.runs import RunStatus, RunSummary
 from aos_core.runs.store import RunNotFound, StoredRun
 from aos_core.runs.trace import TraceDocument, canonical_json
@@ -136,7 +138,7 @@ class SQLiteRunStore:
         status, header, end_record, pid = row
         doc = TraceDocument(json.loads(header))
         for step_id, record in steps:
-            doc.steps[step_id] = json.loads(record)
+            doc.steps[step_id] = from_json(record)  # pydantic-core's parser: same values, about twice as fast
             doc.raw_steps[step_id] = record  # stored canonical: no need to serialise it again
         doc.end = json.loads(end_record) if end_record else None
         in_flight = sorted(s for (s,) in started if s not in doc.steps)

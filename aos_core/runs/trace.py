@@ -65,9 +65,19 @@ def same_json(a: Any, b: Any) -> bool:
     if kind is not type(b):
         return False
     if kind is dict:
-        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+        if len(a) != len(b):
+            return False
+        for key, value in a.items():  # noqa: SIM110 - a plain loop is ~2x faster than all() over a generator
+            if key not in b or not same_json(value, b[key]):
+                return False
+        return True
     if kind is list or kind is tuple:
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):  # noqa: SIM110 - as above; this runs for every replayed step
+            if not same_json(x, y):
+                return False
+        return True
     return bool(a == b)
 
 
