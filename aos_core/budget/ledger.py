@@ -80,8 +80,8 @@ class Ledger:
             limit = self.contract.max_wall_time_ms
             return Refusal(
                 "max_wall_time_ms",
-                "1",
-                "0",
+                f"{round(self.elapsed_ms(now))} ms elapsed",
+                "0 ms",
                 f"the run's wall-time budget of {limit} ms is used up",
             )
         if worst.money and worst.currency != self.contract.currency:

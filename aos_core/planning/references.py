@@ -27,10 +27,6 @@ class Reference:
     param: str
     text: str
 
-    @property
-    def dotted(self) -> str:
-        return "output" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
-
 
 class UnresolvedReference(LookupError):
     """A reference whose step has no output, or whose path is not in that output."""

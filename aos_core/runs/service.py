@@ -20,10 +20,10 @@ from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
 from aos_core.runs.engine import RunEngine
 from aos_core.runs.replay import Replayer
-from aos_core.runs.store import RunNotFound, RunStore
+from aos_core.runs.store import RunStore
 from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, TraceError
 
-__all__ = ["ExecutorFactory", "new_run_id", "refused_run", "replay_source", "resume_run", "start_run"]
+__all__ = ["ExecutorFactory", "new_run_id", "refused_run", "replay_source", "replay_trace", "resume_run", "start_run"]
 
 ExecutorFactory = Callable[[ResourceContract, Policy, int], Executor]
 
@@ -134,6 +134,3 @@ async def replay_trace(
     policy = Policy.model_validate(header["policy"])
     executor = make_executor(contract, policy, int(header["seed"]))
     return await Replayer(trace, chosen, executor, drivers, recorded_plan=plan is None).replay(run_id)
-
-
-__all__ += ["RunNotFound", "replay_trace"]

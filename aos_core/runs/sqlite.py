@@ -136,6 +136,7 @@ class SQLiteRunStore:
             steps = self._db.execute("SELECT step_id, record FROM steps WHERE run_id=?", (full,)).fetchall()
             started = self._db.execute("SELECT step_id FROM started WHERE run_id=?", (full,)).fetchall()
         status, header, end_record, pid = row
+        status = _shown_status(status, pid)
         doc = TraceDocument(json.loads(header))
         for step_id, record in steps:
             doc.steps[step_id] = from_json(record)  # pydantic-core's parser: same values, about twice as fast
@@ -155,7 +156,7 @@ class SQLiteRunStore:
         summaries = []
         for run_id, status, goal, created, updated, header, end_record, pid, committed in rows:
             end = json.loads(end_record) if end_record else {}
-            shown: RunStatus = "interrupted" if status == "running" and pid and not _alive(pid) else status
+            shown = _shown_status(status, pid)
             summaries.append(
                 RunSummary(
                     run_id=run_id,
@@ -173,6 +174,13 @@ class SQLiteRunStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _shown_status(status: str, pid: int | None) -> RunStatus:
+    """A run recorded as running whose process is gone was interrupted (killed, crashed)."""
+    if status == "running" and pid and not _alive(pid):
+        return "interrupted"
+    return status  # type: ignore[return-value]
 
 
 def _alive(pid: int) -> bool:

@@ -98,6 +98,12 @@ def test_an_in_flight_side_effect_is_repeated_only_if_safe(tmp_path: Path, kind:
     process.wait(timeout=30)
     run_id, before = committed(store)
     assert run_id is not None and before == set()
+    from aos_core.runs.sqlite import SQLiteRunStore
+
+    killed = SQLiteRunStore(store)
+    assert killed.load_run(run_id).status == "interrupted"  # recorded as running, its process is gone
+    assert killed.list_runs()[0].status == "interrupted"
+    killed.close()
     result = finish(start(store, log, "resume", run_id, "--charge", kind))
     outcome = result["outcomes"]["charge"]
     if repeated:
