@@ -19,6 +19,7 @@ from aos_core.contracts.resources import ResourceContract
 __all__ = ["Ledger", "Refusal", "Reservation"]
 
 _FIELDS = ("input_tokens", "output_tokens", "calls", "money")
+_INDICES = range(4)
 _LIMITS = {
     "input_tokens": "max_input_tokens",
     "output_tokens": "max_output_tokens",
@@ -28,13 +29,13 @@ _LIMITS = {
 
 
 class Reservation:
-    """A worst case admitted against the limits; settle it exactly once. `held` is False when
-    the contract has no limit, so nothing had to be set aside. (A plain slotted class: one is
-    made per call, and a frozen dataclass costs several times more to build.)"""
+    """A worst case admitted against the limits; settle it exactly once. `held` is what was set
+    aside (tokens in, tokens out, calls, money; only the limited ones count), or None when the
+    contract has no limit. (A plain slotted class: one is made per call, and a frozen dataclass costs more.)"""
 
     __slots__ = ("held", "worst")
 
-    def __init__(self, worst: Cost, held: bool = True) -> None:
+    def __init__(self, worst: Cost, held: tuple[Any, ...] | None = None) -> None:
         self.worst = worst
         self.held = held
 
@@ -60,11 +61,12 @@ class Ledger:
         self.started_at = started_at
         self._lock = threading.Lock()
         self._spent: list[Any] = [0, 0, 0, Decimal(0)]
-        self._reserved: list[Any] = [0, 0, 0, Decimal(0)]
         self._limits: list[Any] = [getattr(contract, _LIMITS[f]) for f in _FIELDS]
-        self._checks = [(i, limit) for i, limit in enumerate(self._limits) if limit is not None]
-        self._bounded = bool(self._checks)
-        self._wall_limited = contract.max_wall_time_ms is not None
+        # what is still free under each limit (limit - spent - reserved), kept up to date so that
+        # admitting a call is one comparison per limited field
+        self._free: list[Any] = list(self._limits)
+        self._limited = tuple(i for i, limit in enumerate(self._limits) if limit is not None)
+        self.wall_limited = contract.max_wall_time_ms is not None
         self.overruns = 0
 
     def elapsed_ms(self, now: float) -> float:
@@ -76,7 +78,7 @@ class Ledger:
 
     def reserve(self, worst: Cost, now: float) -> Reservation | Refusal:
         """Hold `worst` if it fits every limit; otherwise say which limit it breaks."""
-        if self._wall_limited and self.elapsed_ms(now) >= self.contract.max_wall_time_ms:  # type: ignore[operator]
+        if self.wall_limited and self.elapsed_ms(now) >= self.contract.max_wall_time_ms:  # type: ignore[operator]
             limit = self.contract.max_wall_time_ms
             return Refusal(
                 "max_wall_time_ms",
@@ -91,48 +93,42 @@ class Ledger:
                 self.contract.currency,
                 f"the call is priced in {worst.currency} but the contract counts {self.contract.currency}",
             )
-        if not self._bounded:
-            return Reservation(worst, held=False)  # nothing to protect: only spending is counted
-        wanted = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
-        spent, reserved = self._spent, self._reserved
+        limited = self._limited
+        if not limited:
+            return Reservation(worst)  # nothing to protect: only spending is counted
+        values = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+        free = self._free
         with self._lock:
-            for i, limit in self._checks:
-                remaining = limit - spent[i] - reserved[i]
-                if wanted[i] > remaining:
-                    return _refusal(_FIELDS[i], wanted[i], remaining, limit)
-            reserved[0] += wanted[0]
-            reserved[1] += wanted[1]
-            reserved[2] += wanted[2]
-            reserved[3] += wanted[3]
-        return Reservation(worst)
+            for i in limited:
+                if values[i] > free[i]:
+                    return _refusal(_FIELDS[i], values[i], free[i], self._limits[i])
+            for i in limited:
+                free[i] -= values[i]
+        return Reservation(worst, values)
 
     def settle(self, reservation: Reservation, actual: Cost) -> None:
         """Release the held worst case and record what the call actually cost."""
         worst = reservation.worst
-        reserved, spent = self._reserved, self._spent
+        values = (actual.input_tokens, actual.output_tokens, actual.calls, actual.money)
+        held = reservation.held
+        spent, free = self._spent, self._free
         with self._lock:
-            if reservation.held:
-                reserved[0] -= worst.input_tokens
-                reserved[1] -= worst.output_tokens
-                reserved[2] -= worst.calls
-                reserved[3] -= worst.money
-            spent[0] += actual.input_tokens
-            spent[1] += actual.output_tokens
-            spent[2] += actual.calls
-            spent[3] += actual.money
+            for i in self._limited:
+                free[i] += (0 if held is None else held[i]) - values[i]
+            for i in _INDICES:
+                if values[i]:
+                    spent[i] += values[i]
         if actual is not worst and (
-            actual.input_tokens > worst.input_tokens
-            or actual.output_tokens > worst.output_tokens
-            or actual.calls > worst.calls
-            or actual.money > worst.money
+            values[0] > worst.input_tokens
+            or values[1] > worst.output_tokens
+            or values[2] > worst.calls
+            or values[3] > worst.money
         ):
             self.overruns += 1
 
     def record(self, actual: Cost) -> None:
         """Count a cost that was never reserved (a replay settling from its trace)."""
-        with self._lock:
-            for i, value in enumerate((actual.input_tokens, actual.output_tokens, actual.calls, actual.money)):
-                self._spent[i] += value
+        self.settle(Reservation(actual), actual)
 
     def spent(self) -> Cost:
         with self._lock:
@@ -141,13 +137,16 @@ class Ledger:
     def snapshot(self, now: float) -> dict[str, Any]:
         """Limits, spent, reserved and remaining, as JSON data."""
         with self._lock:
-            spent, reserved = list(self._spent), list(self._reserved)
+            spent, free = list(self._spent), list(self._free)
+        reserved: list[Any] = [0, 0, 0, Decimal(0)]
         limits: dict[str, Any] = {}
         remaining: dict[str, Any] = {}
         for i, field in enumerate(_FIELDS):
             limit = self._limits[i]
             limits[_LIMITS[field]] = _json(limit)
-            remaining[field] = None if limit is None else _json(limit - spent[i] - reserved[i])
+            remaining[field] = None if limit is None else _json(free[i])
+            if limit is not None and limit - spent[i] != free[i]:  # what is held (zero stays plain 0)
+                reserved[i] = limit - spent[i] - free[i]
         left = self.remaining_wall_ms(now)
         limits["max_wall_time_ms"] = self.contract.max_wall_time_ms
         remaining["wall_time_ms"] = None if left is None else max(0, round(left))

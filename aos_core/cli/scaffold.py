@@ -67,9 +67,7 @@ def blueprint(raw: str, kind: str = "skill") -> Blueprint:
     short = next((dist[len(p) :] for p in _PREFIXES if dist.startswith(p)), dist)
     name = short.replace("-", "_")
     if not short or short in {*KINDS, "plugin"} or not re.match(SKILL_NAME_PATTERN, name):
-        raise BadName(
-            f"{raw!r} leaves no usable {kind} name after its prefix; add one, e.g. aos-{kind}-weather"
-        )
+        raise BadName(f"{raw!r} leaves no usable {kind} name after its prefix; add one, e.g. aos-{kind}-weather")
     klass = "".join(part.capitalize() for part in name.split("_")) + ("" if kind == "skill" else kind.capitalize())
     major, minor = __version__.split(".")[:2]
     requirement = f"aos-core>={major}.{minor},<{major}.{int(minor) + 1}"

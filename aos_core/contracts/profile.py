@@ -28,7 +28,6 @@ class NetworkPolicy(BaseModel):
         default=False, description="Use HTTP(S)_PROXY from the environment (off: proxies could bypass checks)."
     )
 
-
     @field_validator("allow")
     @classmethod
     def _entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -9,11 +9,21 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
+from aos_core.budget.ratelimit import TokenBucket
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
+from aos_core.execution.prepared import PreparedSkill
 from aos_core.execution.secrets import MissingSecret, SecretStore, has_secret_refs, resolve_secret_refs
 from aos_core.plugins.contributions import SkillEntry
 
-__all__ = ["cancelled_error", "check_output", "not_found", "timeout_error", "validate_params", "validation_errors"]
+__all__ = [
+    "cancelled_error",
+    "check_output",
+    "not_found",
+    "rate_limited",
+    "timeout_error",
+    "validate_params",
+    "validation_errors",
+]
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -25,12 +35,12 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
 
 
 def validate_params(
-    entry: SkillEntry, params: Any, secrets: SecretStore, resolved: Any = None
+    prep: PreparedSkill, params: Any, secrets: SecretStore, resolved: Any = None
 ) -> tuple[Any, Any, ErrorInfo | None]:
     """(Input model, params with secrets resolved, error). `resolved` skips secret resolution:
     the run engine resolves secrets in a plan's literal parameters only, never in values that
     came from another step's output, so fetched text cannot smuggle in a `${secrets...}`."""
-    name = entry.metadata.name
+    name = prep.name
     if type(params) is not dict and not isinstance(params, Mapping):
         return (
             None,
@@ -47,7 +57,7 @@ def validate_params(
         except MissingSecret as exc:
             return None, None, make_error(ErrorCode.INVALID_INPUT, f"{name}: {exc}", details={"secret": exc.name})
     try:
-        return entry.input_model.model_validate(resolved), resolved, None
+        return prep.validate_input(resolved), resolved, None
     except ValidationError as exc:
         errors = validation_errors(exc)
         shown = "; ".join(f"{e['loc'] or '(params)'}: {e['msg']}" for e in errors[:3])
@@ -66,7 +76,7 @@ def validate_params(
 def check_output(entry: SkillEntry, value: Any, max_output_bytes: int) -> tuple[Any, ErrorInfo | None]:
     name = entry.metadata.name
     try:
-        model = entry.output_model.model_validate(value)
+        model = entry.output_model.__pydantic_validator__.validate_python(value)
         raw = model.__pydantic_serializer__.to_json(model)
     except ValidationError as exc:
         errors = validation_errors(exc)
@@ -114,3 +124,13 @@ def timeout_error(name: str, seconds: float, wall_bound: bool) -> ErrorInfo:
             details={"limit": "max_wall_time_ms"},
         )
     return make_error(ErrorCode.TIMEOUT, f"{name} did not finish within {ms} ms", details={"timeout_ms": ms})
+
+
+def rate_limited(name: str, bucket: TokenBucket, wait_s: float) -> ErrorInfo:
+    retry_after = max(1, round(wait_s * 1000))
+    return make_error(
+        ErrorCode.RATE_LIMITED,
+        f"{name} is rate limited to {bucket.limit.per_second}/s; retry after {retry_after} ms",
+        details={"rule": f"rate_limits.{name}", "skill": name},
+        retry_after_ms=retry_after,
+    )

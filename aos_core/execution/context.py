@@ -36,7 +36,6 @@ class Context:
 
     def __init__(
         self,
-        *,
         clock: Any,
         secrets: SecretStore,
         policy: Policy,

@@ -9,21 +9,28 @@ The pipeline never raises: every failure becomes an `ErrorInfo` in the outcome.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aos_core.budget.estimators import MetadataEstimator, choose_estimators
+from aos_core.budget.estimators import choose_estimators
 from aos_core.budget.ledger import Ledger, Refusal
 from aos_core.budget.ratelimit import TokenBucket
 from aos_core.contracts.build import trusted
-from aos_core.contracts.cost import Cost, CostEstimate
+from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
-from aos_core.contracts.protocols import EstimateContext, SkillError
-from aos_core.execution.checks import cancelled_error, check_output, not_found, timeout_error, validate_params
-from aos_core.execution.clock import RecordingClock
+from aos_core.execution.checks import (
+    cancelled_error,
+    check_output,
+    not_found,
+    rate_limited,
+    timeout_error,
+    validate_params,
+)
+from aos_core.execution.clock import RecordingClock, SystemClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
 from aos_core.execution.effects import (
@@ -39,6 +46,7 @@ from aos_core.execution.effects import (
     no_exit,
     no_exit_async,
 )
+from aos_core.execution.prepared import PreparedSkill, prepare
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.seeds import seeded_random
@@ -46,12 +54,11 @@ from aos_core.execution.state import RunState, StateWriter
 from aos_core.failures import classify_exception
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Registry
-from aos_core.policy import ApprovalRequest, check_allowed, needs_approval, timeout_ms
+from aos_core.policy import ApprovalRequest
 
 __all__ = ["AttemptRecord", "CallScope", "Executor"]
 
 _ZERO = Cost()
-_FALLBACK = MetadataEstimator()
 
 
 @dataclass(slots=True)
@@ -106,143 +113,140 @@ class Executor:
         self.max_output_bytes = max_output_bytes
         self.on_outcome = on_outcome
         self.classifiers = [c.obj for c in registry.classifiers]
-        self._timeouts: dict[str, float] = {}
         self.estimators = choose_estimators(registry)
+        self._prepared: dict[str, PreparedSkill] = {}
+        # the system clock's reading without a method call in between (it is read several times a call)
+        self._monotonic: Callable[[], float] = time.monotonic if type(clock) is SystemClock else clock.monotonic
         contract = ledger.contract
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         now = clock.monotonic()
         self.buckets = {name: TokenBucket(limit, now) for name, limit in contract.rate_limits.items()}
 
     # -- the pipeline --------------------------------------------------------------------------
+    def prepared(self, name: str) -> PreparedSkill | None:
+        """The skill `name` as this executor calls it (worked out on first use), or None if unknown."""
+        prep = self._prepared.get(name)
+        if prep is None:
+            entry = self.registry.skills.get(name)
+            if entry is None:
+                return None
+            prep = self._prepared[name] = prepare(
+                entry,
+                policy=self.policy,
+                estimator=self.estimators.get(name),
+                config=self.skill_config.get(name, {}),
+                bucket=self.buckets.get(name),
+            )
+        return prep
+
     def pipeline(self, name: str, params: Any, scope: CallScope, resolved: Any = None) -> Pipeline:
         """Generator yielding effects and returning the `StructuredOutcome` of this call.
 
         `params` is what the caller wrote (secret references unresolved: approvals see it);
         `resolved`, when given, is the same with secrets already resolved by the run engine.
         """
-        clock = self.clock
-        started = clock.monotonic()
-        entry = self.registry.skills.get(name)
-        if entry is None:
+        started = self._monotonic()
+        prep = self._prepared.get(name) or self.prepared(name)
+        if prep is None:
             return self._done(name, "", None, not_found(name, self.registry.skills), _ZERO, 0, started, scope)
-        meta = entry.metadata
-        error = check_allowed(self.policy, name)
+        if prep.refusal is not None:
+            return self._done(name, prep.version, None, prep.refusal, _ZERO, 0, started, scope)
+        model, call_params, error = validate_params(prep, params, self.secrets, resolved)
         if error is not None:
-            return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
-        model, call_params, error = validate_params(entry, params, self.secrets, resolved)
-        if error is not None:
-            return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
-        if needs_approval(self.policy, meta):
-            error = yield from self._ask_approval(entry, params, scope)
+            return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
+        if prep.approval:
+            error = yield from self._ask_approval(prep.entry, params, scope)
             if error is not None:
-                return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
+                return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
         gate = self.gate
-        if gate is not None and not gate.try_acquire():
+        if gate is None:
+            output, error, total, attempts = yield from self._attempts(prep, model, call_params, scope)
+            return self._done(name, prep.version, output, error, total, attempts, started, scope)
+        if not gate.try_acquire():
             cancelled = yield from guard(WaitSlot(gate))
             if cancelled:
                 error = make_error(ErrorCode.CANCELLED, f"{name} was cancelled while waiting for a slot")
-                return self._done(name, meta.version, None, error, _ZERO, 0, started, scope)
+                return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
         try:
-            output, error, total, attempts = yield from self._attempts(entry, model, call_params, scope)
+            output, error, total, attempts = yield from self._attempts(prep, model, call_params, scope)
         finally:
-            if gate is not None:
-                gate.release()
-        return self._done(name, meta.version, output, error, total, attempts, started, scope)
+            gate.release()
+        return self._done(name, prep.version, output, error, total, attempts, started, scope)
 
-    def _attempts(self, entry: SkillEntry, model: Any, params: Any, scope: CallScope) -> Any:
-        meta = entry.metadata
-        name = meta.name
+    def _attempts(self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope) -> Any:
+        name = prep.name
         clock = self.clock
+        monotonic = self._monotonic
         ledger = self.ledger
-        estimator = self.estimators.get(name, _FALLBACK)
-        config = self.skill_config.get(name, {})
+        bucket = prep.bucket
+        fixed = prep.fixed
         max_attempts = self.policy.retry.max_attempts
-        timeout_s = self._timeouts.get(name)
-        if timeout_s is None:
-            timeout_s = self._timeouts[name] = timeout_ms(self.policy, meta) / 1000.0
-        bucket = self.buckets.get(name)
         total = _ZERO
         attempt = 0
-        output: Any = None
-        error: ErrorInfo | None = None
         while True:
-            now = clock.monotonic()
+            now = monotonic()
             if bucket is not None:
                 wait = bucket.take(now)
                 while wait > 0:
                     if bucket.limit.on_limit == "fail":
-                        retry_after = max(1, round(wait * 1000))
-                        error = make_error(
-                            ErrorCode.RATE_LIMITED,
-                            f"{name} is rate limited to {bucket.limit.per_second}/s; retry after {retry_after} ms",
-                            details={"rule": f"rate_limits.{name}", "skill": name},
-                            retry_after_ms=retry_after,
-                        )
-                        return None, error, total, attempt
+                        return None, rate_limited(name, bucket, wait), total, attempt
                     if (yield from guard(Sleep(clock, wait))):
                         return None, cancelled_error(name), total, attempt
-                    now = clock.monotonic()
+                    now = monotonic()
                     wait = bucket.take(now)
-            try:
-                if estimator is _FALLBACK:
-                    estimate: CostEstimate = _FALLBACK.estimate(meta, params)
-                else:
-                    estimate = estimator.estimate(meta, params, EstimateContext(at=clock.now(), config=config))
-            except SkillError as exc:  # the estimator refuses to price this call (e.g. an unknown model)
-                error = make_error(exc.code, exc.message, details={**exc.details, "stage": "estimate"})
-                return None, error, total, attempt
-            except Exception as exc:  # noqa: BLE001 - an estimator's crash refuses the call, spending nothing
-                error = make_error(
-                    ErrorCode.SKILL_CRASHED,
-                    f"cost estimator {getattr(estimator, 'name', '?')} failed for {name}: {type(exc).__name__}: {exc}",
-                    details={"stage": "estimate"},
-                )
-                return None, error, total, attempt
+            if fixed is not None:
+                estimate = fixed
+            else:
+                priced = prep.estimate(params, clock.now())
+                if isinstance(priced, ErrorInfo):
+                    return None, priced, total, attempt
+                estimate = priced
             held = ledger.reserve(estimate.worst, now)
             if isinstance(held, Refusal):
-                error = make_error(
+                refused = make_error(
                     ErrorCode.BUDGET_EXCEEDED,
                     f"{name} refused before the call: {held.message}",
                     details={**held.details(), "skill": name},
                 )
-                return None, error, total, attempt
+                return None, refused, total, attempt
             attempt += 1
-            deadline_s = timeout_s
-            wall_left = ledger.remaining_wall_ms(now)
-            wall_bound = wall_left is not None and wall_left / 1000.0 < deadline_s
-            if wall_bound:
-                deadline_s = max(0.0, wall_left / 1000.0)  # type: ignore[operator]
+            deadline_s = prep.timeout_s
+            wall_bound = False
+            if ledger.wall_limited:
+                wall_left = ledger.remaining_wall_ms(now) / 1000.0  # type: ignore[operator]
+                if wall_left < deadline_s:
+                    deadline_s, wall_bound = max(0.0, wall_left), True
             writer = StateWriter(scope.state)
             skill_clock = RecordingClock(clock) if scope.record else clock
             ctx = Context(
-                clock=skill_clock,
-                secrets=self.secrets,
-                policy=self.policy,
-                state=writer,
-                config=config,
-                step_id=scope.step_id,
-                attempt=attempt,
-                deadline_ms=deadline_s * 1000.0,
-                pool=self.pool,
-                seed=self.seed,
+                skill_clock,
+                self.secrets,
+                self.policy,
+                writer,
+                prep.config,
+                scope.step_id,
+                attempt,
+                deadline_s * 1000.0,
+                self.pool,
+                self.seed,
             )
-            if entry.is_async or meta.blocking:
-                status, value = yield from self.call(entry, model, ctx, deadline_s)
+            if prep.inline:
+                status, value = self._inline(prep.execute, model, ctx, now, deadline_s)
             else:
-                status, value = self.call_inline(entry, model, ctx, deadline_s)
-            output, error = None, None
+                status, value = yield from self.call(prep.entry, model, ctx, deadline_s)
+            output: Any
+            error: ErrorInfo | None
             if status == "ok":
-                output, error = check_output(entry, value, self.max_output_bytes)
-            elif status == "timeout":
-                error = timeout_error(name, deadline_s, wall_bound)
-            elif status == "cancelled":
-                error = cancelled_error(name)
+                output, error = check_output(prep.entry, value, self.max_output_bytes)
             else:
-                error = classify_exception(value, self.classifiers, meta)
-            if estimator is _FALLBACK:
-                actual = estimate.worst
-            else:
-                actual = self._actual(estimator, meta, params, output, estimate, config, error)
+                output = None
+                if status == "timeout":
+                    error = timeout_error(name, deadline_s, wall_bound)
+                elif status == "cancelled":
+                    error = cancelled_error(name)
+                else:
+                    error = classify_exception(value, self.classifiers, prep.meta)
+            actual = estimate.worst if fixed is not None else prep.actual(params, output, estimate, error, clock.now())
             ledger.settle(held, actual)
             total = total + actual if total is not _ZERO else actual
             record = None
@@ -257,7 +261,7 @@ class Executor:
             if error is None or not error.retryable or attempt >= max_attempts or status == "cancelled":
                 return output, error, total, attempt
             delay = self._retry_delay(error, scope.step_id, attempt)
-            left = ledger.remaining_wall_ms(clock.monotonic())
+            left = ledger.remaining_wall_ms(monotonic())
             if delay is None or (left is not None and delay * 1000.0 >= left):
                 return output, error, total, attempt
             if record is not None:
@@ -278,9 +282,9 @@ class Executor:
     def call_inline(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> tuple[str, Any]:
         """A sync skill that does not block, called on the caller's thread; its timeout is
         checked when it returns."""
-        execute = entry.skill.execute
-        clock = self.clock
-        begun = clock.monotonic()
+        return self._inline(entry.skill.execute, model, ctx, self._monotonic(), deadline_s)
+
+    def _inline(self, execute: Any, model: Any, ctx: Context, begun: float, deadline_s: float) -> tuple[str, Any]:
         try:
             value = execute(model, ctx)
         except asyncio.CancelledError as exc:
@@ -289,7 +293,7 @@ class Executor:
             return ("raised", exc)
         except SystemExit as exc:
             return ("raised", SkillExited(exc))
-        if clock.monotonic() - begun > deadline_s:
+        if self._monotonic() - begun > deadline_s:
             return ("timeout", None)
         return ("ok", value)
 
@@ -317,23 +321,6 @@ class Executor:
             f"{meta.name} needs approval and {reason}",
             details={"rule": "policy.approval_required_for", "skill": meta.name},
         )
-
-    def _actual(
-        self,
-        estimator: Any,
-        meta: Any,
-        params: Any,
-        output: Any,
-        estimate: CostEstimate,
-        config: Mapping[str, Any],
-        error: ErrorInfo | None,
-    ) -> Cost:
-        try:
-            ctx = EstimateContext(at=self.clock.now(), config=config, error=error)
-            cost: Cost = estimator.actual(meta, params, output, ctx)
-            return cost
-        except Exception:  # noqa: BLE001 - an estimator that cannot price the call is charged its worst case
-            return estimate.worst
 
     def _retry_delay(self, error: ErrorInfo, step_id: str, attempt: int) -> float | None:
         """Backoff with jitter, or the server's Retry-After; None when that is longer than allowed."""
@@ -376,7 +363,7 @@ class Executor:
                 "skill": name,
                 "skill_version": version,
                 "cost": cost,
-                "duration_ms": round(max(0.0, self.clock.monotonic() - started) * 1000.0, 3),
+                "duration_ms": round(max(0.0, self._monotonic() - started) * 1000.0, 3),
                 "attempts": attempts,
                 "trace_id": scope.trace_id,
                 "step_id": scope.step_id,
