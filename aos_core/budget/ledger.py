@@ -68,6 +68,7 @@ class Ledger:
         self._limited = tuple(i for i, limit in enumerate(self._limits) if limit is not None)
         self.wall_limited = contract.max_wall_time_ms is not None
         self.overruns = 0
+        self._last: tuple[Any, tuple[Any, ...]] = (None, ())  # the last worst case and its values
 
     def elapsed_ms(self, now: float) -> float:
         return max(0.0, (now - self.started_at) * 1000.0)
@@ -96,7 +97,12 @@ class Ledger:
         limited = self._limited
         if not limited:
             return Reservation(worst)  # nothing to protect: only spending is counted
-        values = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+        last = self._last  # one tuple, so threads never see a cost with another cost's values
+        if last[0] is worst:
+            values = last[1]
+        else:
+            values = (worst.input_tokens, worst.output_tokens, worst.calls, worst.money)
+            self._last = (worst, values)
         free = self._free
         with self._lock:
             for i in limited:
@@ -109,8 +115,11 @@ class Ledger:
     def settle(self, reservation: Reservation, actual: Cost) -> None:
         """Release the held worst case and record what the call actually cost."""
         worst = reservation.worst
-        values = (actual.input_tokens, actual.output_tokens, actual.calls, actual.money)
         held = reservation.held
+        if actual is worst and held is not None:
+            values = held
+        else:
+            values = (actual.input_tokens, actual.output_tokens, actual.calls, actual.money)
         spent, free = self._spent, self._free
         with self._lock:
             for i in self._limited:

@@ -10,7 +10,7 @@ from aos_core.contracts.profile import Policy
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.seeds import derive_seed
-from aos_core.execution.state import StateWriter
+from aos_core.execution.state import RunState, StateWriter
 
 __all__ = ["Context", "PlannerCtx"]
 
@@ -23,14 +23,15 @@ class Context:
     __slots__ = (
         "_pool",
         "_random",
+        "_run_state",
         "_seed",
+        "_writer",
         "attempt",
         "clock",
         "config",
         "deadline_ms",
         "policy",
         "secrets",
-        "state",
         "step_id",
     )
 
@@ -39,7 +40,7 @@ class Context:
         clock: Any,
         secrets: SecretStore,
         policy: Policy,
-        state: StateWriter,
+        state: StateWriter | RunState,
         config: Mapping[str, Any],
         step_id: str,
         attempt: int,
@@ -50,7 +51,9 @@ class Context:
         self.clock = clock
         self.secrets = secrets
         self.policy = policy
-        self.state = state
+        # a RunState gets its writer on first use of `ctx.state` (most skills never touch it)
+        self._writer: StateWriter | None = state if type(state) is StateWriter else None
+        self._run_state = state
         self.config = config
         self.step_id = step_id
         self.attempt = attempt
@@ -58,6 +61,17 @@ class Context:
         self._pool = pool
         self._seed = seed
         self._random: random.Random | None = None
+
+    @property
+    def state(self) -> StateWriter:
+        writer = self._writer
+        if writer is None:
+            writer = self._writer = StateWriter(self._run_state)  # type: ignore[arg-type]
+        return writer
+
+    def recorded_writes(self) -> dict[str, Any]:
+        """The state writes made through this context (for the run's trace)."""
+        return {} if self._writer is None else self._writer.writes
 
     @property
     def random(self) -> random.Random:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aos_core.budget.estimators import choose_estimators
@@ -50,7 +50,7 @@ from aos_core.execution.prepared import PreparedSkill, prepare
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.seeds import seeded_random
-from aos_core.execution.state import RunState, StateWriter
+from aos_core.execution.state import RunState
 from aos_core.failures import classify_exception
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Registry
@@ -72,15 +72,18 @@ class AttemptRecord:
     delay_ms: float | None = None
 
 
-@dataclass(slots=True)
 class CallScope:
-    """Where a call happens: its step id, trace id, state, and whether attempts are recorded."""
+    """Where a call happens: its step id, trace id, state, and whether attempts are recorded
+    (then `attempts` collects them)."""
 
-    step_id: str
-    trace_id: str | None
-    state: RunState
-    record: bool = False
-    attempts: list[AttemptRecord] = field(default_factory=list)
+    __slots__ = ("attempts", "record", "state", "step_id", "trace_id")
+
+    def __init__(self, step_id: str, trace_id: str | None, state: RunState, record: bool = False) -> None:
+        self.step_id = step_id
+        self.trace_id = trace_id
+        self.state = state
+        self.record = record
+        self.attempts: list[AttemptRecord] = []
 
 
 class Executor:
@@ -115,6 +118,7 @@ class Executor:
         self.classifiers = [c.obj for c in registry.classifiers]
         self.estimators = choose_estimators(registry)
         self._prepared: dict[str, PreparedSkill] = {}
+        self._currency = ledger.contract.currency
         # the system clock's reading without a method call in between (it is read several times a call)
         self._monotonic: Callable[[], float] = time.monotonic if type(clock) is SystemClock else clock.monotonic
         contract = ledger.contract
@@ -216,13 +220,12 @@ class Executor:
                 wall_left = ledger.remaining_wall_ms(now) / 1000.0  # type: ignore[operator]
                 if wall_left < deadline_s:
                     deadline_s, wall_bound = max(0.0, wall_left), True
-            writer = StateWriter(scope.state)
             skill_clock = RecordingClock(clock) if scope.record else clock
             ctx = Context(
                 skill_clock,
                 self.secrets,
                 self.policy,
-                writer,
+                scope.state,
                 prep.config,
                 scope.step_id,
                 attempt,
@@ -254,7 +257,7 @@ class Executor:
                 record = AttemptRecord(
                     attempt,
                     skill_clock.readings,
-                    writer.writes,
+                    ctx.recorded_writes(),
                     None if error is None else error.code.value,
                 )
                 scope.attempts.append(record)
@@ -352,8 +355,9 @@ class Executor:
                 error = error.model_copy(
                     update={"message": secrets.redact_text(error.message), "details": secrets.redact(error.details)}
                 )
-        if cost.currency != self.ledger.contract.currency and not cost.money:
-            cost = cost.model_copy(update={"currency": self.ledger.contract.currency})
+        currency = self._currency
+        if cost.currency != currency and not cost.money:
+            cost = cost.model_copy(update={"currency": currency})
         outcome = trusted(
             StructuredOutcome,
             {
