@@ -137,8 +137,11 @@ class Runtime:
     def execute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
         """Execute one skill and return its outcome. Never raises for anything the call does."""
         scope = CallScope(f"exec-{next(self._counter)}", self.session_id, self.state)
-        result: StructuredOutcome = self._drivers.run_sync(self._executor.pipeline(skill, _params(params), scope))
-        return result
+        params = _params(params)
+        outcome = self._executor.run_inline(skill, params, scope)  # nothing to wait for: no generator
+        if outcome is None:
+            outcome = self._drivers.run_sync(self._executor.pipeline(skill, params, scope))
+        return outcome
 
     async def aexecute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
         """Async twin of `execute`."""

@@ -22,6 +22,7 @@ from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.profile import Policy
+from aos_core.execution.approval import ask_approval
 from aos_core.execution.checks import (
     cancelled_error,
     check_output,
@@ -34,7 +35,6 @@ from aos_core.execution.clock import RecordingClock, SystemClock
 from aos_core.execution.concurrency import Gate
 from aos_core.execution.context import Context
 from aos_core.execution.effects import (
-    Approve,
     CallAsync,
     CallThread,
     Pipeline,
@@ -48,8 +48,8 @@ from aos_core.execution.effects import (
 )
 from aos_core.execution.prepared import PreparedSkill, prepare
 from aos_core.execution.resources import ResourcePool
+from aos_core.execution.retry import retry_delay
 from aos_core.execution.secrets import SecretStore
-from aos_core.execution.seeds import seeded_random
 from aos_core.execution.state import RunState
 from aos_core.failures import classify_exception
 from aos_core.plugins.contributions import SkillEntry
@@ -159,7 +159,7 @@ class Executor:
         if error is not None:
             return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
         if prep.approval:
-            error = yield from self._ask_approval(prep.entry, params, scope)
+            error = yield from ask_approval(self.approve, prep.meta, params, scope.step_id)
             if error is not None:
                 return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
         gate = self.gate
@@ -177,16 +177,48 @@ class Executor:
             gate.release()
         return self._done(name, prep.version, output, error, total, attempts, started, scope)
 
+    def run_inline(self, name: str, params: Any, scope: CallScope) -> StructuredOutcome | None:
+        """The same pipeline as one plain call, for the sync API when nothing can make the call
+        wait: a sync skill called inline, no approval, no rate limit, a free concurrency slot.
+        None when something could wait; then drive `pipeline` instead."""
+        prep = self._prepared.get(name) or self.prepared(name)
+        if prep is None or not prep.direct:
+            return None
+        gate = self.gate
+        if gate is not None and not gate.try_acquire():
+            return None
+        try:
+            started = self._monotonic()
+            error = prep.refusal
+            if error is None:
+                model, params, error = validate_params(prep, params, self.secrets)
+            if error is not None:
+                return self._done(name, prep.version, None, error, _ZERO, 0, started, scope)
+            total, attempt = _ZERO, 0
+            while True:
+                now = self._monotonic()
+                attempt += 1
+                opened = self._open(prep, params, scope, attempt, now)
+                if type(opened) is not tuple:
+                    return self._done(name, prep.version, None, opened, total, attempt - 1, started, scope)
+                status, value = self._inline(prep.execute, model, opened[0], now, opened[2])
+                output, error, actual, delay = self._close(prep, params, scope, opened, status, value)
+                total = actual if total is _ZERO else total + actual
+                if delay is None:
+                    return self._done(name, prep.version, output, error, total, attempt, started, scope)
+                sleep = getattr(self.clock, "sleep", None)
+                if sleep is not None:
+                    sleep(delay)
+        finally:
+            if gate is not None:
+                gate.release()
+
     def _attempts(self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope) -> Any:
         name = prep.name
         clock = self.clock
         monotonic = self._monotonic
-        ledger = self.ledger
         bucket = prep.bucket
-        fixed = prep.fixed
-        max_attempts = self.policy.retry.max_attempts
-        total = _ZERO
-        attempt = 0
+        total, attempt = _ZERO, 0
         while True:
             now = monotonic()
             if bucket is not None:
@@ -198,79 +230,96 @@ class Executor:
                         return None, cancelled_error(name), total, attempt
                     now = monotonic()
                     wait = bucket.take(now)
-            if fixed is not None:
-                estimate = fixed
-            else:
-                priced = prep.estimate(params, clock.now())
-                if isinstance(priced, ErrorInfo):
-                    return None, priced, total, attempt
-                estimate = priced
-            held = ledger.reserve(estimate.worst, now)
-            if isinstance(held, Refusal):
-                refused = make_error(
-                    ErrorCode.BUDGET_EXCEEDED,
-                    f"{name} refused before the call: {held.message}",
-                    details={**held.details(), "skill": name},
-                )
-                return None, refused, total, attempt
             attempt += 1
-            deadline_s = prep.timeout_s
-            wall_bound = False
-            if ledger.wall_limited:
-                wall_left = ledger.remaining_wall_ms(now) / 1000.0  # type: ignore[operator]
-                if wall_left < deadline_s:
-                    deadline_s, wall_bound = max(0.0, wall_left), True
-            skill_clock = RecordingClock(clock) if scope.record else clock
-            ctx = Context(
-                skill_clock,
-                self.secrets,
-                self.policy,
-                scope.state,
-                prep.config,
-                scope.step_id,
-                attempt,
-                deadline_s * 1000.0,
-                self.pool,
-                self.seed,
-            )
+            opened = self._open(prep, params, scope, attempt, now)
+            if type(opened) is not tuple:
+                return None, opened, total, attempt - 1
             if prep.inline:
-                status, value = self._inline(prep.execute, model, ctx, now, deadline_s)
+                status, value = self._inline(prep.execute, model, opened[0], now, opened[2])
             else:
-                status, value = yield from self.call(prep.entry, model, ctx, deadline_s)
-            output: Any
-            error: ErrorInfo | None
-            if status == "ok":
-                output, error = check_output(prep.entry, value, self.max_output_bytes)
-            else:
-                output = None
-                if status == "timeout":
-                    error = timeout_error(name, deadline_s, wall_bound)
-                elif status == "cancelled":
-                    error = cancelled_error(name)
-                else:
-                    error = classify_exception(value, self.classifiers, prep.meta)
-            actual = estimate.worst if fixed is not None else prep.actual(params, output, estimate, error, clock.now())
-            ledger.settle(held, actual)
-            total = total + actual if total is not _ZERO else actual
-            record = None
-            if scope.record:
-                record = AttemptRecord(
-                    attempt,
-                    skill_clock.readings,
-                    ctx.recorded_writes(),
-                    None if error is None else error.code.value,
-                )
-                scope.attempts.append(record)
-            if error is None or not error.retryable or attempt >= max_attempts or status == "cancelled":
+                status, value = yield from self.call(prep.entry, model, opened[0], opened[2])
+            output, error, actual, delay = self._close(prep, params, scope, opened, status, value)
+            total = actual if total is _ZERO else total + actual
+            if delay is None:
                 return output, error, total, attempt
-            delay = self._retry_delay(error, scope.step_id, attempt)
-            left = ledger.remaining_wall_ms(monotonic())
-            if delay is None or (left is not None and delay * 1000.0 >= left):
-                return output, error, total, attempt
-            if record is not None:
-                record.delay_ms = round(delay * 1000.0, 3)
             if (yield from guard(Sleep(clock, delay))):
                 return None, cancelled_error(name), total, attempt
+
+    def _open(self, prep: PreparedSkill, params: Any, scope: CallScope, attempt: int, now: float) -> Any:
+        """Price attempt `attempt` and hold its worst case: (context, reservation, deadline in
+        seconds, whether the wall-time budget set that deadline), or the error refusing it."""
+        fixed = prep.fixed
+        if fixed is not None:
+            worst = fixed.worst
+        else:
+            priced = prep.estimate(params, self.clock.now())
+            if isinstance(priced, ErrorInfo):
+                return priced
+            worst = priced.worst
+        ledger = self.ledger
+        held = ledger.reserve(worst, now)
+        if isinstance(held, Refusal):
+            return make_error(
+                ErrorCode.BUDGET_EXCEEDED,
+                f"{prep.name} refused before the call: {held.message}",
+                details={**held.details(), "skill": prep.name},
+            )
+        deadline_s = prep.timeout_s
+        wall_bound = False
+        if ledger.wall_limited:
+            wall_left = ledger.remaining_wall_ms(now) / 1000.0  # type: ignore[operator]
+            if wall_left < deadline_s:
+                deadline_s, wall_bound = max(0.0, wall_left), True
+        ctx = Context(
+            RecordingClock(self.clock) if scope.record else self.clock,
+            self.secrets,
+            self.policy,
+            scope.state,
+            prep.config,
+            scope.step_id,
+            attempt,
+            deadline_s * 1000.0,
+            self.pool,
+            self.seed,
+        )
+        return ctx, held, deadline_s, wall_bound
+
+    def _close(
+        self, prep: PreparedSkill, params: Any, scope: CallScope, opened: Any, status: str, value: Any
+    ) -> tuple[Any, ErrorInfo | None, Cost, float | None]:
+        """Judge an attempt's result, settle its cost and record it: (output, error, actual
+        cost, delay before the next attempt, None when there is none)."""
+        ctx, held, deadline_s, wall_bound = opened
+        output: Any = None
+        error: ErrorInfo | None
+        if status == "ok":
+            output, error = check_output(prep.entry, value, self.max_output_bytes)
+        elif status == "timeout":
+            error = timeout_error(prep.name, deadline_s, wall_bound)
+        elif status == "cancelled":
+            error = cancelled_error(prep.name)
+        else:
+            error = classify_exception(value, self.classifiers, prep.meta)
+        worst = held.worst
+        actual = worst if prep.fixed is not None else prep.actual(params, output, worst, error, self.clock.now())
+        self.ledger.settle(held, actual)
+        record = None
+        if scope.record:
+            record = AttemptRecord(
+                ctx.attempt, ctx.clock.readings, ctx.recorded_writes(), None if error is None else error.code.value
+            )
+            scope.attempts.append(record)
+        if error is None or not error.retryable or status == "cancelled":
+            return output, error, actual, None
+        if ctx.attempt >= self.policy.retry.max_attempts:
+            return output, error, actual, None
+        delay = retry_delay(self.policy.retry, error, self.seed, scope.step_id, ctx.attempt)
+        left = self.ledger.remaining_wall_ms(self._monotonic())
+        if delay is None or (left is not None and delay * 1000.0 >= left):
+            return output, error, actual, None
+        if record is not None:
+            record.delay_ms = round(delay * 1000.0, 3)
+        return output, error, actual, delay
 
     def call(self, entry: SkillEntry, model: Any, ctx: Context, deadline_s: float) -> Any:
         execute = entry.skill.execute
@@ -301,42 +350,6 @@ class Executor:
         return ("ok", value)
 
     # -- pieces ----------------------------------------------------------------------------------
-    def _ask_approval(self, entry: SkillEntry, params: Any, scope: CallScope) -> Any:
-        meta = entry.metadata
-        if self.approve is None:
-            return make_error(
-                ErrorCode.PERMISSION_DENIED,
-                f"{meta.name} has {meta.side_effects.value} side effects and needs approval; "
-                f"grant it (--approve {meta.name}) or pass an approve callback",
-                details={"rule": "policy.approval_required_for", "skill": meta.name},
-            )
-        request = ApprovalRequest(meta.name, meta.side_effects.value, dict(params), scope.step_id)
-        answer = yield Approve(self.approve, request)
-        if answer is True:
-            return None
-        reason = (
-            f"the approver failed: {type(answer).__name__}: {answer}"
-            if isinstance(answer, Exception)
-            else "it was declined"
-        )
-        return make_error(
-            ErrorCode.PERMISSION_DENIED,
-            f"{meta.name} needs approval and {reason}",
-            details={"rule": "policy.approval_required_for", "skill": meta.name},
-        )
-
-    def _retry_delay(self, error: ErrorInfo, step_id: str, attempt: int) -> float | None:
-        """Backoff with jitter, or the server's Retry-After; None when that is longer than allowed."""
-        retry = self.policy.retry
-        if error.retry_after_ms is not None and error.retry_after_ms > retry.max_retry_after_ms:
-            return None
-        cap = min(retry.max_delay_ms, retry.base_delay_ms * 2 ** (attempt - 1)) / 1000.0
-        rng = seeded_random(self.seed, step_id, attempt, "retry")
-        delay = cap / 2 + rng.uniform(0, cap / 2)
-        if error.retry_after_ms is not None:
-            delay = max(delay, error.retry_after_ms / 1000.0)
-        return delay
-
     def _done(
         self,
         name: str,

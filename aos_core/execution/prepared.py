@@ -33,6 +33,7 @@ class PreparedSkill:
         "approval",
         "bucket",
         "config",
+        "direct",
         "entry",
         "estimator",
         "execute",
@@ -71,6 +72,7 @@ class PreparedSkill:
         self.timeout_s = timeout_s
         self.bucket = bucket
         self.inline = not entry.is_async and not meta.blocking  # called on the caller's thread
+        self.direct = self.inline and not approval and bucket is None  # nothing can make a call wait
         self.execute = entry.skill.execute
         self.validate_input = entry.input_model.__pydantic_validator__.validate_python
 
@@ -89,14 +91,14 @@ class PreparedSkill:
                 details={"stage": "estimate"},
             )
 
-    def actual(self, params: Any, output: Any, estimate: CostEstimate, error: ErrorInfo | None, at: datetime) -> Cost:
+    def actual(self, params: Any, output: Any, worst: Cost, error: ErrorInfo | None, at: datetime) -> Cost:
         """What the call cost, by the plugin estimator; its worst case when the estimator fails."""
         try:
             ctx = EstimateContext(at=at, config=self.config, error=error)
             cost: Cost = self.estimator.actual(self.meta, params, output, ctx)
             return cost
         except Exception:  # noqa: BLE001 - an estimator that cannot price the call is charged its worst case
-            return estimate.worst
+            return worst
 
 
 def prepare(
