@@ -6,9 +6,7 @@ Classifiers are plugins; this module also provides the built-in one, registered 
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import ssl
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +25,15 @@ class BaseClassifier:
 
     def classify(self, exc: BaseException, skill: SkillMetadata) -> Classification | None:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if isinstance(exc, TimeoutError | asyncio.TimeoutError | socket.timeout):
+        if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and socket.timeout are the same class
             return Classification(ErrorCode.TIMEOUT, f"{skill.name} timed out ({message})")
-        if isinstance(exc, socket.gaierror):
+        # socket and ssl are looked up, not imported: if neither is loaded, no exception can be theirs
+        # (and loading the plugin that holds this classifier stays cheap)
+        socket = sys.modules.get("socket")
+        if socket is not None and isinstance(exc, socket.gaierror):
             return Classification(ErrorCode.DNS_FAILURE, f"{skill.name} could not resolve a host ({message})")
-        if isinstance(exc, ssl.SSLError):
+        ssl = sys.modules.get("ssl")
+        if ssl is not None and isinstance(exc, ssl.SSLError):
             return Classification(ErrorCode.CONNECTION_FAILED, f"{skill.name}: TLS failed ({message})")
         if isinstance(exc, ConnectionError):
             return Classification(ErrorCode.CONNECTION_FAILED, f"{skill.name} lost its connection ({message})")

@@ -22,15 +22,17 @@ def _discovered() -> dict[str, Any]:
         cached = read_cached(home, key)
         if cached is not None:
             return cached
+    # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
     from aos_core.contracts.config import RuntimeConfig
-    from aos_core.runtime import Runtime
+    from aos_core.plugins.discovery import disabled_from_env, entry_point_sources
+    from aos_core.plugins.loader import load_plugins
 
     config = RuntimeConfig.from_toml(config_path) if config_path.exists() else RuntimeConfig()
-    with Runtime(config=config) as runtime:
-        report = {
-            "plugins": [r.model_dump(mode="json") for r in runtime.plugins],
-            "skills": [m.model_dump(mode="json") for m in runtime.skills.values()],
-        }
+    registry = load_plugins(entry_point_sources(), [*config.disabled_plugins, *disabled_from_env()])
+    report = {
+        "plugins": [r.model_dump(mode="json") for r in registry.reports],
+        "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
+    }
     if key is not None:
         write_cached(home, key, report)
     return report

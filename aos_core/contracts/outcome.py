@@ -15,7 +15,7 @@ __all__ = ["StructuredOutcome"]
 class StructuredOutcome(BaseModel):
     """The result of one execution. `ok` is true exactly when `error` is None."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     ok: bool
     output: Any = Field(default=None, description="The skill's output as JSON data, when ok.")

@@ -16,7 +16,7 @@ STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 class PlanStep(BaseModel):
     """One call: `params` may hold `${steps.ID.output...}` and `${secrets.NAME}` references."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     skill: str = Field(min_length=1)
@@ -27,7 +27,7 @@ class PlanStep(BaseModel):
 class Plan(BaseModel):
     """`{"version": 1, "goal": ..., "steps": [...]}`; step ids are unique."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     version: Literal[1] = 1
     goal: str = ""
@@ -55,7 +55,7 @@ class Plan(BaseModel):
 class PlanProblem(BaseModel):
     """One thing wrong with a plan, found without executing it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step_id: str | None = None
     code: ErrorCode
@@ -66,7 +66,7 @@ class PlanProblem(BaseModel):
 class PlanResult(BaseModel):
     """What planning returned: a validated plan, or the error and the problems found."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     ok: bool
     planner: str

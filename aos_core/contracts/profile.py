@@ -21,7 +21,7 @@ class NetworkPolicy(BaseModel):
     reserved addresses only when listed here.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     allow: tuple[str, ...] = ()
     trust_env_proxies: bool = Field(
@@ -69,7 +69,7 @@ def _allow_entry_problem(entry: str) -> str | None:
 class RetryPolicy(BaseModel):
     """Exponential backoff with full jitter, drawn from the run's seeded random source."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_attempts: int = Field(default=3, ge=1, le=20, description="Attempts, not retries.")
     base_delay_ms: int = Field(default=200, ge=0)
@@ -84,7 +84,7 @@ class RetryPolicy(BaseModel):
 class Policy(BaseModel):
     """What an agent may do: skills allowed or denied, approvals, retries, timeouts, network."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     allow_skills: tuple[str, ...] | None = Field(default=None, description="None allows every loaded skill.")
     deny_skills: tuple[str, ...] = ()
@@ -106,7 +106,7 @@ class Policy(BaseModel):
 class AgentProfile(BaseModel):
     """A named agent: its planner, its default resource contract and its policy."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str = "default"
     description: str = ""

@@ -10,17 +10,20 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel
+from aos_core.contracts.errors import ErrorCode
 
-from aos_core.contracts.cost import Cost, CostEstimate
-from aos_core.contracts.errors import ErrorCode, ErrorInfo
-from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import Plan
-from aos_core.contracts.profile import Policy
-from aos_core.contracts.resources import ResourceContract
-from aos_core.contracts.skill import SkillMetadata
+if TYPE_CHECKING:  # annotations only: a plugin importing `SkillError` does not build every contract model
+    from pydantic import BaseModel
+
+    from aos_core.contracts.cost import Cost, CostEstimate
+    from aos_core.contracts.errors import ErrorInfo
+    from aos_core.contracts.outcome import StructuredOutcome
+    from aos_core.contracts.plan import Plan
+    from aos_core.contracts.profile import Policy
+    from aos_core.contracts.resources import ResourceContract
+    from aos_core.contracts.skill import SkillMetadata
 
 __all__ = [
     "Classification",

@@ -14,7 +14,7 @@ __all__ = ["RateLimit", "ResourceContract"]
 class RateLimit(BaseModel):
     """A token bucket for one skill: `per_second` refill, up to `burst` calls at once."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     per_second: float = Field(gt=0)
     burst: int = Field(default=1, ge=1)
@@ -24,7 +24,7 @@ class RateLimit(BaseModel):
 class ResourceContract(BaseModel):
     """Budgets, rate limits and concurrency for a run. `None` means no limit."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str = "default"
     max_input_tokens: int | None = Field(default=None, ge=0)

@@ -28,7 +28,7 @@ RunStatus = Literal["running", "completed", "failed", "interrupted"]
 class RunResult(BaseModel):
     """A finished (or stopped) run: every step's outcome, what it spent and its final state."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     run_id: str = Field(description="Empty when the plan was refused before anything was recorded.")
     ok: bool
@@ -50,7 +50,7 @@ class RunResult(BaseModel):
 class Divergence(BaseModel):
     """Where a replay stopped matching its recording."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step_id: str | None
     reason: str
@@ -61,7 +61,7 @@ class Divergence(BaseModel):
 class ReplayResult(BaseModel):
     """Whether a replay matched its recording byte for byte, and if not, where it diverged."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     matched: bool
     run_id: str | None = None
@@ -77,7 +77,7 @@ class ReplayResult(BaseModel):
 class RunSummary(BaseModel):
     """One line of `aos runs`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     run_id: str
     status: RunStatus
@@ -90,7 +90,7 @@ class RunSummary(BaseModel):
 
 
 class CostRange(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     low: Cost
     expected: Cost
@@ -98,7 +98,7 @@ class CostRange(BaseModel):
 
 
 class StepEstimate(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step_id: str
     skill: str
@@ -110,7 +110,7 @@ class StepEstimate(BaseModel):
 class SimulationReport(BaseModel):
     """What running a plan would do, found without executing anything."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     feasible: bool = Field(description="No problem found and the worst case fits the contract.")
     fits_contract: bool

@@ -22,7 +22,8 @@ def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
     sources = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)
-        dist_name = _canonical(dist.metadata["Name"]) if dist is not None else None
+        metadata = dist.metadata if dist is not None else None  # parsed once: each access reads the file
+        dist_name = _canonical(metadata["Name"]) if metadata is not None else None
         if core_only and dist_name != CORE_DISTRIBUTION:
             continue
         sources.append(
@@ -31,7 +32,7 @@ def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
                 module=ep.value,
                 load=ep.load,
                 distribution=dist_name,
-                version=dist.version if dist is not None else None,
+                version=metadata["Version"] if metadata is not None else None,
             )
         )
     sources.sort(key=lambda s: (s.distribution != CORE_DISTRIBUTION, s.distribution or "", s.name))
