@@ -7,10 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
+from aos_core.contracts.names import STEP_ID_PATTERN
 
 __all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "STEP_ID_PATTERN"]
-
-STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 
 
 class PlanStep(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from aos_core.contracts.plan import STEP_ID_PATTERN
+from aos_core.contracts.names import STEP_ID_PATTERN
 from aos_core.contracts.skill import SkillMetadata
 from aos_core.plugins.schema_check import schema_problems
 
