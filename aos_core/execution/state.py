@@ -19,7 +19,8 @@ class RunState:
         return copy.deepcopy(self._data.get(key, default))
 
     def apply(self, writes: dict[str, Any]) -> None:
-        self._data.update(copy.deepcopy(writes))
+        if writes:
+            self._data.update(copy.deepcopy(writes))
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self._data)

@@ -132,23 +132,24 @@ class Replayer:
             resolved = resolve_secret_refs(params, self.executor.secrets) if has_secret_refs(params) else params
         except MissingSecret:
             return  # cannot re-run without the secret; the recorded outcome stands unverified
+        prep = self.executor.prepared(entry.metadata.name)
         try:
-            model = entry.input_model.model_validate(resolved)
+            model = prep.validate_input(resolved) if prep is not None else None
         except Exception:  # noqa: BLE001 - the recorded outcome says what validation gave; compare below
             model = None
         clock = ReplayClock(list(attempt.get("clock") or []))
         writer = StateWriter(self.state, apply=False)
         ctx = Context(
-            clock=clock,
-            secrets=self.executor.secrets,
-            policy=self.executor.policy,
-            state=writer,
-            config=self.executor.skill_config.get(entry.metadata.name, {}),
-            step_id=step_id,
-            attempt=int(attempt.get("attempt", 1)),
-            deadline_ms=float(entry.metadata.timeout_ms),
-            pool=self.executor.pool,
-            seed=self.seed,
+            clock,
+            self.executor.secrets,
+            self.executor.policy,
+            writer,
+            self.executor.skill_config.get(entry.metadata.name, {}),
+            step_id,
+            int(attempt.get("attempt", 1)),
+            float(entry.metadata.timeout_ms),
+            self.executor.pool,
+            self.seed,
         )
         if model is None:
             actual: Any = {"ok": False, "error": "SCHEMA_VALIDATION_FAILED"}
