@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tomllib
@@ -44,11 +45,11 @@ class ImportProfile:
         return {m for m in self.modules if m.split(".")[0] in packages}
 
 
-def profile(args: list[str]) -> ImportProfile:
+def profile(args: list[str], env: dict[str, str] | None = None) -> ImportProfile:
     """Run `aos ARGS` (as `python -m aos_core`) with -X importtime; the command must succeed."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "aos_core", *args],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True, text=True, timeout=120, check=False, env=None if env is None else {**os.environ, **env},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return ImportProfile.parse(result.stderr)
@@ -60,6 +61,17 @@ def test_discovery_does_not_import_heavy_libraries(command: str) -> None:
     args, banned = DISCOVERY[command]
     imported = profile(args).imported(banned)
     assert not imported, f"`{command}` imported {sorted(imported)}: import them inside the function that needs them"
+
+
+def test_discovery_without_its_cache_loads_plugins_and_nothing_of_the_runtime(tmp_path: Path) -> None:
+    """The first `aos skills` after a change imports the plugins, but no executor, event loop, TLS or run store."""
+    imported = profile(["skills", "--json"], {"AOS_NO_CACHE": "1", "AOS_HOME": str(tmp_path)})
+    assert imported.imported({"aos_skill_http", "aos_skill_json", "aos_skill_llm"}), "the plugins were not loaded"
+    runtime_side = {
+        m for m in imported.modules if m.startswith(("aos_core.execution", "aos_core.runs", "aos_core.runtime"))
+    }
+    assert not runtime_side, sorted(runtime_side)
+    assert not imported.imported({"asyncio", "ssl", "sqlite3", *HEAVY})
 
 
 def test_import_profile_sees_a_heavy_import() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -119,12 +121,21 @@ def test_classifiers_are_asked_by_priority_and_the_first_answer_wins(make_runtim
     assert outcome.error.details["classifier"] == "teapot"
 
 
-def test_the_builtin_classifier_maps_standard_exceptions(make_runtime: Any) -> None:
-    runtime = make_runtime(
-        fake_skill("refused", raises=ConnectionRefusedError(111, "Connection refused")),
-        policy=Policy(retry=RetryPolicy(max_attempts=1)),
-    )
-    assert runtime.execute("refused", {}).error.code == ErrorCode.CONNECTION_FAILED
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), ErrorCode.CONNECTION_FAILED),
+        (socket.gaierror(-2, "Name or service not known"), ErrorCode.DNS_FAILURE),
+        (ssl.SSLError(1, "certificate verify failed"), ErrorCode.CONNECTION_FAILED),
+        (TimeoutError("read timed out"), ErrorCode.TIMEOUT),
+        (TimeoutError(), ErrorCode.TIMEOUT),
+        (PermissionError(13, "Permission denied"), ErrorCode.PERMISSION_DENIED),
+    ],
+    ids=["refused", "gaierror", "ssl", "timeout", "asyncio-timeout", "permission"],
+)
+def test_the_builtin_classifier_maps_standard_exceptions(make_runtime: Any, raised: Exception, code: ErrorCode) -> None:
+    runtime = make_runtime(fake_skill("fails", raises=raised), policy=Policy(retry=RetryPolicy(max_attempts=1)))
+    assert runtime.execute("fails", {}).error.code == code
 
 
 def test_an_inline_skill_past_its_timeout_is_a_timeout(make_runtime: Any) -> None:
