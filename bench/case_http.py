@@ -14,8 +14,19 @@ import sys
 
 from benchlib import BENCH, emit
 
-# aos: http_call on its default engine; aos-httpx2: the same skill on its other engine (httpx2's own pool).
-CLIENTS = ("aos", "aos-httpx2", "aos-transport", "httpx", "httpx2", "aiohttp", "httpx-aiohttp", "httpx2-aiohttp")
+# aos: http_call on its default engine; aos-httpx2: the same skill on its other engine (httpx2's own pool);
+# aos-engine: the skill's send path alone (no skill, no runtime); aos-transport: its client as a plain httpx client.
+CLIENTS = (
+    "aos",
+    "aos-httpx2",
+    "aos-engine",
+    "aos-transport",
+    "httpx",
+    "httpx2",
+    "aiohttp",
+    "httpx-aiohttp",
+    "httpx2-aiohttp",
+)
 
 
 def main() -> None:

@@ -70,6 +70,24 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
 
         shown = f"aos_skill_http.transport.new_client ({DEFAULT_BACKEND} engine, guarded), no runtime"
         return fetch, client.aclose, shown
+    if name == "aos-engine":
+        # What the skill sends through, without the skill and the runtime: its pooled client's
+        # request builder and engine (httpx2 requests and responses over aiohttp, address checks on).
+        from aos_skill_http.addresses import AllowList
+        from aos_skill_http.connect import AddressGuard
+        from aos_skill_http.transport import DEFAULT_BACKEND, Pooled, httpx
+
+        pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False, DEFAULT_BACKEND)
+        target = httpx.URL(url)
+
+        async def fetch() -> None:
+            response = await pooled.send(pooled.request("GET", target, {}, None, None))
+            await response.aread()
+            await response.aclose()
+            assert response.status_code == 200
+
+        shown = f"aos_skill_http.transport.Pooled ({DEFAULT_BACKEND} engine, guarded): the skill's send path alone"
+        return fetch, pooled.client.aclose, shown
     if name in ("aos", "aos-httpx2", "aos-aiohttp"):
         from aos_core import AgentProfile, NetworkPolicy, Policy, Runtime
 
