@@ -24,7 +24,7 @@ from aos_core.execution.executor import Executor
 from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_secret_refs
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.planning.references import UnresolvedReference, resolve_references
-from aos_core.planning.validation import dependencies
+from aos_core.planning.validation import plan_graph
 from aos_core.runs.engine import end_record
 from aos_core.runs.trace import TraceDocument, same_json
 
@@ -51,6 +51,7 @@ class Replayer:
         self.state = RunState()
         self.outcomes: dict[str, StructuredOutcome] = {}
         self.outputs: dict[str, Any] = {}
+        self._references = plan_graph(plan).references  # steps without references keep their params as planned
         # replaying the recorded plan: its header is the recorded one (no need to dump the plan again)
         header = trace.header if recorded_plan else dict(trace.header, plan=plan.model_dump(mode="json"))
         self.replayed = TraceDocument(header)
@@ -67,7 +68,7 @@ class Replayer:
 
     async def _steps(self) -> None:
         recorded_skips = set((self.trace.end or {}).get("skipped", []))
-        deps = dependencies(self.plan)
+        deps = plan_graph(self.plan).dependencies
         failed: set[str] = set()
         for step in self.plan.steps:  # replayed in plan order, one step at a time
             record = self.trace.steps.get(step.id)
@@ -94,7 +95,7 @@ class Replayer:
                 )
             )
         try:
-            params = resolve_references(plan_params, self.outputs)
+            params = resolve_references(plan_params, self.outputs) if self._references[step_id] else plan_params
         except UnresolvedReference as exc:
             params = None
             if record.get("params") is not None:

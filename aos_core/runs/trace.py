@@ -121,7 +121,10 @@ class TraceDocument:
         return plan
 
     def step_order(self) -> list[str]:
+        """Step ids in plan order; recorded steps the plan does not have come last, by id."""
         position = {step["id"]: i for i, step in enumerate(self.plan["steps"])}
+        if all(step_id in position for step_id in self.steps):
+            return sorted(self.steps, key=position.__getitem__)  # a C-level key: this runs per export
         return sorted(self.steps, key=lambda s: (position.get(s, len(position)), s))
 
     def lines(self) -> list[str]:
