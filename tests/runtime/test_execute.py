@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aos_core import Classification, ErrorCode, Policy, RetryPolicy, SkillError
 from aos_core.testing.fakes import fake_skill
@@ -280,3 +280,22 @@ def test_a_retry_after_longer_than_the_policy_allows_is_not_waited_for(make_runt
     outcome = runtime.execute("limited", {})
     assert outcome.attempts == 1 and len(skill.calls) == 1
     assert outcome.error.retry_after_ms == 3_600_000  # the caller decides whether to wait an hour
+
+
+class DeferredIn(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    n: int
+
+
+class DeferredOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    doubled: int
+
+
+def test_a_skill_whose_models_defer_their_build_validates_in_and_out(make_runtime: Any) -> None:
+    """Models built on first use (pydantic's defer_build) get the same checks as any other."""
+    skill = fake_skill("double", lambda p, ctx: {"doubled": p.n * 2}, input_model=DeferredIn, output_model=DeferredOut)
+    runtime = make_runtime(skill)
+    assert runtime.execute("double", {"n": "21"}).output == {"doubled": 42}
+    assert runtime.execute("double", {"n": "x"}).error.code == ErrorCode.SCHEMA_VALIDATION_FAILED
+    assert asyncio.run(runtime.aexecute("double", {"n": 2})).output == {"doubled": 4}
