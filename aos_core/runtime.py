@@ -36,14 +36,7 @@ from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.planning.service import ask_planner, parse_plan, plan_result
-from aos_core.plugins import (
-    PluginReport,
-    Registry,
-    disabled_from_env,
-    entry_point_sources,
-    load_plugins,
-    object_sources,
-)
+from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.service import replay_source, replay_trace, resume_run, start_run
 from aos_core.runs.sqlite import SQLiteRunStore
@@ -100,9 +93,9 @@ class Runtime:
         self.secrets = SecretStore(secrets)
         self.approve = approve
         self.session_id = uuid.uuid4().hex
-        sources = entry_point_sources(core_only=not entry_points) + object_sources(plugins)
-        disabled = [*self.config.disabled_plugins, *disabled_from_env()]
-        self.registry: Registry = load_plugins(sources, disabled)
+        self.registry: Registry = discover_plugins(
+            self.config.disabled_plugins, core_only=not entry_points, plugins=plugins
+        )
         self.state = RunState()
         self.ledger = Ledger(self.contract, self.clock.monotonic())
         self._contracts: dict[str, ResourceContract] = {self.contract.id: self.contract}

@@ -125,8 +125,7 @@ class Ledger:
             for i in self._limited:
                 free[i] += (0 if held is None else held[i]) - values[i]
             for i in _INDICES:
-                if values[i]:
-                    spent[i] += values[i]
+                spent[i] += values[i]
         if actual is not worst and (
             values[0] > worst.input_tokens
             or values[1] > worst.output_tokens

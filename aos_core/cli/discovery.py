@@ -24,11 +24,10 @@ def _discovered() -> dict[str, Any]:
             return cached
     # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
     from aos_core.contracts.config import RuntimeConfig
-    from aos_core.plugins.discovery import disabled_from_env, entry_point_sources
-    from aos_core.plugins.loader import load_plugins
+    from aos_core.plugins.discovery import discover_plugins
 
     config = RuntimeConfig.from_toml(config_path) if config_path.exists() else RuntimeConfig()
-    registry = load_plugins(entry_point_sources(), [*config.disabled_plugins, *disabled_from_env()])
+    registry = discover_plugins(config.disabled_plugins)
     report = {
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],

@@ -52,7 +52,7 @@ class Context:
         self.secrets = secrets
         self.policy = policy
         # a RunState gets its writer on first use of `ctx.state` (most skills never touch it)
-        self._writer: StateWriter | None = state if type(state) is StateWriter else None
+        self._writer: StateWriter | None = state if isinstance(state, StateWriter) else None
         self._run_state = state
         self.config = config
         self.step_id = step_id

@@ -4,6 +4,7 @@ from aos_core.plugins.contributions import ContributionError, SkillEntry
 from aos_core.plugins.discovery import (
     ENTRY_POINT_GROUP,
     disabled_from_env,
+    discover_plugins,
     entry_point_sources,
     object_sources,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "Registry",
     "SkillEntry",
     "disabled_from_env",
+    "discover_plugins",
     "entry_point_sources",
     "load_plugins",
     "object_sources",

@@ -7,9 +7,16 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from aos_core.plugins.loader import PluginSource
+from aos_core.plugins.loader import PluginSource, Registry, load_plugins
 
-__all__ = ["ENTRY_POINT_GROUP", "CORE_DISTRIBUTION", "disabled_from_env", "entry_point_sources", "object_sources"]
+__all__ = [
+    "CORE_DISTRIBUTION",
+    "ENTRY_POINT_GROUP",
+    "disabled_from_env",
+    "discover_plugins",
+    "entry_point_sources",
+    "object_sources",
+]
 
 ENTRY_POINT_GROUP = "aos"
 CORE_DISTRIBUTION = "aos-core"
@@ -37,6 +44,13 @@ def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
         )
     sources.sort(key=lambda s: (s.distribution != CORE_DISTRIBUTION, s.distribution or "", s.name))
     return sources
+
+
+def discover_plugins(disabled: Iterable[str] = (), *, core_only: bool = False, plugins: Iterable[Any] = ()) -> Registry:
+    """The installed plugins (only aos-core's with `core_only`) plus `plugins` given in-process,
+    loaded and validated, less those named in `disabled` or in `AOS_DISABLE_PLUGINS`."""
+    sources = entry_point_sources(core_only=core_only) + object_sources(plugins)
+    return load_plugins(sources, [*disabled, *disabled_from_env()])
 
 
 def object_sources(plugins: Iterable[Any]) -> list[PluginSource]:
