@@ -8,39 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fenced_blocks import Fenced, fenced_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "plugins.md"
-FENCE = re.compile(r"^(?P<fence>`{3,})(?P<lang>[\w+-]*)(?P<options>.*)$")
 
 
-@dataclass(frozen=True)
-class Block:
-    """One fenced block: its language, the words after it, its text and where it starts."""
-
-    lang: str
-    options: tuple[str, ...]
-    text: str
-    line: int
-
-    def option(self, key: str) -> str | None:
-        return next((o.split("=", 1)[1] for o in self.options if o.startswith(f"{key}=")), None)
+Block = Fenced
 
 
 def blocks(path: Path = GUIDE) -> list[Block]:
-    found = []
-    lines = path.read_text("utf-8").splitlines()
-    index = 0
-    while index < len(lines):
-        match = FENCE.match(lines[index])
-        if not match:
-            index += 1
-            continue
-        end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith(match["fence"]))
-        text = "\n".join(lines[index + 1 : end]) + "\n"
-        found.append(Block(match["lang"], tuple(match["options"].split()), text, index + 1))
-        index = end + 1
-    return found
+    return fenced_blocks(path)
 
 
 def example_files() -> dict[str, str]:

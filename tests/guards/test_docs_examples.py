@@ -10,16 +10,15 @@ in a fresh interpreter; shell blocks run with `bash -e -o pipefail`, with this e
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fenced_blocks import fenced_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<options>.*)$")
 PYTHON = {"python", "py"}
 SHELL = {"bash", "sh", "shell"}
 
@@ -42,24 +41,14 @@ class Block:
 def runnable_blocks(path: Path) -> list[Block]:
     """The blocks of `path` marked `run`; an unknown language marked `run` is an error, not a skip."""
     blocks = []
-    lines = path.read_text("utf-8").splitlines()
-    index = 0
-    while index < len(lines):
-        match = FENCE.match(lines[index])
-        if not match:
-            index += 1
+    for fenced in fenced_blocks(path):
+        if "run" not in fenced.options:
             continue
-        fence, start = match["fence"], index
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].strip().startswith(fence)), len(lines))
-        options = match["options"].split()
-        if "run" in options:
-            lang = match["lang"].lower()
-            if lang not in PYTHON | SHELL:
-                raise ValueError(f"{path}:{start + 1}: cannot run a `{lang}` block (python or bash only)")
-            exit_codes = [int(o.removeprefix("exit=")) for o in options if o.startswith("exit=")]
-            code = "\n".join(lines[start + 1 : end]) + "\n"
-            blocks.append(Block(path, start + 1, lang, code, exit_codes[0] if exit_codes else 0))
-        index = end + 1
+        lang = fenced.lang.lower()
+        if lang not in PYTHON | SHELL:
+            raise ValueError(f"{path}:{fenced.line}: cannot run a `{lang}` block (python or bash only)")
+        exit_code = fenced.option("exit")
+        blocks.append(Block(path, fenced.line, lang, fenced.text, int(exit_code) if exit_code else 0))
     return blocks
 
 
