@@ -30,8 +30,9 @@ _LIMITS = {
 
 class Reservation:
     """A worst case admitted against the limits; settle it exactly once. `held` is what was set
-    aside (tokens in, tokens out, calls, money; only the limited ones count), or None when the
-    contract has no limit. (A plain slotted class: one is made per call, and a frozen dataclass costs more.)"""
+    aside (tokens in, tokens out, calls, money; only the limited ones count), or None when nothing
+    was (no limit, or a cost recorded without a reservation). A plain slotted class: one is made
+    per call, and a frozen dataclass costs more."""
 
     __slots__ = ("held", "worst")
 
