@@ -1,4 +1,5 @@
-"""Policy decisions: may this skill run, does it need an approval, with what timeout."""
+"""Policy decisions, pure functions of the policy: may this skill run, does it need an approval,
+with what timeout, may a failed call be tried again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.skill import SkillMetadata
 
-__all__ = ["ApprovalRequest", "check_allowed", "needs_approval", "timeout_ms"]
+__all__ = [
+    "ApprovalRequest",
+    "check_allowed",
+    "may_retry",
+    "needs_approval",
+    "never_sent",
+    "timeout_ms",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +57,17 @@ def needs_approval(policy: Policy, metadata: SkillMetadata) -> bool:
 def timeout_ms(policy: Policy, metadata: SkillMetadata) -> int:
     """The policy's override for this skill, else the skill's own timeout."""
     return policy.timeouts_ms.get(metadata.name, metadata.timeout_ms)
+
+
+def may_retry(policy: Policy, error: ErrorInfo, attempt: int, safe_to_repeat: bool) -> bool:
+    """Whether a failed attempt is tried again: the error is retryable, attempts are left, and
+    repeating the call is safe, or the error proves the request never left (a connection
+    refused, a name that did not resolve), or the policy allows repeating unsafe calls."""
+    if not error.retryable or attempt >= policy.retry.max_attempts:
+        return False
+    return safe_to_repeat or never_sent(error) or policy.retry.repeat_unsafe
+
+
+def never_sent(error: ErrorInfo) -> bool:
+    """Whether the failure proves the request never reached anyone."""
+    return error.code == ErrorCode.DNS_FAILURE or error.details.get("request_sent") is False

@@ -1,26 +1,31 @@
 """`Runtime`: the public facade over plugins, the executor, planning, simulation and runs.
 
-Async inside, sync at the edge: `execute` drives the same pipeline as `aexecute`, blocking
-instead of awaiting; inline sync skills never touch an event loop. The plugin manager, the
-ledger, pooled clients and history all belong to the instance, never to the module.
+Async inside, sync at the edge: `execute` drives the very coroutine `aexecute` awaits, with a
+blocking wait strategy, so an inline skill costs no event-loop round trip; async work a sync
+caller needs (an async skill, a run, a replay) runs on the runtime's own event loop in a daemon
+thread, which makes the sync API safe from any number of threads. The plugin manager, the
+accounts, pooled clients and history all belong to the instance, never to the module.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import random
+import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from aos_core.budget.account import Account
+from aos_core.budget.estimators import choose_estimators
 from aos_core.budget.ledger import Ledger
 from aos_core.contracts.config import RuntimeConfig
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
+from aos_core.contracts.exceptions import UnknownSkill
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanResult
 from aos_core.contracts.profile import AgentProfile, Policy
@@ -28,19 +33,20 @@ from aos_core.contracts.protocols import PlanRequest
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import CostRange, ReplayResult, RunResult, RunSummary, SimulationReport
 from aos_core.contracts.skill import SkillMetadata
-from aos_core.execution.clock import SystemClock, VirtualClock
+from aos_core.execution.calling import AsyncWaits, LoopThread, SyncMisuse, SyncWaits, Workers, drive_sync
+from aos_core.execution.clock import SystemClock, check_clock
 from aos_core.execution.context import PlannerCtx
-from aos_core.execution.effects import Drivers
-from aos_core.execution.executor import CallScope, Executor
+from aos_core.execution.pipeline import CallScope, Executor
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.state import RunState, StateWriter
+from aos_core.execution.world import LiveWorld
 from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
-from aos_core.runs.service import replay_source, replay_trace, resume_run, start_run
+from aos_core.runs.service import RunSetup, replay_source, replay_trace, resume_run, start_run
 from aos_core.runs.sqlite import SQLiteRunStore
-from aos_core.runs.store import RunStore, default_store_path
+from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, default_store_path, owner_id
 from aos_core.runs.trace import TraceDocument
 from aos_core.simulation import simulate
 
@@ -49,25 +55,14 @@ __all__ = ["QUERY_KEYS", "Runtime", "UnknownSkill"]
 QUERY_KEYS = ("budget", "history", "state", "skills", "plugins", "contracts")
 
 
-class UnknownSkill(LookupError):
-    """Asked about a skill no loaded plugin provides; the message names the closest ones."""
-
-    def __init__(self, name: str, known: Iterable[str]) -> None:
-        self.name = name
-        self.suggestions = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"no skill named {name!r}{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 class Runtime:
     """Loads plugins, then executes skills and runs plans under one profile and contract.
 
     Use it as a context manager (`with Runtime() as rt:` or `async with`) so pooled clients
     are closed. `plugins` adds plugin objects in-process; `entry_points=False` loads only
     aos-core's built-in plugins besides them (what tests and embedders usually want).
+    `contract` governs direct calls (`execute`) and each run that does not bring its own; what
+    it covers (one run, or everything naming it) is said in `ResourceContract`'s docstring.
     """
 
     def __init__(
@@ -84,11 +79,12 @@ class Runtime:
         approve: Callable[[ApprovalRequest], Any] | None = None,
         store: str | Path | RunStore | None = None,
         durability: Literal["normal", "full"] = "normal",
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self.profile = profile or AgentProfile()
         self.config = config if isinstance(config, RuntimeConfig) else RuntimeConfig.model_validate(config or {})
         self.contract = contract or self.profile.contract
-        self.clock = clock or SystemClock()
+        self.clock = check_clock(clock or SystemClock())
         self.seed = seed if seed is not None else random.SystemRandom().getrandbits(63)
         self.secrets = SecretStore(secrets)
         self.approve = approve
@@ -97,57 +93,105 @@ class Runtime:
             self.config.disabled_plugins, core_only=not entry_points, plugins=plugins
         )
         self.state = RunState()
-        self.ledger = Ledger(self.contract, self.clock.monotonic())
-        self._contracts: dict[str, ResourceContract] = {self.contract.id: self.contract}
+        self._direct = LiveWorld(self.state)  # direct calls record nothing: one world serves them all
+        self._estimators = choose_estimators(self.registry)
+        self._accounts: dict[str, Account] = {}
+        self._accounts_lock = threading.Lock()
+        self._account = self.account_for(self.contract)
         self._history: deque[StructuredOutcome] = deque(maxlen=self.config.history_limit)
         self._pool = ResourcePool()
-        self._drivers = Drivers()
+        self._loop = LoopThread()
+        self._workers = Workers()
+        self._sync = SyncWaits(self._loop, self._workers)
+        self._async = AsyncWaits(self._workers)
         self._counter = itertools.count(1)
-        self._executor = self._new_executor(self.ledger)
+        self._executor = self._new_executor(self.profile.policy, self.seed, self.clock)
         self._closed = False
         self._durability = durability
+        self._lease_s = lease_s
+        self._owner = owner_id()
         self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
 
-    def _new_executor(
-        self, ledger: Ledger, seed: int | None = None, policy: Policy | None = None, clock: Any = None
-    ) -> Executor:
-        return Executor(
+    def _new_executor(self, policy: Policy, seed: int, clock: Any) -> Executor:
+        executor = Executor(
             registry=self.registry,
-            policy=policy or self.profile.policy,
-            ledger=ledger,
+            policy=policy,
             secrets=self.secrets,
             clock=clock or self.clock,
-            seed=self.seed if seed is None else seed,
+            seed=seed,
             pool=self._pool,
             skill_config=self.config.skills,
             approve=self.approve,
             max_output_bytes=self.config.max_output_bytes,
             on_outcome=self._history.append,
         )
+        executor.estimators = self._estimators
+        return executor
+
+    def account_for(self, contract: ResourceContract) -> Account:
+        """The account a contract is enforced by: a new one for a contract without an id, the
+        runtime's one account per id otherwise (`ValueError` if that id has other limits)."""
+        if contract.id is None:
+            return Account(contract, self.clock.monotonic())
+        with self._accounts_lock:
+            account = self._accounts.get(contract.id)
+            if account is None:
+                account = self._accounts[contract.id] = Account(contract, self.clock.monotonic())
+            elif account.contract != contract:
+                raise ValueError(f"contract {contract.id!r} is already in force with other limits; give it another id")
+        return account
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger of direct calls (`execute`): the runtime contract's account."""
+        return self._account.ledger
 
     # -- execution ---------------------------------------------------------------------------
+    def _scope(self, waits: Any) -> CallScope:
+        return CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, (self._account,))
+
     def execute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
-        """Execute one skill and return its outcome. Never raises for anything the call does."""
-        scope = CallScope(f"exec-{next(self._counter)}", self.session_id, self.state)
-        params = _params(params)
-        outcome = self._executor.run_inline(skill, params, scope)  # nothing to wait for: no generator
-        if outcome is None:
-            outcome = self._drivers.run_sync(self._executor.pipeline(skill, params, scope))
-        return outcome
+        """Execute one skill and return its outcome. Never raises for anything the call does;
+        safe to call from any number of threads at once."""
+        scope = self._scope(self._sync)
+        try:
+            result: StructuredOutcome = drive_sync(self._executor.call(skill, {} if params is None else params, scope))
+        except SyncMisuse:
+            raise  # a developer's mistake, not something the call did
+        except Exception as exc:  # noqa: BLE001 - never raise: a bug of AOS itself still comes back as data
+            return self._internal(skill, scope, exc)
+        return result
 
     async def aexecute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
-        """Async twin of `execute`."""
-        scope = CallScope(f"exec-{next(self._counter)}", self.session_id, self.state)
-        result: StructuredOutcome = await self._drivers.run_async(
-            self._executor.pipeline(skill, _params(params), scope)
-        )
+        """Async twin of `execute`. Cancelling the awaiting task cancels the call (the holds it
+        took are released first)."""
+        scope = self._scope(self._async)
+        try:
+            result: StructuredOutcome = await self._executor.call(skill, {} if params is None else params, scope)
+        except Exception as exc:  # noqa: BLE001 - never raise: a bug of AOS itself still comes back as data
+            return self._internal(skill, scope, exc)
         return result
+
+    def _internal(self, skill: Any, scope: CallScope, exc: Exception) -> StructuredOutcome:
+        error = make_error(
+            ErrorCode.SKILL_CRASHED,
+            f"AOS failed internally while calling {skill!r}: {type(exc).__name__}; please report it",
+            details={"internal": True, "exception_type": type(exc).__name__},
+        )
+        return StructuredOutcome(
+            ok=False,
+            error=error,
+            skill=str(skill),
+            trace_id=scope.trace_id,
+            step_id=scope.step_id,
+            cost=Cost(currency=self.contract.currency),
+        )
 
     # -- planning ----------------------------------------------------------------------------
     def plan(self, goal: str, planner: str | None = None) -> PlanResult:
         """Ask a planner (default: the profile's) for a plan, validated against the skills' schemas."""
-        result: PlanResult = self._drivers.run_on_loop(self.aplan(goal, planner))
+        result: PlanResult = self._loop.run(self.aplan(goal, planner))
         return result
 
     async def aplan(self, goal: str, planner: str | None = None) -> PlanResult:
@@ -199,58 +243,77 @@ class Runtime:
                 problems=tuple(problems),
                 cost=CostRange(low=zero, expected=zero, worst=zero),
                 latency_ms=0.0,
-                contract=self.contract.id,
+                contract=self.contract.id or "",
             )
         return simulate(
             parsed,
             problems=problems,
             skills=self.registry.skills,
-            estimators=self._executor.estimators,
+            estimators=self._estimators,
             policy=self.profile.policy,
             contract=self.contract,
             skill_config=self.config.skills,
             at=self.clock.now(),
         )
 
-    def run(self, plan: Plan | Mapping[str, Any] | None = None, *, resume: str | None = None) -> RunResult:
-        """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what steps do."""
-        result: RunResult = self._drivers.run_on_loop(self.arun(plan, resume=resume))
+    def _setup(self) -> RunSetup:
+        return RunSetup(
+            registry=self.registry,
+            store=self.store,
+            make_executor=self._new_executor,
+            make_accounts=lambda contract: (self.account_for(contract),),
+            waits=self._async,
+            owner=self._owner,
+            lease_s=self._lease_s,
+        )
+
+    def run(
+        self,
+        plan: Plan | Mapping[str, Any] | None = None,
+        *,
+        resume: str | None = None,
+        repeat_in_flight: Collection[str] = (),
+        abandon_in_flight: Collection[str] = (),
+    ) -> RunResult:
+        """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what
+        steps do. On resume, `repeat_in_flight`/`abandon_in_flight` name steps that were in
+        flight when the run stopped (or "all") to run again or to record as CANCELLED."""
+        result: RunResult = self._loop.run(
+            self.arun(plan, resume=resume, repeat_in_flight=repeat_in_flight, abandon_in_flight=abandon_in_flight)
+        )
         return result
 
-    async def arun(self, plan: Plan | Mapping[str, Any] | None = None, *, resume: str | None = None) -> RunResult:
+    async def arun(
+        self,
+        plan: Plan | Mapping[str, Any] | None = None,
+        *,
+        resume: str | None = None,
+        repeat_in_flight: Collection[str] = (),
+        abandon_in_flight: Collection[str] = (),
+    ) -> RunResult:
         """Async twin of `run`."""
         if resume is not None:
-            return await resume_run(
-                resume,
-                registry=self.registry,
-                make_executor=self._run_executor,
-                drivers=self._drivers,
-                store=self.store,
-            )
+            return await resume_run(resume, setup=self._setup(), repeat=repeat_in_flight, abandon=abandon_in_flight)
         if plan is None:
             raise TypeError("run() needs a plan, or resume=RUN_ID")
         return await start_run(
-            plan,
-            registry=self.registry,
-            make_executor=self._run_executor,
-            drivers=self._drivers,
-            store=self.store,
-            contract=self.contract,
-            policy=self.profile.policy,
-            seed=self.seed,
+            plan, setup=self._setup(), contract=self.contract, policy=self.profile.policy, seed=self.seed
         )
 
     def replay(self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None) -> ReplayResult:
-        """Replay a run id, a trace file or a `TraceDocument`; `plan` replaces the recorded plan."""
-        result: ReplayResult = self._drivers.run_on_loop(self.areplay(source, plan))
+        """Replay a run id, a trace file or a `TraceDocument`; `plan` replaces the recorded plan.
+        `RunNotFound`, `RunNotFinished` or `TraceError` when there is nothing to replay."""
+        result: ReplayResult = self._loop.run(self.areplay(source, plan))
         return result
 
     async def areplay(
         self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None
     ) -> ReplayResult:
-        """Async twin of `replay`. `RunNotFound`/`TraceError` for a missing run or unreadable file."""
+        """Async twin of `replay`."""
         trace, run_id = replay_source(source, lambda: self.store)
-        return await replay_trace(trace, run_id, plan, make_executor=self._replay_executor, drivers=self._drivers)
+        return await replay_trace(
+            trace, run_id, plan, registry=self.registry, make_executor=self._new_executor, waits=self._async
+        )
 
     def runs(self, limit: int = 50) -> list[RunSummary]:
         """Recorded runs, newest first."""
@@ -266,13 +329,6 @@ class Runtime:
         if self._store is None:
             self._store = SQLiteRunStore(self._store_path or default_store_path(), durability=self._durability)
         return self._store
-
-    def _run_executor(self, contract: ResourceContract, policy: Policy, seed: int) -> Executor:
-        return self._new_executor(Ledger(contract, self.clock.monotonic()), seed=seed, policy=policy)
-
-    def _replay_executor(self, contract: ResourceContract, policy: Policy, seed: int) -> Executor:
-        clock = VirtualClock()
-        return self._new_executor(Ledger(contract, clock.monotonic()), seed=seed, policy=policy, clock=clock)
 
     # -- knowledge ---------------------------------------------------------------------------
     @property
@@ -293,11 +349,14 @@ class Runtime:
         return entry.metadata
 
     def get_resource_contract(self, contract_id: str = "default") -> ResourceContract:
-        """A resource contract known to this runtime, by id."""
-        try:
-            return self._contracts[contract_id]
-        except KeyError:
-            raise KeyError(f"no resource contract {contract_id!r}; known: {', '.join(self._contracts)}") from None
+        """A resource contract known to this runtime, by id ("default": the runtime's own)."""
+        if contract_id in ("default", self.contract.id):
+            return self.contract
+        account = self._accounts.get(contract_id)
+        if account is None:
+            known = ", ".join(["default", *self._accounts])
+            raise KeyError(f"no resource contract {contract_id!r}; known: {known}")
+        return account.contract
 
     def query(self, key: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What the runtime knows, as JSON data: budget, history, state, skills, plugins, contracts.
@@ -316,19 +375,19 @@ class Runtime:
         if key == "plugins":
             return {"plugins": [r.model_dump(mode="json") for r in self.plugins]}
         if key == "contracts":
-            return {"contracts": [c.model_dump(mode="json") for c in self._contracts.values()]}
+            contracts = [self.contract, *(a.contract for a in self._accounts.values() if a.contract != self.contract)]
+            return {"contracts": [c.model_dump(mode="json") for c in contracts]}
         raise ValueError(f"unknown query key {key!r}; use one of: {', '.join(QUERY_KEYS)}")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        """Close pooled clients, the private event loop and worker threads."""
+        """Close pooled clients, the runtime's loop and worker threads, and the store."""
         if self._closed:
             return
         self._closed = True
-        self._pool.close_sync()
-        if len(self._pool):
-            self._drivers.run_on_loop(self._pool.aclose())
-        self._drivers.close()
+        self._pool.close_unbound()
+        self._loop.close()  # its async generators shut down: what was pooled on it is closed
+        self._workers.close()
         if self._store is not None:
             self._store.close()
 
@@ -337,8 +396,9 @@ class Runtime:
             return
         self._closed = True
         await self._pool.aclose()
-        self._pool.close_sync()
-        self._drivers.close()
+        self._pool.close_unbound()
+        self._loop.close()
+        self._workers.close()
         if self._store is not None:
             self._store.close()
 
@@ -355,10 +415,6 @@ class Runtime:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def _params(params: Mapping[str, Any] | None) -> Any:
-    return {} if params is None else params
 
 
 def _history(outcomes: Iterable[StructuredOutcome], params: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from aos_core.budget.estimators import MetadataEstimator
-from aos_core.contracts.cost import Cost, CostEstimate
+from aos_core.contracts.cost import Cost, CostEstimate, CurrencyMismatch
 from aos_core.contracts.errors import ErrorCode
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
@@ -84,11 +84,30 @@ def simulate(
             )
         )
         if estimate is not None:
-            low, expected, worst = low + estimate.low, expected + estimate.expected, worst + estimate.worst
+            try:
+                low, expected, worst = low + estimate.low, expected + estimate.expected, worst + estimate.worst
+            except CurrencyMismatch:
+                problems.append(
+                    PlanProblem(
+                        step_id=step.id,
+                        code=ErrorCode.BUDGET_EXCEEDED,
+                        message=f"{meta.name} is priced in {estimate.worst.currency}, but the plan's other steps "
+                        f"and the contract count {worst.currency if worst.money else currency}; price every "
+                        "step in one currency",
+                    )
+                )
     warnings += [
         f"{skill} declares no expected latency (first at step {first}); counted as 0 ms"
         for skill, first in unknown_latency.items()
     ]
+    if worst.money and worst.currency != currency:
+        problems.append(
+            PlanProblem(
+                code=ErrorCode.BUDGET_EXCEEDED,
+                message=f"the plan is priced in {worst.currency} but the contract counts {currency}; "
+                "every call would be refused",
+            )
+        )
     order, cyclic = topological_order(plan)
     path, total_ms = _critical_path(plan, order, latency) if not cyclic else ([], 0.0)
     if contract.max_concurrency:
@@ -108,7 +127,7 @@ def simulate(
         critical_path=tuple(path),
         order=tuple(order),
         steps=tuple(estimates),
-        contract=contract.id,
+        contract=contract.id or "",
     )
 
 

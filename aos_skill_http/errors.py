@@ -8,7 +8,8 @@ Raised below the client (by the address guard) and passed up through httpx untou
 Translated from the HTTP library by `translating` (first matching row of `_rows()` wins):
 
 * TimeoutError, TimeoutException                                -> TIMEOUT
-* ConnectError, NetworkError, RemoteProtocolError, ProxyError,
+* ConnectError (nothing was sent: `details.request_sent` is false),
+  NetworkError, RemoteProtocolError, ProxyError,
   any other TransportError                                      -> CONNECTION_FAILED
 * InvalidURL, UnsupportedProtocol, LocalProtocolError           -> INVALID_INPUT
 * DecodingError                                                 -> OUTPUT_VALIDATION_FAILED
@@ -89,6 +90,13 @@ def _rows() -> tuple[tuple[tuple[type[BaseException], ...], ErrorCode, str], ...
     )
 
 
+@cache
+def _connect_errors() -> tuple[type[BaseException], ...]:
+    from aos_skill_http.transport import httpx
+
+    return (httpx.ConnectError,)
+
+
 def translating(where: Where) -> AbstractContextManager[None]:
     """Turn what the block raises into a `SkillError` with a catalog code; the only such place."""
     return _Translating(where)
@@ -130,6 +138,8 @@ def _translate(exc: Exception, where: Where) -> SkillError | None:
             details: dict[str, Any] = {"url": where.url, "exception_type": type(exc).__name__}
             if code is ErrorCode.TIMEOUT:
                 details["timeout_ms"] = where.timeout_ms
+            if isinstance(exc, _connect_errors()):
+                details["request_sent"] = False  # no connection, so nothing was sent: safe to retry any method
             return SkillError(code, f"{where.method} {where.url} {text}", details=details)
     return None
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
     Perform = Callable[[HttpCallInput, SkillContext, Resolver | None], Awaitable[HttpCallOutput]]
 
-__all__ = ["FAILURE_CODES", "HttpCall"]
+__all__ = ["FAILURE_CODES", "IDEMPOTENT_METHODS", "HttpCall"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 FAILURE_CODES = (
     ErrorCode.INVALID_INPUT,
@@ -54,6 +56,13 @@ class HttpCall:
 
     def __init__(self, resolver: Resolver | None = None) -> None:
         self.resolver = resolver
+
+    def is_idempotent(self, params: HttpCallInput) -> bool:
+        """Whether repeating this very request is safe (RFC 9110 idempotent methods), or the
+        caller made a POST or PATCH repeatable with an Idempotency-Key header."""
+        if params.method in IDEMPOTENT_METHODS:
+            return True
+        return any(name.lower() == "idempotency-key" for name in params.headers)
 
     async def execute(self, params: HttpCallInput, ctx: SkillContext) -> HttpCallOutput:
         perform = _perform or _load()

@@ -93,7 +93,8 @@ def demo(store: Path | None, as_json: bool) -> None:
 
     Uses Anthropic when ANTHROPIC_API_KEY is set, else a local Messages-API endpoint.
     """
-    from aos_core.contracts import AgentProfile, NetworkPolicy, Policy, ResourceContract
+    from aos_core.contracts.profile import AgentProfile, NetworkPolicy, Policy
+    from aos_core.contracts.resources import ResourceContract
     from aos_core.runtime import Runtime
 
     say = (lambda text: None) if as_json else click.echo

@@ -85,7 +85,7 @@ def describe(skill: str, as_json: bool) -> None:
     by_name = {m["name"]: m for m in _discovered()["skills"]}
     if skill not in by_name:
         from aos_core.contracts.errors import ErrorCode, make_error
-        from aos_core.runtime import UnknownSkill
+        from aos_core.contracts.exceptions import UnknownSkill
 
         exc = UnknownSkill(skill, by_name)
         error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
@@ -123,9 +123,10 @@ def schema(name: str | None, as_json: bool) -> None:
     """
     from pydantic import TypeAdapter
 
-    from aos_core.contracts import SCHEMA_MODELS, ErrorCategory, ErrorCode
+    from aos_core.contracts import schema_models
+    from aos_core.contracts.errors import ErrorCategory, ErrorCode
 
-    known: dict[str, Any] = {**SCHEMA_MODELS, "ErrorCode": ErrorCode, "ErrorCategory": ErrorCategory}
+    known: dict[str, Any] = {**schema_models(), "ErrorCode": ErrorCode, "ErrorCategory": ErrorCategory}
     if name is None:
         if as_json:
             emit({"schemas": sorted(known)})

@@ -88,8 +88,9 @@ def build_runtime(
     """A `Runtime` from the shared options; malformed input is a usage error (exit 2)."""
     from pydantic import ValidationError
 
-    from aos_core.contracts import AgentProfile, ResourceContract
     from aos_core.contracts.config import RuntimeConfig
+    from aos_core.contracts.profile import AgentProfile
+    from aos_core.contracts.resources import ResourceContract
     from aos_core.runtime import Runtime
 
     try:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aos_core.contracts.build import trusted
-from aos_core.contracts.money import Money
+from aos_core.contracts.money import Money, add_money
 
-__all__ = ["Cost", "CostEstimate", "CostModel"]
+__all__ = ["Cost", "CostEstimate", "CostModel", "CostWarning", "CurrencyMismatch"]
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts of money in different currencies cannot be added."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"cannot add {first} to {second}")
+        self.currencies = (first, second)
 
 
 class Cost(BaseModel):
@@ -27,16 +35,13 @@ class Cost(BaseModel):
         if not isinstance(other, Cost):
             return NotImplemented
         if self.currency != other.currency and (self.money and other.money):
-            raise ValueError(f"cannot add {self.currency} to {other.currency}")
-        return trusted(
-            Cost,
-            {
-                "input_tokens": self.input_tokens + other.input_tokens,
-                "output_tokens": self.output_tokens + other.output_tokens,
-                "calls": self.calls + other.calls,
-                "money": self.money + other.money,
-                "currency": self.currency if self.money else other.currency,
-            },
+            raise CurrencyMismatch(self.currency, other.currency)
+        return Cost.model_construct(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            calls=self.calls + other.calls,
+            money=add_money(self.money, other.money),
+            currency=self.currency if self.money else other.currency,
         )
 
     def fits_within(self, other: Cost) -> bool:
@@ -75,3 +80,20 @@ class CostModel(BaseModel):
     uses_tokens: bool = Field(
         default=False, description="True when calls consume model tokens (an estimator should price them)."
     )
+
+
+class CostWarning(BaseModel):
+    """Something wrong with how a call was priced, reported on its outcome.
+
+    `overrun`: the actual cost exceeded the worst case reserved before the call (the actual cost
+    is what counts against the budget). `unpriced`: the estimator's `actual()` failed or returned
+    something that is not a valid `Cost`, so the call was charged the worst case reserved.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["overrun", "unpriced"]
+    estimator: str
+    reserved: Cost
+    charged: Cost
+    message: str

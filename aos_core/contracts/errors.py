@@ -15,8 +15,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aos_core.contracts.build import trusted
-
 __all__ = [
     "CatalogEntry",
     "ErrorCategory",
@@ -45,6 +43,7 @@ class ErrorCode(StrEnum):
     DNS_FAILURE = "DNS_FAILURE"
     CONNECTION_FAILED = "CONNECTION_FAILED"
     HTTP_5XX = "HTTP_5XX"
+    UNAVAILABLE = "UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
@@ -53,6 +52,7 @@ class ErrorCode(StrEnum):
     SCHEMA_VALIDATION_FAILED = "SCHEMA_VALIDATION_FAILED"
     OUTPUT_VALIDATION_FAILED = "OUTPUT_VALIDATION_FAILED"
     HTTP_4XX = "HTTP_4XX"
+    NOT_FOUND = "NOT_FOUND"
     SKILL_NOT_FOUND = "SKILL_NOT_FOUND"
     SKILL_CRASHED = "SKILL_CRASHED"
     NON_DETERMINISTIC = "NON_DETERMINISTIC"
@@ -113,17 +113,14 @@ def make_error(
 ) -> ErrorInfo:
     """Build an `ErrorInfo` whose category, retryability and recovery come from the catalog."""
     entry = catalog_entry(code)
-    return trusted(
-        ErrorInfo,
-        {
-            "code": entry.code,
-            "category": entry.category,
-            "retryable": entry.retryable,
-            "message": _one_line(message),
-            "details": details or {},
-            "recovery": entry.recovery,
-            "retry_after_ms": retry_after_ms,
-        },
+    return ErrorInfo.model_construct(
+        code=entry.code,
+        category=entry.category,
+        retryable=entry.retryable,
+        message=_one_line(message),
+        details=details or {},
+        recovery=entry.recovery,
+        retry_after_ms=retry_after_ms,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aos_core.contracts.cost import Cost
+from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorInfo
 
 __all__ = ["StructuredOutcome"]
@@ -27,6 +27,10 @@ class StructuredOutcome(BaseModel):
     attempts: int = Field(default=0, ge=0)
     trace_id: str | None = None
     step_id: str | None = None
+    cost_warning: CostWarning | None = Field(
+        default=None,
+        description="Set when the call's actual cost overran its reserved worst case, or could not be priced.",
+    )
 
     @model_validator(mode="after")
     def _ok_matches_error(self) -> StructuredOutcome:

@@ -79,6 +79,11 @@ class RetryPolicy(BaseModel):
         ge=0,
         description="Longest server-requested wait (Retry-After) honoured; a longer one is not retried.",
     )
+    repeat_unsafe: bool = Field(
+        default=False,
+        description="Retry calls that are not idempotent even when the request may have been sent "
+        "(off: such a call is retried only when its failure proves the request never left).",
+    )
 
 
 class Policy(BaseModel):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: a plugin importing `SkillError` does not 
     from aos_core.contracts.skill import SkillMetadata
 
 __all__ = [
+    "Cancellation",
     "Classification",
     "Clock",
     "CostEstimator",
@@ -77,7 +78,11 @@ class Classification:
 
 
 class Clock(Protocol):
-    """Time inside a run. Recorded in a run's trace, replayed from it."""
+    """Time inside a run. Recorded in a run's trace, replayed from it.
+
+    Waiting is part of the contract: rate-limit waits and retry delays sleep through the clock,
+    so a virtual clock moves time instead of spinning, and a replay never really sleeps.
+    """
 
     def now(self) -> datetime:
         """Current time, timezone-aware UTC."""
@@ -85,6 +90,26 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds on a clock that never goes backwards."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block for `seconds` of this clock's time (a virtual clock just advances)."""
+        ...
+
+    async def asleep(self, seconds: float) -> None:
+        """Wait for `seconds` of this clock's time without blocking the event loop."""
+        ...
+
+
+class Cancellation(Protocol):
+    """`ctx.cancelled`: set when the runtime has given up on the call (its timeout passed, or
+    the caller was cancelled). A skill that loops or blocks should check it and return early;
+    whatever it returns after that is ignored."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until it is set or `timeout` seconds pass; True when set."""
         ...
 
 
@@ -101,6 +126,15 @@ class Secrets(Protocol):
 
     def remember(self, value: str, name: str) -> None:
         """Treat `value` as a secret from now on (e.g. a key that came from configuration)."""
+        ...
+
+    def contains_secret(self, text: str) -> bool:
+        """Whether `text` holds a secret value seen so far, in any encoding AOS redacts
+        (raw, URL-encoded, base64, JSON-escaped): e.g. a header not to forward to another origin."""
+        ...
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value seen so far replaced by `[REDACTED:NAME]`."""
         ...
 
 
@@ -149,7 +183,13 @@ class SkillContext(Protocol):
 
     @property
     def deadline_ms(self) -> float | None:
-        """Milliseconds left before the call's timeout, or None."""
+        """The time this attempt may take, in milliseconds, counted from when the call started
+        (a relative budget, not a wall-clock deadline); None when unlimited."""
+        ...
+
+    @property
+    def cancelled(self) -> Cancellation:
+        """Set when the runtime gave up on this call (timeout or cancellation): stop early."""
         ...
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
@@ -162,7 +202,14 @@ class SkillContext(Protocol):
 
 @runtime_checkable
 class Skill(Protocol):
-    """A skill: metadata, input and output models, and `execute(params, ctx)`, sync or async."""
+    """A skill: metadata, input and output models, and `execute(params, ctx)`, sync or async.
+
+    Optionally `is_idempotent(params) -> bool` says, per call, whether repeating this very call
+    is safe (http_call: GET, HEAD, OPTIONS, PUT, DELETE, or a POST with an Idempotency-Key);
+    without it, `metadata.idempotent` decides for every call. The answer is recorded in the
+    trace and decides whether a failed call is retried and whether a call in flight when a
+    process died is repeated on resume.
+    """
 
     metadata: SkillMetadata
     Input: type[BaseModel]

@@ -122,4 +122,6 @@ class SimulationReport(BaseModel):
     critical_path: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
     steps: tuple[StepEstimate, ...] = ()
-    contract: str = "default"
+    contract: str = Field(
+        default="", description="The id of the contract it was checked against (empty: an unnamed one)."
+    )

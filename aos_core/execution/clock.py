@@ -11,7 +11,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["RecordingClock", "ReplayClock", "SystemClock", "VirtualClock"]
+__all__ = ["RecordingClock", "ReplayClock", "SystemClock", "VirtualClock", "check_clock"]
+
+
+def check_clock(clock: Any) -> Any:
+    """`clock` if it has everything the `Clock` contract asks; TypeError naming what is missing."""
+    missing = [name for name in ("now", "monotonic", "sleep", "asleep") if not callable(getattr(clock, name, None))]
+    if missing:
+        raise TypeError(
+            f"clock {type(clock).__name__} lacks {', '.join(missing)}; a clock needs now(), monotonic(), "
+            "sleep(seconds) and async asleep(seconds) (see aos_core.SkillContext and VirtualClock)"
+        )
+    return clock
 
 
 class SystemClock:
@@ -20,8 +31,8 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def monotonic(self) -> float:
-        return time.monotonic()
+    # the builtin itself: read several times a call, and a method would add a Python frame each time
+    monotonic = staticmethod(time.monotonic)
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -78,6 +89,12 @@ class RecordingClock:
         self.readings.append(["monotonic", value])
         return value
 
+    def sleep(self, seconds: float) -> None:
+        self.base.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        await self.base.asleep(seconds)
+
 
 class ReplayClock:
     """Serves recorded readings in order; `diverged` says why it could not."""
@@ -107,6 +124,17 @@ class ReplayClock:
     def monotonic(self) -> float:
         value = self._next("monotonic")
         return float(value) if value is not None else 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """A replay never really sleeps."""
+
+    async def asleep(self, seconds: float) -> None:
+        """A replay never really sleeps."""
+
+    @property
+    def readings(self) -> list[list[Any]]:
+        """The readings served so far, as a `RecordingClock` would have recorded them."""
+        return self._readings[: self._index]
 
     def finish(self) -> str | None:
         """Why the replay diverged, including readings recorded but never taken."""

@@ -1,41 +1,71 @@
 """The run engine: steps start as soon as their inputs are committed, under the concurrency limit.
 
-Completed steps are committed in groups (every step that finished while the engine was
-waiting), and a dependent step starts only after its inputs are committed, so a process kill
-never loses a step something else already used. A side-effecting step is durably marked as
-started before it runs, so a resume can tell which ones were in flight.
+One engine runs, resumes and replays a plan; what differs is where its records go (`Sink`: the
+run store, or a replay comparing each record with the recording) and each step's `World`. Every
+step is one call of the one pipeline (`Executor.call`).
+
+Completed steps are committed in groups (every step that finished while the engine waited),
+and a dependent step starts only after its inputs are committed, so a process kill never loses
+a step something else already used. A step's parameters are bound by `bind_step`, the one
+function that resolves a plan's literals, for runs, resumes and replays alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
+from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanStep
 from aos_core.contracts.runs import RunResult, RunStatus
-from aos_core.contracts.skill import SideEffect
-from aos_core.execution.effects import Drivers
-from aos_core.execution.executor import CallScope, Executor
-from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_secret_refs
+from aos_core.execution.calling import Waits
+from aos_core.execution.pipeline import CallScope, Executor
+from aos_core.execution.secrets import SecretStore, resolve_secrets
 from aos_core.execution.state import RunState
+from aos_core.execution.world import World
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import plan_graph
-from aos_core.runs.store import RunStore, StoredRun
 from aos_core.runs.trace import step_record
 
-__all__ = ["RunEngine", "end_record", "sum_costs"]
+__all__ = ["RunEngine", "Sink", "bind_step", "end_record"]
 
 Finished = tuple[dict[str, Any], StructuredOutcome]
-_BATCH = 256  # at most this many finished steps wait for one commit
+
+
+def bind_step(literal: Mapping[str, Any], outputs: Mapping[str, Any]) -> tuple[Any, Callable[[SecretStore], Any]]:
+    """A step's parameters as the trace keeps them (step references resolved, secret references
+    kept), and the binder the pipeline calls for what the skill gets: secrets resolved in the
+    plan's own text first, then step outputs substituted, so a `${secrets...}` inside fetched data
+    is passed on as text and never resolved. `UnresolvedReference` when an output is missing."""
+    params = resolve_references(literal, outputs)
+
+    def bind(secrets: SecretStore) -> Any:
+        with_secrets = resolve_secrets(literal, secrets)
+        return params if with_secrets is literal else resolve_references(with_secrets, outputs)
+
+    return params, bind
+
+
+class Sink(Protocol):
+    """Where an engine's records go."""
+
+    def starting(self, step: PlanStep, params: Any) -> None:
+        """Called before a step's call starts (a replay checks its parameters here)."""
+        ...
+
+    def commit(self, records: list[dict[str, Any]]) -> None: ...
+
+    def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None: ...
 
 
 class RunEngine:
-    """Runs one plan to completion (or to its first failure, when the policy says stop)."""
+    """Runs one plan to completion, to its first failure (when the policy says stop), or until
+    it is cancelled."""
 
     def __init__(
         self,
@@ -43,191 +73,135 @@ class RunEngine:
         run_id: str,
         plan: Plan,
         executor: Executor,
-        drivers: Drivers,
-        store: RunStore,
+        accounts: tuple[Account, ...],
+        sink: Sink,
+        waits: Waits,
+        world_for: Callable[[str, RunState], World],
         in_flight_limit: int,
+        currency: str,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
         self.executor = executor
-        self.drivers = drivers
-        self.store = store
+        self.accounts = accounts
+        self.sink = sink
+        self.waits = waits
+        self.world_for = world_for
         self.limit = max(1, in_flight_limit)
+        self.currency = currency
         self.policy = executor.policy
         self.state = RunState()
         self.outcomes: dict[str, StructuredOutcome] = {}
         self.outputs: dict[str, Any] = {}
+        self.spent = Cost(currency=currency)
+        self.steps = {step.id: step for step in plan.steps}
         self.position = {step.id: i for i, step in enumerate(plan.steps)}
         self.order = [step.id for step in plan.steps]
-        self.steps = {step.id: step for step in plan.steps}
-        self.graph = plan_graph(plan)
-        self.deps = self.graph.dependencies
-        self.with_secrets = {step.id for step in plan.steps if has_secret_refs(step.params)}
+        self.deps = plan_graph(plan).dependencies
         self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
         for step_id, ups in self.deps.items():
             for up in ups:
                 self.dependents[up].append(step_id)
+        self.lost: dict[str, list[dict[str, Any]]] = {}  # step -> worst cases of attempts lost in a crash
+        self.pending: set[str] = set()  # steps waiting for a decision (not repeated after a crash)
         self.reused: list[str] = []
         self.repeated: list[str] = []
         self.not_repeated: list[str] = []
 
-    # -- resume --------------------------------------------------------------------------------
-    def restore(self, stored: StoredRun) -> None:
-        """Take committed steps as done; decide what to do with steps that were in flight."""
-        for step_id in stored.trace.step_order():
-            record = stored.trace.steps[step_id]
-            outcome = StructuredOutcome.model_validate({**record["outcome"], "trace_id": self.run_id})
-            self.outcomes[step_id] = outcome
-            if outcome.ok:
-                self.outputs[step_id] = outcome.output
-            for attempt in record.get("attempts", []):
-                self.state.apply(attempt.get("state_writes") or {})
-            self.executor.ledger.record(outcome.cost)
-            self.reused.append(step_id)
-        refused = []
-        for step_id in stored.in_flight:
-            step = self.steps.get(step_id)
-            if step is None:
-                continue
-            entry = self.executor.registry.skills.get(step.skill)
-            repeatable = entry is None or entry.metadata.idempotent or self.policy.repeat_in_flight
-            if repeatable:
-                self.repeated.append(step_id)
-                continue
-            error = make_error(
-                ErrorCode.CANCELLED,
-                f"step {step_id} ({step.skill}) was in flight when the run stopped; its side effects may have "
-                "happened, so it is not repeated (not idempotent); set policy.repeat_in_flight to repeat it",
-                details={"reason": "in_flight_at_crash", "step": step_id},
-            )
-            refusal = StructuredOutcome(
-                ok=False,
-                error=error,
-                skill=step.skill,
-                skill_version=entry.metadata.version if entry else "",
-                trace_id=self.run_id,
-                step_id=step_id,
-            )
-            self.outcomes[step_id] = refusal
-            refused.append(step_record(step_id, step.skill, None, refusal, []))
-            self.not_repeated.append(step_id)
-        self.store.commit_steps(self.run_id, refused)
+    # -- what a resume carries over ----------------------------------------------------------------
+    def take_committed(self, step_id: str, record: dict[str, Any]) -> None:
+        """A step committed before: its outcome, output, state writes and spend."""
+        outcome = StructuredOutcome.model_validate({**record["outcome"], "trace_id": self.run_id})
+        for attempt in record.get("attempts") or []:
+            self.state.apply(attempt.get("state_writes") or {})
+        self._done(step_id, outcome, record)
+        self.reused.append(step_id)
 
-    # -- running -------------------------------------------------------------------------------
+    def _done(self, step_id: str, outcome: StructuredOutcome, record: dict[str, Any]) -> None:
+        self.outcomes[step_id] = outcome
+        if outcome.ok:
+            self.outputs[step_id] = outcome.output
+        spent = outcome.cost
+        for lost in record.get("lost") or []:
+            spent = spent + Cost.model_validate(lost["cost"])
+        self.spent = self.spent + spent
+
+    # -- running -----------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         remaining = {k: {d for d in v if d not in self.outcomes} for k, v in self.deps.items()}
         skipped: set[str] = set()
         stop = False
-        failed_first: str | None = None
         for step_id, outcome in self.outcomes.items():
             if not outcome.ok:
-                failed_first = failed_first or step_id
                 stop = stop or self.policy.on_step_failure == "stop"
                 skipped |= self._downstream(step_id)
+        for step_id in self.pending:
+            skipped |= self._downstream(step_id)
         ready = [
-            self.position[s] for s in self.steps if s not in self.outcomes and not remaining[s] and s not in skipped
+            self.position[s]
+            for s in self.steps
+            if s not in self.outcomes and s not in self.pending and not remaining[s] and s not in skipped
         ]
         heapq.heapify(ready)
         tasks: dict[asyncio.Task[Finished], str] = {}
-        finished: list[tuple[str, Finished]] = []
         try:
             while True:
-                while ready and not stop and len(tasks) < self.limit and len(finished) < _BATCH:
+                while ready and not stop and len(tasks) < self.limit:
                     step_id = self.order[heapq.heappop(ready)]
-                    if step_id in skipped:
-                        continue
-                    started = self._start(self.steps[step_id])
-                    if isinstance(started, asyncio.Task):
-                        tasks[started] = step_id
-                    else:  # finished without waiting for anything: no task, no event-loop round trip
-                        finished.append((step_id, started))
-                        if not started[1].ok and self.policy.on_step_failure == "stop":
-                            break  # start nothing more; the failure is handled after the commit
-                if finished:
-                    finished += [(tasks.pop(t), t.result()) for t in [t for t in tasks if t.done()]]
-                elif tasks:
-                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                    finished = [(tasks.pop(t), t.result()) for t in done]
-                else:
+                    if step_id not in skipped:
+                        tasks[asyncio.ensure_future(self._step(self.steps[step_id]))] = step_id
+                if not tasks:
                     break
-                finished.sort(key=lambda item: self.position[item[0]])
-                self.store.commit_steps(self.run_id, [record for _, (record, _) in finished])
-                for step_id, (_, outcome) in finished:
-                    self.outcomes[step_id] = outcome
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                finished = sorted(((tasks.pop(t), t.result()) for t in done), key=lambda f: self.position[f[0]])
+                self.sink.commit([record for _, (record, _) in finished])
+                for step_id, (record, outcome) in finished:
+                    self._done(step_id, outcome, record)
                     if outcome.ok:
-                        self.outputs[step_id] = outcome.output
                         for down in self.dependents[step_id]:
                             remaining[down].discard(step_id)
-                            if not remaining[down] and down not in skipped and down not in self.outcomes:
+                            if not remaining[down] and down not in skipped and down not in self.pending:
                                 heapq.heappush(ready, self.position[down])
                     else:
-                        failed_first = failed_first or step_id
                         stop = stop or self.policy.on_step_failure == "stop"
                         skipped |= self._downstream(step_id)
-                finished = []
-                if tasks:
-                    await asyncio.sleep(0)  # let running steps progress between batches
         except asyncio.CancelledError:
-            self.store.commit_steps(self.run_id, [record for _, (record, _) in finished])
             await self._abandon(tasks)
-            self.store.set_status(self.run_id, "interrupted")
+            self.sink.finish("interrupted", None)
             raise
-        skipped |= {s for s in self.steps if s not in self.outcomes}
-        return self._finish(failed_first, skipped)
+        except BaseException:
+            await self._abandon(tasks, commit=False)
+            raise
+        return self._finish(skipped)
 
-    def _start(self, step: PlanStep) -> Finished | asyncio.Task[Finished]:
-        """Start a step: finished at once if it never had to wait, else a task that finishes it."""
+    async def _step(self, step: PlanStep) -> Finished:
         try:
-            params = resolve_references(step.params, self.outputs) if self.graph.references[step.id] else step.params
-            resolved = self._with_secrets(step.params, params) if step.id in self.with_secrets else params
+            params, bind = bind_step(step.params, self.outputs)
         except UnresolvedReference as exc:
             error = make_error(ErrorCode.INVALID_INPUT, f"step {step.id}: {exc}", details={"step": step.id})
             failed = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
-            return step_record(step.id, step.skill, None, failed, []), failed
-        entry = self.executor.registry.skills.get(step.skill)
-        if entry is not None and entry.metadata.side_effects != SideEffect.NONE:
-            self.store.mark_started(self.run_id, step.id)
-        scope = CallScope(step.id, self.run_id, self.state, record=True)
-        pipeline = self.executor.pipeline(step.skill, params, scope, resolved=resolved)
-        try:
-            effect = next(pipeline)
-        except StopIteration as stop:
-            return self._recorded(step, params, scope, stop.value)
-        return asyncio.ensure_future(self._continue(step, params, scope, pipeline, effect))
+            return step_record(step.id, step.skill, None, failed, None, self.lost.get(step.id)), failed
+        self.sink.starting(step, params)
+        world = self.world_for(step.id, self.state)
+        scope = CallScope(step.id, self.run_id, world, self.waits, self.accounts, bind=bind)
+        outcome = await self.executor.call(step.skill, params, scope)
+        record = getattr(world, "record", None)
+        return step_record(step.id, step.skill, params, outcome, record, self.lost.get(step.id)), outcome
 
-    async def _continue(self, step: PlanStep, params: Any, scope: CallScope, pipeline: Any, effect: Any) -> Finished:
-        outcome = await self.drivers.resume_async(pipeline, effect)
-        return self._recorded(step, params, scope, outcome)
-
-    def _recorded(self, step: PlanStep, params: Any, scope: CallScope, outcome: StructuredOutcome) -> Finished:
-        secrets = self.executor.secrets
-        for attempt in scope.attempts:
-            attempt.state_writes = secrets.redact(attempt.state_writes)
-        return step_record(step.id, step.skill, params, outcome, scope.attempts), outcome
-
-    def _with_secrets(self, literal: Any, params: Any) -> Any:
-        """Secrets resolved in the plan's own text first, then step outputs substituted, so a
-        `${secrets...}` inside fetched data is passed on as text and never resolved."""
-        if not has_secret_refs(literal):
-            return params
-        try:
-            with_secrets = resolve_secret_refs(literal, self.executor.secrets)
-        except MissingSecret:
-            return None  # the executor reports the missing secret
-        return resolve_references(with_secrets, self.outputs)
-
-    async def _abandon(self, tasks: Mapping[asyncio.Task[Any], str]) -> None:
+    async def _abandon(self, tasks: Mapping[asyncio.Task[Finished], str], commit: bool = True) -> None:
         """On cancellation: keep what finished for real, never commit a step cut short."""
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        if not commit:
+            return
         keep = []
         for result in results:
             if isinstance(result, tuple):
                 record, outcome = result
                 if outcome.ok or (outcome.error is not None and outcome.error.code != ErrorCode.CANCELLED):
                     keep.append(record)
-        self.store.commit_steps(self.run_id, keep)
+        self.sink.commit(keep)
 
     def _downstream(self, step_id: str) -> set[str]:
         found: set[str] = set()
@@ -239,35 +213,32 @@ class RunEngine:
                 stack.extend(self.dependents[current])
         return found
 
-    def _finish(self, failed_first: str | None, skipped: set[str]) -> RunResult:
+    def _finish(self, skipped: set[str]) -> RunResult:
         ordered = {s.id: self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes}
-        failed = next((s for s, o in ordered.items() if not o.ok), None) or failed_first
-        status: RunStatus = "completed" if failed is None and not skipped else "failed"
-        spent = sum_costs(ordered.values(), self.executor.ledger.contract.currency)
-        skipped_list = sorted(skipped, key=self.position.__getitem__)
+        failed = next((s for s, o in ordered.items() if not o.ok), None)
+        not_run = sorted((s for s in self.steps if s not in self.outcomes), key=self.position.__getitem__)
         state = self.state.snapshot()
-        self.store.finish_run(self.run_id, status, end_record(status, failed, skipped_list, state, spent))
+        status: RunStatus
+        if self.pending:
+            status = "interrupted"  # resumable: a decision is needed for the steps not repeated
+            self.sink.finish(status, None)
+        else:
+            status = "completed" if failed is None and not not_run else "failed"
+            self.sink.finish(status, end_record(status, failed, not_run, state, self.spent))
         return RunResult(
             run_id=self.run_id,
             ok=status == "completed",
             status=status,
             outcomes=ordered,
             failed_step=failed,
-            skipped=tuple(skipped_list),
-            spent=spent,
+            skipped=tuple(s for s in not_run if s not in self.pending),
+            spent=self.spent,
             state=state,
             resumed=bool(self.reused or self.repeated or self.not_repeated),
             reused=tuple(self.reused),
             repeated_in_flight=tuple(self.repeated),
             not_repeated=tuple(self.not_repeated),
         )
-
-
-def sum_costs(outcomes: Any, currency: str) -> Cost:
-    total = Cost(currency=currency)
-    for outcome in outcomes:
-        total = total + outcome.cost
-    return total
 
 
 def end_record(

@@ -1,249 +1,275 @@
-"""Replay: re-run a plan against its recorded trace and check it matches byte for byte.
+"""Replay: the run engine and the pipeline again, in a world that serves the recording.
 
-Outcomes come from the recording, so a replay spends nothing and never calls the network or a
-model. Each step's parameters are recomputed from the plan and the replayed upstream outputs
-and compared with the recorded ones; deterministic skills are re-executed (recorded clock
-readings, the same seeded randomness) and their result compared too. The first difference
-stops the replay with `NON_DETERMINISTIC` naming the step, recorded against actual.
+A replay runs the recorded plan through the same `RunEngine` and the same pipeline as the run.
+Its `ReplayWorld` answers, from each step's record, what the live world measured or was told:
+durations, clock readings, rate-limit waits, approvals, reservation refusals, the deadline's
+wall-time part, costs, whether there was time to retry, and the results of skills that are not
+deterministic. Everything else is computed again: bound parameters, input validation, policy
+verdicts and timeouts, per-call idempotency, retry decisions and seeded delays, the result of
+every deterministic skill (re-executed on the recorded clock readings, seed and state), the
+outcome, the spend and the end record. Each replayed step record is rebuilt from what the replay
+computed and compared with the recorded line; the first difference stops the replay with
+`NON_DETERMINISTIC` naming the step and the field. A replay spends nothing, never sleeps and
+never calls a skill that is not deterministic. Secrets the replay does not have are replaced by
+stand-ins, and a step that needed one is served from the recording, never re-executed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aos_core.contracts.errors import ErrorCode, make_error
+from aos_core.contracts.cost import Cost, CostWarning
+from aos_core.contracts.errors import ErrorInfo
 from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import Plan
-from aos_core.contracts.runs import Divergence, ReplayResult
-from aos_core.execution.checks import check_output
+from aos_core.contracts.plan import PlanStep
+from aos_core.contracts.runs import Divergence, RunStatus
 from aos_core.execution.clock import ReplayClock
 from aos_core.execution.context import Context
-from aos_core.execution.effects import Drivers
-from aos_core.execution.executor import Executor
-from aos_core.execution.secrets import MissingSecret, has_secret_refs, resolve_secret_refs
-from aos_core.execution.state import RunState, StateWriter
-from aos_core.planning.references import UnresolvedReference, resolve_references
-from aos_core.planning.validation import plan_graph
-from aos_core.runs.engine import end_record
-from aos_core.runs.trace import TraceDocument, same_json
+from aos_core.execution.prepared import PreparedSkill
+from aos_core.execution.secrets import MissingSecret, SecretStore, resolve_secrets
+from aos_core.execution.state import RunState
+from aos_core.execution.world import Admission, AttemptRecord, CallRecord, attempt_record
+from aos_core.runs.trace import TraceDocument, canonical_json, first_difference, same_json
 
-__all__ = ["Replayer"]
+if TYPE_CHECKING:
+    from aos_core.execution.pipeline import CallScope, Executor
+
+__all__ = ["ComparingSink", "Diverged", "ReplayWorld"]
 
 
-class _Diverged(Exception):
+class Diverged(Exception):
+    """The replay stopped matching its recording (internal: becomes a `ReplayResult`)."""
+
     def __init__(self, divergence: Divergence) -> None:
         super().__init__(divergence.reason)
         self.divergence = divergence
 
 
-class Replayer:
-    """Replays one trace with the runtime's loaded skills."""
+class _StandIns(SecretStore):
+    """The replay's secrets: the real ones where set, a stand-in text where not."""
 
-    def __init__(
-        self, trace: TraceDocument, plan: Plan, executor: Executor, drivers: Drivers, recorded_plan: bool = False
-    ) -> None:
-        self.trace = trace
-        self.plan = plan
-        self.executor = executor
-        self.drivers = drivers
-        self.seed = int(trace.header["seed"])
-        self.state = RunState()
-        self.outcomes: dict[str, StructuredOutcome] = {}
-        self.outputs: dict[str, Any] = {}
-        self._references = plan_graph(plan).references  # steps without references keep their params as planned
-        # replaying the recorded plan: its header is the recorded one (no need to dump the plan again)
-        header = trace.header if recorded_plan else dict(trace.header, plan=plan.model_dump(mode="json"))
-        self.replayed = TraceDocument(header)
-        self.reexecuted: list[str] = []
-        self.replayed_text = ""
+    def __init__(self, real: SecretStore) -> None:
+        super().__init__({})
+        self.real = real
+        self.used = False
 
-    async def replay(self, run_id: str | None) -> ReplayResult:
+    def get(self, name: str) -> str:
         try:
-            await self._steps()
-            self._compare_end()
-        except _Diverged as diverged:
-            return self._result(run_id, diverged.divergence)
-        return self._result(run_id, None)
-
-    async def _steps(self) -> None:
-        recorded_skips = set((self.trace.end or {}).get("skipped", []))
-        deps = plan_graph(self.plan).dependencies
-        failed: set[str] = set()
-        for step in self.plan.steps:  # replayed in plan order, one step at a time
-            record = self.trace.steps.get(step.id)
-            if record is None:
-                if step.id in recorded_skips:
-                    failed.add(step.id)
-                    continue
-                raise _Diverged(Divergence(step_id=step.id, reason="this step is not in the recording"))
-            if deps[step.id] & failed:
-                raise _Diverged(Divergence(step_id=step.id, reason="recorded as run, but an upstream step failed"))
-            outcome = await self._step(step.id, step.skill, step.params, record)
-            if not outcome.ok:
-                failed.add(step.id)
-        planned = {p.id for p in self.plan.steps}
-        extra = [s for s in self.trace.step_order() if s not in planned]
-        if extra:
-            raise _Diverged(Divergence(step_id=extra[0], reason="recorded step is not in the plan being replayed"))
-
-    async def _step(self, step_id: str, skill: str, plan_params: Any, record: dict[str, Any]) -> StructuredOutcome:
-        if record.get("skill") != skill:
-            raise _Diverged(
-                Divergence(
-                    step_id=step_id, reason="the step calls another skill", recorded=record.get("skill"), actual=skill
-                )
-            )
-        try:
-            params = resolve_references(plan_params, self.outputs) if self._references[step_id] else plan_params
-        except UnresolvedReference as exc:
-            params = None
-            if record.get("params") is not None:
-                raise _Diverged(Divergence(step_id=step_id, reason=str(exc), recorded=record.get("params"))) from None
-        if not same_json(params, record.get("params")):
-            raise _Diverged(
-                Divergence(
-                    step_id=step_id,
-                    reason="the step gets different parameters than recorded",
-                    recorded=record.get("params"),
-                    actual=params,
-                )
-            )
-        outcome = StructuredOutcome.model_validate(record["outcome"])
-        entry = self.executor.registry.skills.get(skill)
-        attempts = record.get("attempts") or []
-        if entry is not None and entry.metadata.deterministic and attempts and params is not None:
-            await self._reexecute(step_id, entry, params, attempts[-1], outcome)
-        for attempt in attempts:
-            self.state.apply(attempt.get("state_writes") or {})
-        self.outcomes[step_id] = outcome
-        if outcome.ok:
-            self.outputs[step_id] = outcome.output
-        self.executor.ledger.record(outcome.cost)
-        self.replayed.steps[step_id] = record  # its params were just shown identical, so the line is too
-        if step_id in self.trace.raw_steps:
-            self.replayed.raw_steps[step_id] = self.trace.raw_steps[step_id]
-        return outcome
-
-    async def _reexecute(
-        self, step_id: str, entry: Any, params: Any, attempt: dict[str, Any], recorded: StructuredOutcome
-    ) -> None:
-        """Run a deterministic skill again on the recorded inputs and compare what it does."""
-        try:
-            resolved = resolve_secret_refs(params, self.executor.secrets) if has_secret_refs(params) else params
+            return self.real.get(name)
         except MissingSecret:
-            return  # cannot re-run without the secret; the recorded outcome stands unverified
-        prep = self.executor.prepared(entry.metadata.name)
+            self.used = True
+            return f"[replay: secret {name} not available]"
+
+
+class ReplayWorld:
+    """One recorded step, served back to the pipeline; see the module docstring."""
+
+    def __init__(self, step_id: str, record: dict[str, Any], state: RunState, reexecuted: list[str]) -> None:
+        self.step_id = step_id
+        self.recorded = record
+        self.attempts: list[dict[str, Any]] = list(record.get("attempts") or [])
+        self.outcome: dict[str, Any] = record["outcome"]
+        self.state = state
+        self.record = CallRecord()
+        self.serve_only = False  # True when the skill must not run again (a secret stood in)
+        self.reexecuted = reexecuted
+        self._ran: set[int] = set()  # attempts whose skill really ran again
+
+    def _diverged(self, reason: str, recorded: Any = None, actual: Any = None) -> Diverged:
+        return Diverged(Divergence(step_id=self.step_id, reason=reason, recorded=recorded, actual=actual))
+
+    def started(self, ex: Executor) -> float:
+        return 0.0
+
+    def elapsed_ms(self, ex: Executor, started: float) -> float:
+        return float(self.outcome.get("duration_ms") or 0.0)
+
+    def bind(self, ex: Executor, scope: CallScope, params: Any) -> Any:
         try:
-            model = prep.validate_input(resolved) if prep is not None else None
-        except Exception:  # noqa: BLE001 - the recorded outcome says what validation gave; compare below
-            model = None
-        clock = ReplayClock(list(attempt.get("clock") or []))
-        writer = StateWriter(self.state, apply=False)
-        ctx = Context(
-            clock,
-            self.executor.secrets,
-            self.executor.policy,
-            writer,
-            self.executor.skill_config.get(entry.metadata.name, {}),
-            step_id,
-            int(attempt.get("attempt", 1)),
-            float(entry.metadata.timeout_ms),
-            self.executor.pool,
-            self.seed,
-        )
-        if model is None:
-            actual: Any = {"ok": False, "error": "SCHEMA_VALIDATION_FAILED"}
-        else:
-            timeout = entry.metadata.timeout_ms / 1000.0
-            if entry.is_async or entry.metadata.blocking:
-                status, value = await self.drivers.run_async(
-                    _as_pipeline(self.executor.call(entry, model, ctx, timeout))
-                )
-            else:  # inline: no generator, no event-loop round trip
-                status, value = self.executor.call_inline(entry, model, ctx, timeout)
-            if status == "ok":
-                output, error = check_output(entry, value, self.executor.max_output_bytes)
-                actual = {"ok": True, "output": output} if error is None else {"ok": False, "error": error.code.value}
-            elif status == "raised":
-                from aos_core.failures import classify_exception
+            return scope.bind(ex.secrets) if scope.bind is not None else resolve_secrets(params, ex.secrets)
+        except MissingSecret as missing:
+            error = self.outcome.get("error") or {}
+            if error.get("code") == "INVALID_INPUT" and (error.get("details") or {}).get("secret") == missing.name:
+                raise  # the run did not have it either
+            stand_ins = _StandIns(ex.secrets)
+            self.serve_only = True
+            return scope.bind(stand_ins) if scope.bind is not None else resolve_secrets(params, stand_ins)
 
-                actual = {
-                    "ok": False,
-                    "error": classify_exception(value, self.executor.classifiers, entry.metadata).code.value,
-                }
-            else:
-                actual = {"ok": False, "error": "TIMEOUT" if status == "timeout" else "CANCELLED"}
-        expected = (
-            {"ok": True, "output": recorded.output}
-            if recorded.ok
-            else {"ok": False, "error": recorded.error.code.value if recorded.error else None}
+    async def approval(self, ex: Executor, prep: PreparedSkill, params: Any, scope: CallScope) -> ErrorInfo | None:
+        granted = self.recorded.get("approval")
+        if granted is None:
+            raise self._diverged("the step now needs an approval, which the recorded run did not ask for")
+        self.record.approval = granted
+        return None if granted else self._served_error()
+
+    async def admit(
+        self, ex: Executor, prep: PreparedSkill, params: Any, attempt: int, idempotent: bool, scope: CallScope
+    ) -> Admission | ErrorInfo:
+        if attempt > len(self.attempts):
+            if (
+                attempt == len(self.attempts) + 1
+                and not self.outcome["ok"]
+                and self.outcome.get("attempts") == attempt - 1
+            ):
+                return self._served_error()  # refused before this attempt ran (budget, rate limit, price)
+            raise self._diverged(f"the step makes attempt {attempt}; the recording has {len(self.attempts)}")
+        served = self.attempts[attempt - 1]
+        recorded_deadline = float(served.get("deadline_ms", 0.0)) / 1000.0
+        deadline, wall_bound = prep.timeout_s, False
+        if recorded_deadline < deadline:  # the wall-time budget set the deadline then
+            deadline, wall_bound = recorded_deadline, True
+        worst = Cost.model_validate(served.get("cost") or {})
+        return Admission((), worst, deadline, wall_bound, float(served.get("waited_ms", 0.0)))
+
+    def context(
+        self, ex: Executor, prep: PreparedSkill, attempt: int, admitted: Admission, scope: CallScope
+    ) -> Context:
+        served = self.attempts[attempt - 1]
+        return Context(
+            ReplayClock(list(served.get("clock") or [])),
+            ex.secrets,
+            ex.policy,
+            self.state,
+            prep.config,
+            scope.step_id,
+            attempt,
+            admitted.deadline_s * 1000.0,
+            ex.pool,
+            ex.seed,
         )
+
+    def _reexecutes(self, prep: PreparedSkill) -> bool:
+        return prep.meta.deterministic and not self.serve_only
+
+    async def invoke(
+        self, ex: Executor, prep: PreparedSkill, model: Any, ctx: Context, admitted: Admission, scope: CallScope
+    ) -> tuple[Any, ErrorInfo | None]:
+        served = self.attempts[ctx.attempt - 1]
+        last = ctx.attempt == len(self.attempts)
+        served_error = served.get("error")
+        served_output = self.outcome.get("output") if last and self.outcome["ok"] else None
+        if not self._reexecutes(prep):
+            self.state.apply(served.get("state_writes") or {})
+            return served_output, None if served_error is None else ErrorInfo.model_validate(served_error)
+        output, error = ex.judge(prep, await ex.run_skill(prep, model, ctx, admitted.deadline_s, scope.waits), admitted)
+        expected = {"ok": served_error is None, "output": served_output, "error": (served_error or {}).get("code")}
+        actual = {"ok": error is None, "output": output, "error": None if error is None else error.code.value}
         if not same_json(actual, expected):
-            raise _Diverged(
-                Divergence(
-                    step_id=step_id,
-                    reason="the skill now produces a different result",
-                    recorded=expected,
-                    actual=actual,
-                )
+            raise self._diverged(
+                "the skill now produces a different result", ex.secrets.redact(expected), ex.secrets.redact(actual)
             )
-        clock_problem = clock.finish()
-        if clock_problem:
-            raise _Diverged(Divergence(step_id=step_id, reason=f"the skill {clock_problem}"))
-        if not same_json(writer.writes, attempt.get("state_writes") or {}):
-            raise _Diverged(
-                Divergence(
-                    step_id=step_id,
-                    reason="the skill writes different state",
-                    recorded=attempt.get("state_writes"),
-                    actual=writer.writes,
-                )
-            )
-        self.reexecuted.append(step_id)
+        problem = ctx.clock.finish()
+        if problem:
+            raise self._diverged(f"the skill {problem}")
+        self._ran.add(ctx.attempt)
+        if scope.step_id not in self.reexecuted:
+            self.reexecuted.append(scope.step_id)
+        return output, error
 
-    def _compare_end(self) -> None:
-        recorded = self.trace.end
-        if recorded is None:
-            raise _Diverged(
-                Divergence(step_id=None, reason="the recorded run never finished; resume it before replaying")
-            )
-        spent = self.executor.ledger.spent()  # every replayed step's recorded cost, counted once
-        skipped = [s.id for s in self.plan.steps if s.id not in self.outcomes]
-        failed = next((s.id for s in self.plan.steps if s.id in self.outcomes and not self.outcomes[s.id].ok), None)
-        status = "completed" if failed is None and not skipped else "failed"
-        self.replayed.end = end_record(status, failed, skipped, self.state.snapshot(), spent)
-        if not same_json(self.replayed.end, recorded):
-            raise _Diverged(
-                Divergence(step_id=None, reason="the run ends differently", recorded=recorded, actual=self.replayed.end)
-            )
-        self.replayed_text = self.replayed.text()
-        if self.replayed_text != self.trace.text():
-            raise _Diverged(Divergence(step_id=None, reason="the canonical traces differ"))
+    def charge(
+        self,
+        ex: Executor,
+        prep: PreparedSkill,
+        params: Any,
+        output: Any,
+        error: ErrorInfo | None,
+        admitted: Admission,
+        scope: CallScope,
+    ) -> tuple[Cost, CostWarning | None]:
+        warning = self.outcome.get("cost_warning")
+        last = len(self.record.attempts) + 1 == len(self.attempts)
+        return admitted.worst, CostWarning.model_validate(warning) if warning and last else None
 
-    def _result(self, run_id: str | None, divergence: Divergence | None) -> ReplayResult:
-        error = None
-        if divergence is not None:
-            where = f"step {divergence.step_id}: " if divergence.step_id else ""
-            error = make_error(
-                ErrorCode.NON_DETERMINISTIC,
-                f"replay diverged at {where}{divergence.reason}",
-                details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
-            )
-        ordered = {s.id: self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes}
-        return ReplayResult(
-            matched=divergence is None,
-            run_id=run_id,
-            error=error,
-            divergence=divergence,
-            outcomes=ordered,
-            state=self.state.snapshot(),
-            spent=self.executor.ledger.spent(),
-            reexecuted=tuple(self.reexecuted),
-            trace_sha256=hashlib.sha256(self.replayed_text.encode()).hexdigest() if divergence is None else None,
-        )
+    def may_wait(self, ex: Executor, delay: float, attempt: int, scope: CallScope) -> bool:
+        return attempt <= len(self.attempts) and self.attempts[attempt - 1].get("delay_ms") is not None
+
+    async def sleep(self, ex: Executor, delay: float, scope: CallScope) -> None:
+        """A replay never sleeps: the delay is in the record, compared with the recorded one."""
+
+    def attempted(
+        self,
+        ex: Executor,
+        ctx: Context,
+        admitted: Admission,
+        error: ErrorInfo | None,
+        cost: Cost,
+        delay: float | None,
+        idempotent: bool,
+        scope: CallScope,
+    ) -> None:
+        record: AttemptRecord = attempt_record(ex, ctx, admitted, error, cost, delay, idempotent)
+        if ctx.attempt not in self._ran:  # served: what the skill read and wrote is the recording's
+            served = self.attempts[ctx.attempt - 1]
+            record.clock = list(served.get("clock") or [])
+            record.state_writes = served.get("state_writes") or {}
+        self.record.attempts.append(record)
+
+    def _served_error(self) -> ErrorInfo:
+        return ErrorInfo.model_validate(self.outcome["error"])
 
 
-def _as_pipeline(generator: Any) -> Any:
-    result = yield from generator
-    return result
+class ComparingSink:
+    """The replay's end of the engine: each record is compared with the recorded one."""
+
+    def __init__(self, recorded: TraceDocument, header: dict[str, Any], secrets: SecretStore) -> None:
+        self.recorded = recorded
+        self.header = header
+        self.secrets = secrets
+        self.lines: dict[str, str] = {}
+        self.end: dict[str, Any] | None = None
+
+    def _diverged(self, step_id: str | None, reason: str, recorded: Any = None, actual: Any = None) -> Diverged:
+        redact = self.secrets.redact
+        return Diverged(Divergence(step_id=step_id, reason=reason, recorded=redact(recorded), actual=redact(actual)))
+
+    def starting(self, step: PlanStep, params: Any) -> None:
+        record = self.recorded.steps.get(step.id)
+        if record is None:
+            raise self._diverged(step.id, "this step is not in the recording")
+        if record.get("skill") != step.skill:
+            raise self._diverged(step.id, "the step calls another skill", record.get("skill"), step.skill)
+        if not same_json(params, record.get("params")):
+            raise self._diverged(
+                step.id, "the step gets different parameters than recorded", record.get("params"), params
+            )
+
+    def commit(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            step_id = record["id"]
+            line = canonical_json(record)
+            recorded = self.recorded.steps.get(step_id)
+            if recorded is None:
+                raise self._diverged(step_id, "this step is not in the recording")
+            if line != (self.recorded.raw_steps.get(step_id) or canonical_json(recorded)):
+                found = first_difference(recorded, record)
+                where, was, now = found if found is not None else ("(its canonical form)", None, None)
+                raise self._diverged(step_id, f"the step's record differs at {where}", was, now)
+            self.lines[step_id] = line
+
+    def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
+        recorded_end = self.recorded.end
+        extra = [s for s in self.recorded.step_order() if s not in self.lines]
+        if extra:
+            raise self._diverged(extra[0], "the recorded run has this step, the replay did not run it")
+        if end is None or recorded_end is None:
+            raise self._diverged(None, f"the replay ended {status}, the recording did not")
+        found = first_difference(recorded_end, end)
+        if found is not None:
+            where, was, now = found
+            raise self._diverged(None, f"the run ends differently at {where}", was, now)
+        self.end = end
+
+    def text(self, order: list[str]) -> str:
+        """The replayed trace, from the replayed lines."""
+        lines = [canonical_json(self.header), *(self.lines[s] for s in order if s in self.lines)]
+        if self.end is not None:
+            lines.append(canonical_json(self.end))
+        return "".join(line + "\n" for line in lines)
+
+    def sha256(self, order: list[str]) -> str:
+        return hashlib.sha256(self.text(order).encode("utf-8")).hexdigest()
+
+
+def outcome_of(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
+    return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})

@@ -1,31 +1,62 @@
-"""Starting, resuming and replaying runs: the glue the `Runtime` facade calls."""
+"""Starting, resuming and replaying runs: the glue the `Runtime` facade calls.
+
+A run is owned by whoever holds its lease (`store.py`); the owner renews it with a heartbeat
+while the engine runs and releases it when the run ends or is interrupted. Resume takes the
+lease first, so two resumes of one run never both execute its steps.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
+from aos_core.contracts.errors import ErrorCode, make_error
+from aos_core.contracts.exceptions import RunNotFinished, TraceError
+from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
-from aos_core.contracts.runs import ReplayResult, RunResult
-from aos_core.execution.effects import Drivers
-from aos_core.execution.executor import Executor
+from aos_core.contracts.runs import Divergence, ReplayResult, RunResult, RunStatus
+from aos_core.contracts.skill import SideEffect
+from aos_core.execution.calling import Waits
+from aos_core.execution.clock import VirtualClock
+from aos_core.execution.pipeline import Executor
+from aos_core.execution.state import RunState
+from aos_core.execution.world import CallRecord, LiveWorld
+from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.service import parse_plan, plan_error
 from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
 from aos_core.runs.engine import RunEngine
-from aos_core.runs.replay import Replayer
-from aos_core.runs.store import RunStore
-from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, TraceError
+from aos_core.runs.replay import ComparingSink, Diverged, ReplayWorld
+from aos_core.runs.store import Hold, RunStore, StoredRun
+from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, step_record
 
-__all__ = ["ExecutorFactory", "new_run_id", "refused_run", "replay_source", "replay_trace", "resume_run", "start_run"]
+__all__ = ["RunSetup", "new_run_id", "refused_run", "replay_source", "replay_trace", "resume_run", "start_run"]
 
-ExecutorFactory = Callable[[ResourceContract, Policy, int], Executor]
+ExecutorFactory = Callable[[Policy, int, Any], Executor]  # (policy, seed, clock or None) -> executor
+AccountsFactory = Callable[[ResourceContract], tuple[Account, ...]]
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What every run of one `Runtime` shares: its skills, store, how to build executors and
+    accounts, how to wait, who it is as an owner, and how long a lease lasts."""
+
+    registry: Registry
+    store: RunStore
+    make_executor: ExecutorFactory
+    make_accounts: AccountsFactory
+    waits: Waits
+    owner: str
+    lease_s: float
 
 
 def new_run_id() -> str:
@@ -41,18 +72,66 @@ def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunR
     )
 
 
+class StoreSink:
+    """A live run's end of the engine: holds, commits and the end go to the run store."""
+
+    def __init__(self, store: RunStore, run_id: str, owner: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner
+
+    def starting(self, step: Any, params: Any) -> None:
+        """Nothing to check for a live run."""
+
+    def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
+        if repeatable and not (worst.money or worst.calls or worst.input_tokens or worst.output_tokens):
+            return  # a free call that changes nothing: after a crash it simply runs again
+        self.store.hold(self.run_id, self.owner, Hold(step_id, attempt, worst.model_dump(mode="json"), idempotent))
+
+    def commit(self, records: list[dict[str, Any]]) -> None:
+        self.store.commit_steps(self.run_id, self.owner, records)
+
+    def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
+        self.store.finish_run(self.run_id, self.owner, status, end)
+
+
+def _engine(
+    run_id: str, plan: Plan, contract: ResourceContract, policy: Policy, seed: int, setup: RunSetup
+) -> RunEngine:
+    executor = setup.make_executor(policy, seed, None)
+    sink = StoreSink(setup.store, run_id, setup.owner)
+    return RunEngine(
+        run_id=run_id,
+        plan=plan,
+        executor=executor,
+        accounts=setup.make_accounts(contract),
+        sink=sink,
+        waits=setup.waits,
+        world_for=lambda step_id, state: LiveWorld(state, CallRecord(), sink),
+        in_flight_limit=contract.max_concurrency or 64,
+        currency=contract.currency,
+    )
+
+
+async def _leased(run: Coroutine[Any, Any, RunResult], setup: RunSetup, run_id: str) -> RunResult:
+    """Run the engine while a heartbeat renews the run's lease."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(setup.lease_s / 3)
+            setup.store.renew(run_id, setup.owner, setup.lease_s)
+
+    heartbeat = asyncio.ensure_future(beat())
+    try:
+        return await run
+    finally:
+        heartbeat.cancel()
+
+
 async def start_run(
-    plan: Plan | Any,
-    *,
-    registry: Registry,
-    make_executor: ExecutorFactory,
-    drivers: Drivers,
-    store: RunStore,
-    contract: ResourceContract,
-    policy: Policy,
-    seed: int,
+    plan: Plan | Any, *, setup: RunSetup, contract: ResourceContract, policy: Policy, seed: int
 ) -> RunResult:
-    parsed, problems = parse_plan(plan, registry.skills)
+    parsed, problems = parse_plan(plan, setup.registry.skills)
     if parsed is None or problems:
         return refused_run(problems, contract)
     run_id = new_run_id()
@@ -64,43 +143,105 @@ async def start_run(
         "contract": contract.model_dump(mode="json"),
         "policy": policy.model_dump(mode="json"),
     }
-    store.create_run(run_id, header, parsed.goal)
-    executor = make_executor(contract, policy, seed)
-    engine = RunEngine(
-        run_id=run_id,
-        plan=parsed,
-        executor=executor,
-        drivers=drivers,
-        store=store,
-        in_flight_limit=contract.max_concurrency or 64,
-    )
-    return await engine.run()
+    setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
+    engine = _engine(run_id, parsed, contract, policy, seed, setup)
+    return await _leased(engine.run(), setup, run_id)
 
 
 async def resume_run(
-    run_id: str, *, registry: Registry, make_executor: ExecutorFactory, drivers: Drivers, store: RunStore
+    run_id: str, *, setup: RunSetup, repeat: Collection[str] = (), abandon: Collection[str] = ()
 ) -> RunResult:
-    """Continue a run: committed steps are never run again; in-flight ones per the policy."""
-    stored = store.load_run(run_id)
-    header = stored.trace.header
-    plan = Plan.model_validate(header["plan"])
-    contract = ResourceContract.model_validate(header["contract"])
-    policy = Policy.model_validate(header["policy"])
-    problems = validate_plan(plan, registry.skills)
-    if problems:
-        return refused_run(problems, contract)
-    store.set_status(stored.run_id, "running")
-    executor = make_executor(contract, policy, int(header["seed"]))
-    engine = RunEngine(
-        run_id=stored.run_id,
-        plan=plan,
-        executor=executor,
-        drivers=drivers,
-        store=store,
-        in_flight_limit=contract.max_concurrency or 64,
+    """Continue a run: committed steps never run again; a step that was in flight is repeated
+    when that is safe (the skill changes nothing, every lost attempt was idempotent, the policy
+    says so, or `repeat` names it), committed as CANCELLED when `abandon` names it, and otherwise
+    left for a decision: the run stays resumable (status `interrupted`)."""
+    stored = setup.store.acquire(run_id, setup.owner, setup.lease_s)
+    try:
+        header = stored.trace.header
+        if header.get("format") != TRACE_FORMAT:
+            raise TraceError(
+                f"run {stored.run_id} was recorded by an older AOS (trace format {header.get('format')}); "
+                "it can be listed and shown, not resumed"
+            )
+        plan = Plan.model_validate(header["plan"])
+        contract = ResourceContract.model_validate(header["contract"])
+        policy = Policy.model_validate(header["policy"])
+        problems = validate_plan(plan, setup.registry.skills)
+        if problems:
+            setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)
+            return refused_run(problems, contract)
+        engine = _engine(stored.run_id, plan, contract, policy, int(header["seed"]), setup)
+        _restore(engine, stored, policy, set(repeat), set(abandon))
+    except BaseException:
+        setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)
+        raise
+    return await _leased(engine.run(), setup, stored.run_id)
+
+
+def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[str], abandon: set[str]) -> None:
+    trace = stored.trace
+    previous = Cost(currency=engine.currency)
+    for step_id in trace.step_order():
+        if step_id in engine.steps:
+            engine.take_committed(step_id, trace.steps[step_id])
+            previous = previous + engine.outcomes[step_id].cost
+    by_step: dict[str, list[Hold]] = {}
+    for hold in stored.holds:
+        if hold.step_id not in trace.steps and hold.step_id in engine.steps:
+            by_step.setdefault(hold.step_id, []).append(hold)
+    for step_id, holds in sorted(by_step.items(), key=lambda item: engine.position[item[0]]):
+        lost = [{"attempt": h.attempt, "cost": h.worst} for h in holds]
+        for item in lost:  # a held worst case counts as spent until its step is settled
+            previous = previous + Cost.model_validate(item["cost"])
+        step = engine.steps[step_id]
+        entry = engine.executor.registry.skills.get(step.skill)
+        harmless = entry is not None and entry.metadata.side_effects in (SideEffect.NONE, SideEffect.READ)
+        if step_id in abandon or "all" in abandon:
+            _abandon(engine, step_id, lost)
+        elif (
+            harmless
+            or all(h.idempotent for h in holds)
+            or policy.repeat_in_flight
+            or step_id in repeat
+            or "all" in repeat
+        ):
+            engine.lost[step_id] = lost
+            engine.repeated.append(step_id)
+        else:
+            engine.lost[step_id] = lost
+            engine.pending.add(step_id)
+            engine.not_repeated.append(step_id)
+    for account in engine.accounts:
+        if not account.durable:
+            account.ledger.record(previous)
+
+
+def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> None:
+    """Commit a step that was in flight as CANCELLED, by the caller's decision."""
+    step = engine.steps[step_id]
+    entry = engine.executor.registry.skills.get(step.skill)
+    try:
+        params = resolve_references(step.params, engine.outputs)
+    except UnresolvedReference:
+        params = None
+    error = make_error(
+        ErrorCode.CANCELLED,
+        f"step {step_id} ({step.skill}) was in flight when the run stopped and was abandoned on resume; "
+        "its side effects may have happened",
+        details={"reason": "abandoned_in_flight", "step": step_id},
     )
-    engine.restore(stored)
-    return await engine.run()
+    outcome = StructuredOutcome(
+        ok=False,
+        error=error,
+        skill=step.skill,
+        skill_version=entry.metadata.version if entry else "",
+        cost=Cost(currency=engine.currency),
+        trace_id=engine.run_id,
+        step_id=step_id,
+    )
+    record = step_record(step_id, step.skill, params, outcome, None, lost)
+    engine.sink.commit([record])
+    engine._done(step_id, outcome, record)
 
 
 def replay_source(
@@ -112,9 +253,11 @@ def replay_source(
     path = Path(source)
     if path.suffix in {".jsonl", ".json", ".trace"} or path.is_file():
         try:
-            text = path.read_text("utf-8")
+            text = path.read_bytes().decode("utf-8")
         except OSError as exc:
             raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise TraceError(f"{path} is not a text file (not UTF-8), so not an AOS trace") from None
         return TraceDocument.parse(text, str(path)), None
     stored = store().load_run(str(source))
     return stored.trace, stored.run_id
@@ -125,12 +268,78 @@ async def replay_trace(
     run_id: str | None,
     plan: Plan | Any | None,
     *,
+    registry: Registry,
     make_executor: ExecutorFactory,
-    drivers: Drivers,
+    waits: Waits,
 ) -> ReplayResult:
+    """Replay `trace` (with `plan` instead of the recorded one, when given)."""
     header = trace.header
-    chosen = Plan.model_validate(plan if plan is not None else header["plan"]) if not isinstance(plan, Plan) else plan
-    contract = ResourceContract.model_validate(header["contract"])
-    policy = Policy.model_validate(header["policy"])
-    executor = make_executor(contract, policy, int(header["seed"]))
-    return await Replayer(trace, chosen, executor, drivers, recorded_plan=plan is None).replay(run_id)
+    if header.get("format") != TRACE_FORMAT:
+        raise TraceError(
+            f"trace format {header.get('format')!r}: recorded by an older AOS, which this one cannot replay"
+        )
+    if trace.end is None:
+        which = f"run {run_id}" if run_id else "the trace"
+        raise RunNotFinished(f"{which} never finished (it was interrupted or is still running); resume it first")
+    try:
+        chosen = plan if isinstance(plan, Plan) else Plan.model_validate(plan if plan is not None else header["plan"])
+        contract = ResourceContract.model_validate(header["contract"])
+        policy = Policy.model_validate(header["policy"])
+    except ValueError as exc:
+        raise TraceError(f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}") from None
+    executor = make_executor(policy, int(header["seed"]), VirtualClock())
+    private = contract.model_copy(update={"id": None})  # a replay never touches a shared budget
+    account = Account(private, 0.0)
+    replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
+    sink = ComparingSink(trace, replayed_header, executor.secrets)
+    reexecuted: list[str] = []
+    engine = RunEngine(
+        run_id=run_id or "",
+        plan=chosen,
+        executor=executor,
+        accounts=(account,),
+        sink=sink,
+        waits=waits,
+        world_for=lambda step_id, state: _replay_world(trace, step_id, state, reexecuted),
+        in_flight_limit=contract.max_concurrency or 64,
+        currency=contract.currency,
+    )
+    order = [step.id for step in chosen.steps]
+    try:
+        await engine.run()
+    except Diverged as diverged:
+        return _replay_result(engine, run_id, reexecuted, diverged, None)
+    if plan is None and sink.text(order) != trace.text():
+        whole = Diverged(Divergence(step_id=None, reason="the replayed trace is not byte for byte the recorded one"))
+        return _replay_result(engine, run_id, reexecuted, whole, None)
+    return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
+
+
+def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: list[str]) -> ReplayWorld:
+    return ReplayWorld(step_id, trace.steps[step_id], state, reexecuted)
+
+
+def _replay_result(
+    engine: RunEngine, run_id: str | None, reexecuted: list[str], diverged: Diverged | None, sha: str | None
+) -> ReplayResult:
+    error = None
+    divergence = None if diverged is None else diverged.divergence
+    if divergence is not None:
+        where = f"step {divergence.step_id}: " if divergence.step_id else ""
+        error = make_error(
+            ErrorCode.NON_DETERMINISTIC,
+            f"replay diverged at {where}{divergence.reason}",
+            details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
+        )
+    ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
+    return ReplayResult(
+        matched=divergence is None,
+        run_id=run_id,
+        error=error,
+        divergence=divergence,
+        outcomes=ordered,
+        state=engine.state.snapshot(),
+        spent=engine.spent,
+        reexecuted=tuple(s for s in engine.order if s in reexecuted),
+        trace_sha256=sha,
+    )

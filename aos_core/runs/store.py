@@ -1,53 +1,105 @@
-"""The run store interface. SQLite implements it; a PostgreSQL store can implement it later."""
+"""The run store interface. SQLite implements it (`sqlite.py`); PostgreSQL can implement it too.
+
+A run has one owner at a time: whoever holds its lease (taken by compare-and-set, renewed by a
+heartbeat, released when the owner stops). Every write a run makes is fenced by the lease, so a
+process that lost its lease (it stalled, another took over) can never overwrite what the new
+owner committed. Before an attempt that has side effects or a price is sent, its worst case is
+written down (a hold); a hold is deleted in the same transaction that commits its step, so after
+a crash the holds left are exactly the attempts that were in flight.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from aos_core.contracts.runs import RunSummary
+from aos_core.contracts.exceptions import RunNotFound, StoreError
+from aos_core.contracts.runs import RunStatus, RunSummary
 from aos_core.runs.trace import TraceDocument
 
-__all__ = ["RunNotFound", "RunStore", "StoredRun", "default_store_path"]
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "Hold",
+    "LeaseLost",
+    "RunNotFound",
+    "RunStore",
+    "StoreError",
+    "StoredRun",
+    "default_store_path",
+    "owner_id",
+]
+
+DEFAULT_LEASE_S = 15.0
 
 
-class RunNotFound(LookupError):
-    """No run with that id (or unique id prefix) in the store."""
+class LeaseLost(StoreError):
+    """This owner no longer holds the run's lease: it must stop writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An attempt's worst case, written down before the call was sent and not yet committed."""
+
+    step_id: str
+    attempt: int
+    worst: dict[str, Any]  # a Cost as JSON
+    idempotent: bool
 
 
 @dataclass
 class StoredRun:
-    """A run as persisted: its trace so far, and steps that started but never committed."""
+    """A run as persisted: its trace so far, and the holds of attempts that never committed."""
 
     run_id: str
-    status: str
+    status: RunStatus
     trace: TraceDocument
-    in_flight: list[str] = field(default_factory=list)
-    pid: int | None = None
+    holds: list[Hold] = field(default_factory=list)
+    owner: str | None = None
+    lease_until: float | None = None
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Steps that were sent (or about to be) but never committed, sorted."""
+        return sorted({h.step_id for h in self.holds if h.step_id not in self.trace.steps})
 
 
 class RunStore(Protocol):
     """Durable runs. A step is completed once `commit_steps` returned."""
 
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str) -> None: ...
+    location: str
 
-    def mark_started(self, run_id: str, step_id: str) -> None:
-        """Durably note that a side-effecting step is about to run."""
+    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float) -> None:
+        """Record a new run, owned by `owner`."""
         ...
 
-    def commit_steps(self, run_id: str, records: list[dict[str, Any]]) -> None:
-        """Durably store finished steps, in one transaction."""
+    def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
+        """Take the run's lease (`RunBusy` while another live owner holds it) and load it."""
         ...
 
-    def finish_run(self, run_id: str, status: str, end: dict[str, Any] | None) -> None: ...
+    def renew(self, run_id: str, owner: str, lease_s: float) -> None:
+        """Extend the lease; `LeaseLost` when another owner took it."""
+        ...
 
-    def set_status(self, run_id: str, status: str) -> None: ...
+    def hold(self, run_id: str, owner: str, hold: Hold) -> None:
+        """Durably note an attempt's worst case before its call is sent."""
+        ...
+
+    def commit_steps(self, run_id: str, owner: str, records: list[dict[str, Any]]) -> None:
+        """Durably store finished steps and drop their holds, in one transaction."""
+        ...
+
+    def finish_run(self, run_id: str, owner: str, status: RunStatus, end: dict[str, Any] | None) -> None:
+        """Set the run's final (or paused) status, store its end record, release the lease."""
+        ...
+
+    def resolve_id(self, run_id: str) -> str: ...
 
     def load_run(self, run_id: str) -> StoredRun: ...
 
-    def list_runs(self, limit: int = 50) -> list[RunSummary]: ...
+    def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]: ...
 
     def close(self) -> None: ...
 
@@ -60,3 +112,8 @@ def default_store_path() -> Path:
 
         home = click.get_app_dir("aos")
     return Path(home) / "runs.sqlite3"
+
+
+def owner_id() -> str:
+    """A name for this process as a run's owner: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"

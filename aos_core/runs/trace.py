@@ -1,31 +1,45 @@
-"""The canonical trace: JSON Lines with sorted keys, decimals as strings, no run ids, no timestamps.
+"""The canonical trace: JSON Lines with sorted keys, decimals as strings, no run ids.
 
-Line 1 is the run header (plan, seed, contract, policy), then one line per executed step in
-plan order (parameters before secret resolution, the outcome, each attempt's clock readings,
-state writes and retry delay), then an end line (status, skipped steps, final state, spent).
-Two runs that did the same thing have byte-identical canonical traces.
+Line 1 is the run header (plan, seed, contract, policy), then one line per committed step in
+plan order, then an end line (status, failed and skipped steps, final state, spent). A step line
+holds the step's parameters before secret resolution, whether an approval was given, the
+outcome, and per attempt: whether that call was idempotent, the rate-limit wait before it, its
+deadline, every clock reading the skill took, its state writes, its error, its cost and the
+delay before the next attempt; plus the worst cases of attempts lost when a process died.
+
+What the trace holds is everything a replay needs and nothing that varies between machines:
+no run id, no wall-clock time of when the run happened. It does hold what the run measured
+(durations, clock readings, rate-limit waits): those are inputs to the run, recorded so that a
+replay can serve them back. So two runs of the same plan and seed give the same trace only
+when every measured value came out the same (a virtual clock and the same skill results); a
+replay of one recorded run gives byte for byte the recorded trace.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aos_core.contracts.money import format_money
-from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.execution.executor import AttemptRecord
+from aos_core.contracts.exceptions import TraceError
 
-__all__ = ["TRACE_FORMAT", "TraceDocument", "TraceError", "canonical_json", "same_json", "step_record"]
+if TYPE_CHECKING:
+    from aos_core.contracts.outcome import StructuredOutcome
+    from aos_core.execution.world import CallRecord
 
-TRACE_FORMAT = 1
+__all__ = [
+    "TRACE_FORMAT",
+    "TraceDocument",
+    "TraceError",
+    "canonical_json",
+    "outcome_json",
+    "same_json",
+    "step_record",
+]
 
-
-class TraceError(ValueError):
-    """A trace file that cannot be read as an AOS trace; the message says where."""
-
+TRACE_FORMAT = 2
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -35,27 +49,31 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:
+    """The outcome as the trace keeps it: JSON data without the run id."""
+    data = outcome.model_dump(mode="json")
+    data["trace_id"] = None
+    return data
+
+
 def step_record(
-    step_id: str, skill: str, params: Any, outcome: StructuredOutcome, attempts: Iterable[AttemptRecord]
+    step_id: str,
+    skill: str,
+    params: Any,
+    outcome: StructuredOutcome,
+    call: CallRecord | None,
+    lost: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The canonical record of one executed step (run id dropped from the outcome)."""
-    data = outcome_json(outcome)
+    """The canonical record of one committed step (one function for a run and its replay)."""
     return {
         "kind": "step",
         "id": step_id,
         "skill": skill,
         "params": params,
-        "outcome": data,
-        "attempts": [
-            {
-                "attempt": a.attempt,
-                "clock": a.clock,
-                "state_writes": a.state_writes,
-                "error": a.error,
-                "delay_ms": a.delay_ms,
-            }
-            for a in attempts
-        ],
+        "approval": None if call is None else call.approval,
+        "outcome": outcome_json(outcome),
+        "attempts": [] if call is None else [a.as_json() for a in call.attempts],
+        "lost": lost or [],
     }
 
 
@@ -65,45 +83,34 @@ def same_json(a: Any, b: Any) -> bool:
     if kind is not type(b):
         return False
     if kind is dict:
-        if len(a) != len(b):
-            return False
-        for key, value in a.items():  # noqa: SIM110 - a plain loop is ~2x faster than all() over a generator
-            if key not in b or not same_json(value, b[key]):
-                return False
-        return True
+        return len(a) == len(b) and all(key in b and same_json(value, b[key]) for key, value in a.items())
     if kind is list or kind is tuple:
-        if len(a) != len(b):
-            return False
-        for x, y in zip(a, b, strict=True):  # noqa: SIM110 - as above; this runs for every replayed step
-            if not same_json(x, y):
-                return False
-        return True
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
-def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:
-    """`outcome.model_dump(mode="json")` without the run id, built directly: it runs once per
-    step of every run (a test keeps the two identical)."""
-    cost = outcome.cost
-    error = outcome.error
-    return {
-        "ok": outcome.ok,
-        "output": outcome.output,
-        "error": None if error is None else error.model_dump(mode="json"),
-        "skill": outcome.skill,
-        "skill_version": outcome.skill_version,
-        "cost": {
-            "input_tokens": cost.input_tokens,
-            "output_tokens": cost.output_tokens,
-            "calls": cost.calls,
-            "money": format_money(cost.money),
-            "currency": cost.currency,
-        },
-        "duration_ms": outcome.duration_ms,
-        "attempts": outcome.attempts,
-        "trace_id": None,
-        "step_id": outcome.step_id,
-    }
+def first_difference(recorded: Any, actual: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first place two JSON values differ: (dotted path, recorded, actual), or None."""
+    if type(recorded) is not type(actual):
+        return path or "(value)", recorded, actual
+    if isinstance(recorded, dict):
+        for key in sorted(set(recorded) | set(actual)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in recorded or key not in actual:
+                return where, recorded.get(key), actual.get(key)
+            found = first_difference(recorded[key], actual[key], where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(recorded, list):
+        for index, (x, y) in enumerate(zip(recorded, actual, strict=False)):
+            found = first_difference(x, y, f"{path}[{index}]")
+            if found is not None:
+                return found
+        if len(recorded) != len(actual):
+            return f"{path} (length)", len(recorded), len(actual)
+        return None
+    return None if recorded == actual else (path or "(value)", recorded, actual)
 
 
 @dataclass
@@ -123,8 +130,6 @@ class TraceDocument:
     def step_order(self) -> list[str]:
         """Step ids in plan order; recorded steps the plan does not have come last, by id."""
         position = {step["id"]: i for i, step in enumerate(self.plan["steps"])}
-        if all(step_id in position for step_id in self.steps):
-            return sorted(self.steps, key=position.__getitem__)  # a C-level key: this runs per export
         return sorted(self.steps, key=lambda s: (position.get(s, len(position)), s))
 
     def lines(self) -> list[str]:
@@ -143,37 +148,83 @@ class TraceDocument:
 
     @classmethod
     def parse(cls, text: str, source: str = "trace") -> TraceDocument:
-        header: dict[str, Any] | None = None
+        """Read a JSON Lines trace; `TraceError` says which line is wrong and how."""
         doc: TraceDocument | None = None
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            where = f"{source}:{number}"
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TraceError(f"{source}:{number}: not JSON ({exc.msg} at column {exc.colno})") from None
+            except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+                reason = (
+                    f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+                )
+                raise TraceError(f"{where}: not JSON ({reason})") from None
             if not isinstance(record, Mapping) or "kind" not in record:
-                raise TraceError(f"{source}:{number}: a trace line is a JSON object with a 'kind'")
+                raise TraceError(f"{where}: a trace line is a JSON object with a 'kind'")
             kind = record["kind"]
             if kind == "run":
-                if header is not None:
-                    raise TraceError(f"{source}:{number}: a second run header")
-                if record.get("format") != TRACE_FORMAT:
-                    raise TraceError(
-                        f"{source}:{number}: trace format {record.get('format')!r}, expected {TRACE_FORMAT}"
-                    )
-                header = dict(record)
-                doc = cls(header)
+                if doc is not None:
+                    raise TraceError(f"{where}: a second run header")
+                doc = cls(_checked_header(dict(record), where))
             elif doc is None:
-                raise TraceError(f"{source}:{number}: the first line must be the run header")
+                raise TraceError(f"{where}: the first line must be the run header")
             elif kind == "step":
-                doc.steps[str(record["id"])] = dict(record)
+                step = _checked_step(dict(record), where)
+                doc.steps[step["id"]] = step
                 if line == canonical_json(record):
-                    doc.raw_steps[str(record["id"])] = line
+                    doc.raw_steps[step["id"]] = line
             elif kind == "end":
-                doc.end = dict(record)
+                doc.end = _checked_end(dict(record), where)
             else:
-                raise TraceError(f"{source}:{number}: unknown record kind {kind!r}")
+                raise TraceError(f"{where}: unknown record kind {kind!r}")
         if doc is None:
-            raise TraceError(f"{source}: empty trace")
+            raise TraceError(f"{source}: empty trace (no run header)")
         return doc
+
+
+def _checked_header(header: dict[str, Any], where: str) -> dict[str, Any]:
+    fmt = header.get("format")
+    if fmt != TRACE_FORMAT:
+        older = " (written by an older AOS, whose traces this one cannot replay)" if fmt == 1 else ""
+        raise TraceError(f"{where}: trace format {fmt!r}, expected {TRACE_FORMAT}{older}")
+    plan = header.get("plan")
+    if not isinstance(plan, Mapping) or not isinstance(plan.get("steps"), list):
+        raise TraceError(f"{where}: the run header has no plan with a list of steps")
+    if not all(isinstance(s, Mapping) and isinstance(s.get("id"), str) for s in plan["steps"]):
+        raise TraceError(f"{where}: every step of the header's plan needs a string 'id'")
+    seed = header.get("seed")
+    if type(seed) is not int:
+        raise TraceError(f"{where}: the run header's seed must be an integer, got {type(seed).__name__}")
+    for key in ("contract", "policy"):
+        if not isinstance(header.get(key), Mapping):
+            raise TraceError(f"{where}: the run header has no '{key}' object")
+    return header
+
+
+def _checked_step(step: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(step.get("id"), str) or not step["id"]:
+        raise TraceError(f"{where}: a step record needs a string 'id'")
+    if not isinstance(step.get("skill"), str):
+        raise TraceError(f"{where}: step {step['id']!r} needs a string 'skill'")
+    outcome = step.get("outcome")
+    if not isinstance(outcome, Mapping) or type(outcome.get("ok")) is not bool:
+        raise TraceError(f"{where}: step {step['id']!r} needs an 'outcome' object with a boolean 'ok'")
+    if outcome["ok"] and outcome.get("error") is not None:
+        raise TraceError(f"{where}: step {step['id']!r} is ok but has an error")
+    if not outcome["ok"] and (outcome.get("output") is not None or not isinstance(outcome.get("error"), Mapping)):
+        raise TraceError(f"{where}: step {step['id']!r} failed, so it needs an error and no output")
+    for key in ("attempts", "lost"):
+        value = step.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+            raise TraceError(f"{where}: step {step['id']!r}: '{key}' must be a list of objects")
+    return step
+
+
+def _checked_end(end: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(end.get("status"), str) or not isinstance(end.get("spent"), Mapping):
+        raise TraceError(f"{where}: the end record needs a 'status' and a 'spent' object")
+    if not isinstance(end.get("skipped", []), list):
+        raise TraceError(f"{where}: the end record's 'skipped' must be a list")
+    return end

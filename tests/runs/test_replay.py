@@ -94,7 +94,8 @@ def test_a_damaged_trace_file_is_a_clear_error(runtime_factory: Any, tmp_path: P
     from aos_core.runs.trace import TraceError
 
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"kind": "run", "format": 1, "plan": {}}\n{not json\n')
+    header = '{"kind": "run", "format": 2, "plan": {"steps": []}, "seed": 1, "contract": {}, "policy": {}}'
+    bad.write_text(header + "\n{not json\n")
     runtime = runtime_factory()
     try:
         runtime.replay(bad)

@@ -120,7 +120,8 @@ def test_a_crashing_estimator_refuses_the_call_before_spending(make_runtime: Any
     skill = fake_skill("llm_like")
     runtime = make_runtime(skill, estimators=(Broken(),))
     outcome = runtime.execute("llm_like", {})
-    assert outcome.error.code == ErrorCode.SKILL_CRASHED and outcome.error.details == {"stage": "estimate"}
+    assert outcome.error.code == ErrorCode.SKILL_CRASHED
+    assert outcome.error.details == {"stage": "estimate", "estimator": "tokens"}
     assert skill.calls == []
 
 

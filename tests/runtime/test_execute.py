@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from aos_core import Classification, ErrorCode, Policy, RetryPolicy, SkillError
+from aos_core import Classification, ErrorCode, Policy, ResourceContract, RetryPolicy, SkillError
 from aos_core.testing.fakes import fake_skill
 
 
@@ -177,7 +177,9 @@ def test_the_policy_overrides_a_skill_timeout(make_runtime: Any) -> None:
     assert outcome.error.code == ErrorCode.TIMEOUT and outcome.error.details["timeout_ms"] == 20
 
 
-def test_cancelling_the_caller_gives_cancelled(make_runtime: Any) -> None:
+def test_cancelling_the_caller_cancels_the_call_and_releases_its_hold(make_runtime: Any) -> None:
+    """asyncio's rule: cancelling the task awaiting `aexecute` raises CancelledError there (a
+    timeout or task group around it relies on that); the call's reservation is released first."""
     started = asyncio.Event()
 
     async def forever(params: Any, ctx: Any) -> dict[str, Any]:
@@ -185,16 +187,18 @@ def test_cancelling_the_caller_gives_cancelled(make_runtime: Any) -> None:
         await asyncio.sleep(30)
         return {}
 
-    runtime = make_runtime(fake_skill("forever", forever))
+    runtime = make_runtime(fake_skill("forever", forever), contract=ResourceContract(max_calls=1))
 
-    async def main() -> Any:
+    async def main() -> None:
         task = asyncio.create_task(runtime.aexecute("forever", {}))
         await started.wait()
         task.cancel()
-        return await task
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
-    outcome = asyncio.run(main())
-    assert outcome.error.code == ErrorCode.CANCELLED and outcome.attempts == 1
+    asyncio.run(main())
+    budget = runtime.query("budget")
+    assert budget["reserved"]["calls"] == 0 and budget["spent"]["calls"] == 1  # charged its worst case
 
 
 def test_a_skill_raising_cancelled_error_gives_cancelled(make_runtime: Any) -> None:

@@ -1,0 +1,44 @@
+"""An account: a resource contract in force, with everything that enforces it.
+
+One account holds a contract's ledger (what is spent and held), its rate-limit buckets and its
+concurrency gate, so that rate limits and concurrency cover exactly what the budget covers: one
+run for a contract without an id, everything that names the contract when it has one (see
+`aos_core.contracts.resources`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from aos_core.budget.concurrency import Gate
+from aos_core.budget.ledger import Ledger
+from aos_core.budget.ratelimit import TokenBucket
+from aos_core.contracts.resources import ResourceContract
+
+__all__ = ["Account"]
+
+
+class Account:
+    """The ledger, rate-limit buckets and concurrency gate of one contract."""
+
+    def __init__(self, contract: ResourceContract, started_at: float, ledger: Ledger | None = None) -> None:
+        self.contract = contract
+        self.ledger = ledger or Ledger(contract, started_at)
+        self.durable = False  # True when the ledger lives in a store (it remembers a run's spend itself)
+        self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
+        self._started_at = started_at
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def bucket(self, skill: str) -> TokenBucket | None:
+        """The token bucket of `skill` under this contract, or None when it has no rate limit."""
+        if not self.contract.rate_limits:
+            return None
+        bucket = self._buckets.get(skill)
+        if bucket is None:
+            limit = self.contract.rate_limits.get(skill)
+            if limit is None:
+                return None
+            with self._lock:
+                bucket = self._buckets.setdefault(skill, TokenBucket(limit, self._started_at))
+        return bucket

@@ -1,0 +1,357 @@
+"""What a call depends on besides its inputs, behind one seam: the call's `World`.
+
+The pipeline asks its world for everything that is not a pure function of the call: when it
+started and how long it took, the literal params bound to real values (secrets), an approver's
+answer, admission to an attempt (rate limits, price, reservations, the deadline), the skill's
+result, the actual cost, whether there is time left to wait before a retry, and the wait itself.
+
+`LiveWorld` does these things for real and, in a run, writes down what happened (`CallRecord`).
+A replay's world (`aos_core.runs.replay`) answers from that record instead, so a replay runs
+the very same pipeline and rebuilds the same record from what it computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aos_core.budget.ledger import Refusal, Reservation
+from aos_core.contracts.cost import Cost, CostWarning
+from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
+from aos_core.execution.clock import RecordingClock
+from aos_core.execution.context import Context
+from aos_core.execution.prepared import PreparedSkill
+from aos_core.execution.secrets import resolve_secrets
+from aos_core.execution.state import RunState
+from aos_core.policy import ApprovalRequest
+
+if TYPE_CHECKING:
+    from aos_core.execution.pipeline import CallScope, Executor
+
+__all__ = ["Admission", "AttemptRecord", "CallRecord", "Journal", "LiveWorld", "World", "budget_refused"]
+
+_STUCK_CLOCK_TRIES = 3
+
+
+class Admission:
+    """An attempt let through: what it holds on each account, its worst case and its deadline."""
+
+    __slots__ = ("deadline_s", "holds", "waited_ms", "wall_bound", "worst")
+
+    def __init__(
+        self, holds: Sequence[Reservation], worst: Cost, deadline_s: float, wall_bound: bool, waited_ms: float
+    ) -> None:
+        self.holds = holds
+        self.worst = worst
+        self.deadline_s = deadline_s
+        self.wall_bound = wall_bound  # the wall-time budget, not the skill's timeout, set the deadline
+        self.waited_ms = waited_ms  # time spent waiting for a rate limit before this attempt
+
+    def settle(self, actual: Cost | None) -> bool:
+        """Settle every hold with `actual` (None: the worst case, for a call cut short).
+        Idempotent. True when the actual cost overran the worst case."""
+        charged = self.worst if actual is None else actual
+        overran = False
+        for hold in self.holds:
+            overran = hold.ledger.settle(hold, charged) or overran
+        return overran
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One attempt as the trace keeps it."""
+
+    attempt: int
+    idempotent: bool
+    waited_ms: float
+    deadline_ms: float
+    clock: list[list[Any]]
+    state_writes: dict[str, Any]
+    error: dict[str, Any] | None
+    cost: dict[str, Any]
+    delay_ms: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "idempotent": self.idempotent,
+            "waited_ms": self.waited_ms,
+            "deadline_ms": self.deadline_ms,
+            "clock": self.clock,
+            "state_writes": self.state_writes,
+            "error": self.error,
+            "cost": self.cost,
+            "delay_ms": self.delay_ms,
+        }
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Everything a run writes down about one call besides its outcome."""
+
+    approval: bool | None = None  # None: no approval was asked
+    attempts: list[AttemptRecord] = field(default_factory=list)
+
+
+class Journal(Protocol):
+    """Where a run notes, durably and before the call is sent, that an attempt holds a worst
+    case: after a crash that hold counts as spent until it is settled."""
+
+    def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
+        """`repeatable`: the skill changes nothing, so repeating it after a crash is always safe."""
+        ...
+
+
+class World(Protocol):
+    """See the module docstring; `LiveWorld` is the reference implementation."""
+
+    def started(self, ex: Executor) -> float: ...
+
+    def elapsed_ms(self, ex: Executor, started: float) -> float: ...
+
+    def bind(self, ex: Executor, scope: CallScope, params: Any) -> Any: ...
+
+    async def approval(self, ex: Executor, prep: PreparedSkill, params: Any, scope: CallScope) -> ErrorInfo | None: ...
+
+    async def admit(
+        self, ex: Executor, prep: PreparedSkill, params: Any, attempt: int, idempotent: bool, scope: CallScope
+    ) -> Admission | ErrorInfo: ...
+
+    def context(
+        self, ex: Executor, prep: PreparedSkill, attempt: int, admitted: Admission, scope: CallScope
+    ) -> Context: ...
+
+    async def invoke(
+        self, ex: Executor, prep: PreparedSkill, model: Any, ctx: Context, admitted: Admission, scope: CallScope
+    ) -> tuple[Any, ErrorInfo | None]: ...
+
+    def charge(
+        self,
+        ex: Executor,
+        prep: PreparedSkill,
+        params: Any,
+        output: Any,
+        error: ErrorInfo | None,
+        admitted: Admission,
+        scope: CallScope,
+    ) -> tuple[Cost, CostWarning | None]: ...
+
+    def may_wait(self, ex: Executor, delay: float, attempt: int, scope: CallScope) -> bool: ...
+
+    async def sleep(self, ex: Executor, delay: float, scope: CallScope) -> None: ...
+
+    def attempted(
+        self,
+        ex: Executor,
+        ctx: Context,
+        admitted: Admission,
+        error: ErrorInfo | None,
+        cost: Cost,
+        delay: float | None,
+        idempotent: bool,
+        scope: CallScope,
+    ) -> None: ...
+
+
+def budget_refused(skill: str, refusal: Refusal) -> ErrorInfo:
+    return make_error(
+        ErrorCode.BUDGET_EXCEEDED,
+        f"{skill} refused before the call: {refusal.message}",
+        details={**refusal.details(), "skill": skill},
+    )
+
+
+class LiveWorld:
+    """The real world: the runtime's clock, its approver, the accounts' ledgers and buckets, the
+    skill itself. With `record` it keeps a `CallRecord`; with `journal` it notes holds durably."""
+
+    __slots__ = ("journal", "record", "state")
+
+    def __init__(self, state: RunState, record: CallRecord | None = None, journal: Journal | None = None) -> None:
+        self.state = state
+        self.record = record
+        self.journal = journal
+
+    def started(self, ex: Executor) -> float:
+        value: float = ex.clock.monotonic()
+        return value
+
+    def elapsed_ms(self, ex: Executor, started: float) -> float:
+        elapsed = ex.clock.monotonic() - started
+        return int(elapsed * 1e6 + 0.5) / 1000 if elapsed > 0 else 0.0  # to the microsecond
+
+    def bind(self, ex: Executor, scope: CallScope, params: Any) -> Any:
+        return scope.bind(ex.secrets) if scope.bind is not None else resolve_secrets(params, ex.secrets)
+
+    async def approval(self, ex: Executor, prep: PreparedSkill, params: Any, scope: CallScope) -> ErrorInfo | None:
+        meta = prep.meta
+        if ex.approve is None:
+            granted, reason = False, None
+        else:
+            request = ApprovalRequest(meta.name, meta.side_effects.value, dict(params), scope.step_id)
+            try:
+                granted, reason = (await scope.waits.resolve(ex.approve(request))) is True, "it was declined"
+            except Exception as exc:  # noqa: BLE001 - a failing approver means "not approved"
+                granted, reason = False, f"the approver failed: {type(exc).__name__}: {exc}"
+        if self.record is not None:
+            self.record.approval = granted
+        if granted:
+            return None
+        if reason is None:
+            message = (
+                f"{meta.name} has {meta.side_effects.value} side effects and needs approval; "
+                f"grant it (--approve {meta.name}) or pass an approve callback"
+            )
+        else:
+            message = f"{meta.name} needs approval and {reason}"
+        return make_error(
+            ErrorCode.PERMISSION_DENIED, message, details={"rule": "policy.approval_required_for", "skill": meta.name}
+        )
+
+    async def admit(
+        self, ex: Executor, prep: PreparedSkill, params: Any, attempt: int, idempotent: bool, scope: CallScope
+    ) -> Admission | ErrorInfo:
+        clock = ex.clock
+        now = clock.monotonic()
+        waited = 0.0
+        for account in scope.accounts:
+            bucket = account.bucket(prep.name)
+            if bucket is None:
+                continue
+            stuck = 0
+            wait = bucket.take(now)
+            while wait > 0:
+                if bucket.limit.on_limit == "fail":
+                    return _rate_limited(prep.name, bucket.limit.per_second, wait)
+                await scope.waits.sleep(clock, wait)
+                waited += wait
+                later = clock.monotonic()
+                stuck = stuck + 1 if later <= now else 0
+                if stuck >= _STUCK_CLOCK_TRIES:
+                    return make_error(
+                        ErrorCode.RATE_LIMITED,
+                        f"{prep.name} waited for its rate limit but the clock did not move; "
+                        "a clock's sleep() must advance its monotonic()",
+                        details={"rule": f"rate_limits.{prep.name}", "skill": prep.name},
+                    )
+                now = later
+                wait = bucket.take(now)
+        priced = prep.estimate(params, clock)
+        if isinstance(priced, ErrorInfo):
+            return priced
+        worst = priced.worst
+        holds: list[Reservation] = []
+        deadline, wall_bound = prep.timeout_s, False
+        for account in scope.accounts:
+            held = account.ledger.reserve(worst, now)
+            if isinstance(held, Refusal):
+                for hold in holds:
+                    hold.ledger.release(hold)
+                return budget_refused(prep.name, held)
+            holds.append(held)
+            left = account.ledger.remaining_wall_ms(now)
+            if left is not None and left / 1000.0 < deadline:
+                deadline, wall_bound = max(0.0, left / 1000.0), True
+        if self.journal is not None:
+            try:
+                self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
+            except BaseException:
+                for hold in holds:
+                    hold.ledger.release(hold)
+                raise
+        return Admission(holds, worst, deadline, wall_bound, round(waited * 1000.0, 3))
+
+    def context(
+        self, ex: Executor, prep: PreparedSkill, attempt: int, admitted: Admission, scope: CallScope
+    ) -> Context:
+        return Context(
+            RecordingClock(ex.clock) if self.record is not None else ex.clock,
+            ex.secrets,
+            ex.policy,
+            self.state,
+            prep.config,
+            scope.step_id,
+            attempt,
+            admitted.deadline_s * 1000.0,
+            ex.pool,
+            ex.seed,
+        )
+
+    async def invoke(
+        self, ex: Executor, prep: PreparedSkill, model: Any, ctx: Context, admitted: Admission, scope: CallScope
+    ) -> tuple[Any, ErrorInfo | None]:
+        result = await ex.run_skill(prep, model, ctx, admitted.deadline_s, scope.waits)
+        return ex.judge(prep, result, admitted)
+
+    def charge(
+        self,
+        ex: Executor,
+        prep: PreparedSkill,
+        params: Any,
+        output: Any,
+        error: ErrorInfo | None,
+        admitted: Admission,
+        scope: CallScope,
+    ) -> tuple[Cost, CostWarning | None]:
+        return prep.charge(params, output, admitted.worst, error, ex.clock)
+
+    def may_wait(self, ex: Executor, delay: float, attempt: int, scope: CallScope) -> bool:
+        now = ex.clock.monotonic()
+        for account in scope.accounts:
+            left = account.ledger.remaining_wall_ms(now)
+            if left is not None and delay * 1000.0 >= left:
+                return False
+        return True
+
+    async def sleep(self, ex: Executor, delay: float, scope: CallScope) -> None:
+        await scope.waits.sleep(ex.clock, delay)
+
+    def attempted(
+        self,
+        ex: Executor,
+        ctx: Context,
+        admitted: Admission,
+        error: ErrorInfo | None,
+        cost: Cost,
+        delay: float | None,
+        idempotent: bool,
+        scope: CallScope,
+    ) -> None:
+        if self.record is None:
+            return
+        self.record.attempts.append(attempt_record(ex, ctx, admitted, error, cost, delay, idempotent))
+
+
+def attempt_record(
+    ex: Executor,
+    ctx: Context,
+    admitted: Admission,
+    error: ErrorInfo | None,
+    cost: Cost,
+    delay: float | None,
+    idempotent: bool,
+) -> AttemptRecord:
+    """The trace's record of one attempt, redacted (the same function for a run and a replay)."""
+    secrets = ex.secrets
+    return AttemptRecord(
+        attempt=ctx.attempt,
+        idempotent=idempotent,
+        waited_ms=admitted.waited_ms,
+        deadline_ms=round(admitted.deadline_s * 1000.0, 3),
+        clock=ctx.clock.readings,
+        state_writes=secrets.redact(ctx.recorded_writes()),
+        error=None if error is None else secrets.redact(error.model_dump(mode="json")),
+        cost=cost.model_dump(mode="json"),
+        delay_ms=None if delay is None else round(delay * 1000.0, 3),
+    )
+
+
+def _rate_limited(name: str, per_second: float, wait_s: float) -> ErrorInfo:
+    retry_after = max(1, round(wait_s * 1000))
+    return make_error(
+        ErrorCode.RATE_LIMITED,
+        f"{name} is rate limited to {per_second}/s; retry after {retry_after} ms",
+        details={"rule": f"rate_limits.{name}", "skill": name},
+        retry_after_ms=retry_after,
+    )

@@ -1,0 +1,96 @@
+"""The SQLite run store's schema, and the migrations that bring an older database up to it.
+
+Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header with the whole
+plan); `run_state` the small row that does (status, lease, end record), so a commit never
+rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
+flight. Version 0 is the first release's layout (`runs` with status and pid beside the header,
+and `started` marks); a test upgrades a database made by that release.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from aos_core.runs.trace import canonical_json
+
+__all__ = ["SCHEMA_VERSION", "upgrade"]
+
+SCHEMA_VERSION = 1
+
+_CREATE = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    goal TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    steps_total INTEGER NOT NULL,
+    header TEXT NOT NULL
+);
+CREATE TABLE run_state (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    owner TEXT,
+    lease_until REAL,
+    end_record TEXT
+);
+CREATE TABLE steps (
+    run_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_id)
+);
+CREATE TABLE holds (
+    run_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    worst TEXT NOT NULL,
+    idempotent INTEGER NOT NULL
+);
+CREATE INDEX holds_by_run ON holds (run_id, step_id);
+"""
+
+
+def _migrate_v0(db: sqlite3.Connection) -> None:
+    """The first release's layout: `runs` with status and pid beside the header, `started`."""
+    db.execute("ALTER TABLE runs RENAME TO runs_v0")
+    db.execute("ALTER TABLE steps RENAME TO steps_v0")
+    for statement in _statements(_CREATE):
+        db.execute(statement)
+    zero = canonical_json({"calls": 0, "currency": "USD", "input_tokens": 0, "money": "0", "output_tokens": 0})
+    rows = db.execute("SELECT id, status, goal, created_at, updated_at, header, end_record FROM runs_v0").fetchall()
+    for run_id, status, goal, created, updated, header, end in rows:
+        total = len(json.loads(header).get("plan", {}).get("steps", []))
+        db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, created, total, header))
+        # a run that was running then has no lease: its process is gone or will never renew it
+        shown = "interrupted" if status == "running" else status
+        db.execute("INSERT INTO run_state VALUES (?,?,?,NULL,NULL,?)", (run_id, shown, updated, end))
+    db.execute("INSERT INTO steps SELECT run_id, step_id, record FROM steps_v0")
+    db.execute(
+        "INSERT INTO holds SELECT s.run_id, s.step_id, 1, ?, 0 FROM started s"
+        " WHERE NOT EXISTS (SELECT 1 FROM steps c WHERE c.run_id = s.run_id AND c.step_id = s.step_id)",
+        (zero,),
+    )
+    db.execute("DROP TABLE started")
+    db.execute("DROP TABLE steps_v0")
+    db.execute("DROP TABLE runs_v0")
+
+
+_MIGRATIONS = {0: _migrate_v0}  # from version N to N + 1
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Create the schema in an empty database, or migrate one at `version`; inside a transaction."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        for statement in _statements(_CREATE):
+            db.execute(statement)
+    else:
+        while version < SCHEMA_VERSION:
+            _MIGRATIONS[version](db)
+            version += 1
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
