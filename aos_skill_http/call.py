@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from aos_core import ErrorCode, SkillContext, SkillError
 from aos_skill_http.body import decode_body
 from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
-from aos_skill_http.credentials import redact_headers, safe_url, without_credentials
+from aos_skill_http.credentials import cross_origin_headers, redact_headers, safe_url
 from aos_skill_http.errors import status_error, translating
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
 from aos_skill_http.transport import Clients, Pooled, ReadBody, backend_from, httpx
@@ -58,8 +58,10 @@ def _target(url: str, field: str) -> tuple[str, int]:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL: {exc}", field=field) from None
+    except ValueError:  # its text may quote the user-info (a password): never shown
+        raise _invalid(
+            f"{field} {safe_url(url)!r} is not a valid URL (its host or port cannot be read)", field=field
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         shown = f"scheme {scheme!r}" if scheme else "no scheme"
@@ -211,11 +213,28 @@ async def _exchange(
                 send_body = False
                 headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
             if _origin(target) != _origin(request.url):
-                headers = without_credentials(headers)
+                headers = cross_origin_headers(headers, ctx.secrets.contains_secret)
+                if send_body and _body_has_secret(params, ctx):
+                    raise SkillError(
+                        ErrorCode.POLICY_VIOLATION,
+                        f"{method} {where.url} would carry a secret in its body to another origin; "
+                        "not followed (set follow_redirects to false to get the redirect itself)",
+                        details={"rule": "redirect_secrets", "url": where.url},
+                    )
             method, url = new_method, target
             redirects.append(where.url)
         finally:
             await response.aclose()
+
+
+def _body_has_secret(params: HttpCallInput, ctx: SkillContext) -> bool:
+    if params.content is not None:
+        return ctx.secrets.contains_secret(params.content)
+    if params.json_body is not None:
+        import json
+
+        return ctx.secrets.contains_secret(json.dumps(params.json_body, ensure_ascii=False))
+    return False
 
 
 async def _output(

@@ -6,12 +6,21 @@ API keys travel in many other headers (`x-api-key` for Anthropic, `x-goog-api-ke
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "is_credential_header", "redact_headers", "safe_url", "without_credentials"]
+__all__ = [
+    "REDACTED",
+    "cross_origin_headers",
+    "is_credential_header",
+    "redact_headers",
+    "safe_url",
+    "without_credentials",
+]
 
 REDACTED = "[REDACTED]"
+_USERINFO = re.compile(r"//[^/?#]*@")
 
 _NAMES = frozenset(
     {
@@ -58,12 +67,20 @@ def redact_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password in its user-info replaced by `[REDACTED]`."""
+    """The URL with any password in its user-info replaced by `[REDACTED]`; a URL too broken to
+    split has its whole user-info replaced (nothing of a password may leak through an error)."""
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
-        return url
-    if parts.password is None:
+        return _USERINFO.sub(f"//{REDACTED}@", url)
+    if password is None:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+
+
+def cross_origin_headers(headers: Mapping[str, str], carries_secret: Callable[[str], bool]) -> dict[str, str]:
+    """The headers that may follow a redirect to another origin: no credential header by name,
+    no `Host`, and no header whose value holds a secret, whatever its name."""
+    return {k: v for k, v in without_credentials(headers).items() if not carries_secret(v)}

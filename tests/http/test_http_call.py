@@ -352,3 +352,45 @@ def test_json_and_content_together_fail_the_schema(make_runtime: MakeRuntime, ht
     rt = make_runtime(httpbin.allow)
     outcome = rt.execute("http_call", {"url": httpbin("/post"), "json": {}, "content": "x"})
     assert outcome.error.code == ErrorCode.SCHEMA_VALIDATION_FAILED
+
+
+# -- secrets never follow a redirect or leak through an error ------------------------------------
+
+
+SECRET = "s3cr3t-t0k3n-value"
+
+
+def test_a_header_carrying_a_secret_is_dropped_on_a_cross_origin_redirect(
+    call: Call, httpbin: Server, other: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever its name, a header whose value came from `${secrets...}` never reaches another origin."""
+    monkeypatch.setenv("AOS_TEST_SECRET", SECRET)
+    headers = {"X-Custom-Auth": "${secrets.AOS_TEST_SECRET}", "X-Plain": "kept"}
+    target = {"url": other("/headers"), "status_code": "307"}
+    outcome = call({"url": httpbin("/redirect-to"), "params": target, "headers": headers})
+    received = outcome.output["body"]["headers"]
+    assert outcome.output["final_url"] == other("/headers")
+    assert received["X-Plain"] == "kept" and "X-Custom-Auth" not in received
+
+
+def test_a_body_carrying_a_secret_never_follows_a_redirect_to_another_origin(
+    call: Call, httpbin: Server, other: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 307 keeps the body; with a secret in it the redirect to another origin is refused."""
+    monkeypatch.setenv("AOS_TEST_SECRET", SECRET)
+    target = {"url": other("/post"), "status_code": "307"}
+    body = {"token": "${secrets.AOS_TEST_SECRET}"}
+    outcome = call({"method": "POST", "url": httpbin("/redirect-to"), "params": target, "json": body})
+    assert outcome.error.code == ErrorCode.POLICY_VIOLATION and outcome.error.details["rule"] == "redirect_secrets"
+    assert SECRET not in outcome.model_dump_json()
+
+
+def test_a_secret_in_a_broken_url_never_leaks_a_prefix(
+    call: Call, httpbin: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urlsplit's port error quotes part of the user-info; the message must not."""
+    monkeypatch.setenv("AOS_TEST_SECRET", "abcd/efgh-ijkl")
+    outcome = call({"url": f"http://user:${{secrets.AOS_TEST_SECRET}}@127.0.0.1:{httpbin.port}/get"})
+    assert outcome.error.code == ErrorCode.INVALID_INPUT
+    shown = outcome.model_dump_json()
+    assert "abcd" not in shown and "efgh" not in shown
