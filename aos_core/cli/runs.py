@@ -72,28 +72,65 @@ def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
 @click.command()
 @click.argument("plan_path", metavar="PLAN", required=False)
 @click.option("--resume", metavar="RUN", default=None, help="Continue a run that was interrupted.")
+@click.option(
+    "--repeat-in-flight",
+    "repeat",
+    multiple=True,
+    metavar="STEP|all",
+    help="With --resume: run again a step that was in flight when the run stopped, even if it is not idempotent.",
+)
+@click.option(
+    "--abandon-in-flight",
+    "abandon",
+    multiple=True,
+    metavar="STEP|all",
+    help="With --resume: record a step that was in flight as CANCELLED instead of running it again.",
+)
 @runtime_options
 @json_option
-def run(plan_path: str | None, resume: str | None, as_json: bool, **options: Any) -> None:
+def run(
+    plan_path: str | None,
+    resume: str | None,
+    repeat: tuple[str, ...],
+    abandon: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Run a plan, recording a durable, replayable trace.
 
     Exit 0 when every step succeeded, else the code of the first failed step's category.
+    A resume that leaves a step undecided (in flight, not safe to repeat) exits 6 and says how
+    to decide.
     """
-    from aos_core.runs.store import RunNotFound
+    from aos_core.contracts.exceptions import RunBusy, RunNotFound, StoreError, TraceError
 
     if (plan_path is None) == (resume is None):
         raise click.UsageError("give a PLAN, or --resume RUN")
+    if (repeat or abandon) and resume is None:
+        raise click.UsageError("--repeat-in-flight and --abandon-in-flight go with --resume RUN")
     document = _read_plan(plan_path) if plan_path is not None else None
     with build_runtime(**options) as runtime:
         try:
-            result = runtime.run(document, resume=resume).model_dump(mode="json")
-        except RunNotFound as exc:
+            result = runtime.run(
+                document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon
+            ).model_dump(mode="json")
+        except (RunNotFound, TraceError, StoreError) as exc:
             fail(str(exc), EXIT_USAGE, as_json=False)
+        except RunBusy as exc:
+            fail(str(exc), EXIT_CODES["TRANSIENT"], as_json=False)
     if as_json:
         emit(result)
     else:
         click.echo(_render_run(result))
     if not result["ok"]:
+        if result["status"] == "interrupted" and result["not_repeated"]:
+            steps = ",".join(result["not_repeated"])
+            fail(
+                f"run {result['run_id']} waits for a decision on step(s) {steps}, in flight when it stopped: "
+                f"aos run --resume {result['run_id']} --repeat-in-flight STEP (or --abandon-in-flight STEP)",
+                EXIT_CODES["TRANSIENT"],
+                as_json=False,
+            )
         error = result["error"] or (result["outcomes"].get(result["failed_step"] or "", {}) or {}).get("error")
         if error:
             fail(f"{error['code']}: {error['message']}", exit_code_for(error["category"]), as_json=False)
@@ -106,8 +143,13 @@ def run(plan_path: str | None, resume: str | None, as_json: bool, **options: Any
 @json_option
 def runs(limit: int, as_json: bool, **options: Any) -> None:
     """List recorded runs."""
+    from aos_core.contracts.exceptions import StoreError
+
     with build_runtime(**options) as runtime:
-        rows = [r.model_dump(mode="json") for r in runtime.runs(limit)]
+        try:
+            rows = [r.model_dump(mode="json") for r in runtime.runs(limit)]
+        except StoreError as exc:
+            fail(str(exc), EXIT_USAGE, as_json=False)
     if as_json:
         emit({"runs": rows})
         return
@@ -122,12 +164,12 @@ def runs(limit: int, as_json: bool, **options: Any) -> None:
 @json_option
 def show(run_id: str, as_trace: bool, as_json: bool, **options: Any) -> None:
     """Show a recorded run, or export its trace as JSON Lines."""
-    from aos_core.runs.store import RunNotFound
+    from aos_core.contracts.exceptions import RunNotFound, StoreError
 
     with build_runtime(**options) as runtime:
         try:
             stored = runtime.store.load_run(run_id)
-        except RunNotFound as exc:
+        except (RunNotFound, StoreError) as exc:
             fail(str(exc), EXIT_USAGE, as_json=False)
     if as_trace:
         sys.stdout.write(stored.trace.text())
@@ -164,14 +206,13 @@ def replay(source: str, plan_path: str | None, as_json: bool, **options: Any) ->
 
     Exit 0 when the replay matched byte for byte; 7 (NON_DETERMINISTIC) when it diverged.
     """
-    from aos_core.runs.store import RunNotFound
-    from aos_core.runs.trace import TraceError
+    from aos_core.contracts.exceptions import RunNotFinished, RunNotFound, StoreError, TraceError
 
     document = _read_plan(plan_path) if plan_path else None
     with build_runtime(**options) as runtime:
         try:
             result = runtime.replay(source, plan=document).model_dump(mode="json")
-        except (RunNotFound, TraceError) as exc:
+        except (RunNotFound, RunNotFinished, TraceError, StoreError) as exc:
             fail(str(exc), EXIT_USAGE, as_json=False)
     if as_json:
         emit(result)
@@ -220,6 +261,10 @@ def _render_run(result: dict[str, Any]) -> str:
     )
     if result["reused"]:
         lines.append(f"resumed: {len(result['reused'])} committed step(s) not run again")
+    if result["repeated_in_flight"]:
+        lines.append(f"run again (in flight when it stopped): {', '.join(result['repeated_in_flight'])}")
     if result["not_repeated"]:
-        lines.append(f"not repeated (in flight, side effects): {', '.join(result['not_repeated'])}")
+        lines.append(
+            f"not run again (in flight when it stopped, not safe to repeat): {', '.join(result['not_repeated'])}"
+        )
     return "\n".join(lines)
