@@ -129,25 +129,33 @@ def plan(steps: int) -> dict[str, Any]:
 class NullStore:
     """A run store that keeps nothing: the run engine without persistence (no JSON, no SQLite)."""
 
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str) -> None:
+    location = "null"
+
+    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float) -> None:
         pass
 
-    def mark_started(self, run_id: str, step_id: str) -> None:
+    def acquire(self, run_id: str, owner: str, lease_s: float) -> Any:
+        raise LookupError("NullStore keeps no runs")
+
+    def renew(self, run_id: str, owner: str, lease_s: float) -> None:
         pass
 
-    def commit_steps(self, run_id: str, records: list[dict[str, Any]]) -> None:
+    def hold(self, run_id: str, owner: str, hold: Any) -> None:
         pass
 
-    def finish_run(self, run_id: str, status: str, end: dict[str, Any] | None) -> None:
+    def commit_steps(self, run_id: str, owner: str, records: list[dict[str, Any]]) -> None:
         pass
 
-    def set_status(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, owner: str, status: str, end: dict[str, Any] | None) -> None:
         pass
+
+    def resolve_id(self, run_id: str) -> str:
+        raise LookupError("NullStore keeps no runs")
 
     def load_run(self, run_id: str) -> Any:
         raise LookupError("NullStore keeps no runs")
 
-    def list_runs(self, limit: int = 50) -> list[Any]:
+    def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[Any]:
         return []
 
     def close(self) -> None:

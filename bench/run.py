@@ -125,7 +125,10 @@ def machine(python: Path) -> dict[str, Any]:
         " 'packages': {n: v(n) for n in names}}))"
     )
     info = json.loads(subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout)
-    hyperfine = subprocess.run(["hyperfine", "--version"], capture_output=True, text=True, check=False)
+    try:
+        hyperfine = subprocess.run(["hyperfine", "--version"], capture_output=True, text=True, check=False)
+    except FileNotFoundError:  # not installed: cold starts fall back to subprocess timing
+        hyperfine = subprocess.CompletedProcess(["hyperfine"], 127, "", "")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
     )

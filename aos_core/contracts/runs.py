@@ -43,8 +43,18 @@ class RunResult(BaseModel):
     reused: tuple[str, ...] = Field(default=(), description="Committed steps a resume did not run again.")
     repeated_in_flight: tuple[str, ...] = Field(default=(), description="In-flight steps a resume ran again.")
     not_repeated: tuple[str, ...] = Field(
-        default=(), description="In-flight steps with side effects a resume did not repeat (CANCELLED)."
+        default=(),
+        description="Steps in flight when the run stopped that a resume did not run again: they wait for a "
+        "decision (repeat or abandon) and the run stays resumable.",
     )
+
+    def __repr__(self) -> str:
+        # short on purpose: a run of 10,000 steps has a 10,000-item repr, and asyncio.run reprs the
+        # main task (and so its result) each time it restores the SIGINT handler
+        return (
+            f"RunResult(run_id={self.run_id!r}, status={self.status!r}, ok={self.ok}, "
+            f"outcomes=<{len(self.outcomes)} steps>, failed_step={self.failed_step!r}, spent={self.spent!r})"
+        )
 
 
 class Divergence(BaseModel):
@@ -72,6 +82,12 @@ class ReplayResult(BaseModel):
     spent: Cost = Field(default_factory=Cost)
     reexecuted: tuple[str, ...] = Field(default=(), description="Deterministic steps re-executed and compared.")
     trace_sha256: str | None = None
+
+    def __repr__(self) -> str:  # short, as RunResult's
+        return (
+            f"ReplayResult(matched={self.matched}, run_id={self.run_id!r}, outcomes=<{len(self.outcomes)} steps>, "
+            f"divergence={self.divergence!r}, trace_sha256={self.trace_sha256!r})"
+        )
 
 
 class RunSummary(BaseModel):

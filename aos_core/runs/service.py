@@ -332,6 +332,7 @@ def _replay_result(
             details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
         )
     ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
+    again = set(reexecuted)
     return ReplayResult(
         matched=divergence is None,
         run_id=run_id,
@@ -340,6 +341,6 @@ def _replay_result(
         outcomes=ordered,
         state=engine.state.snapshot(),
         spent=engine.spent,
-        reexecuted=tuple(s for s in engine.order if s in reexecuted),
+        reexecuted=tuple(s for s in engine.order if s in again),
         trace_sha256=sha,
     )
