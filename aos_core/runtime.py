@@ -44,7 +44,8 @@ from aos_core.execution.world import LiveWorld
 from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
-from aos_core.runs.service import RunSetup, replay_source, replay_trace, resume_run, start_run
+from aos_core.runs.replay import replay_source, replay_trace
+from aos_core.runs.service import RunOptions, RunSetup, resume_run, start_run
 from aos_core.runs.sqlite import SQLiteRunStore
 from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, default_store_path, owner_id
 from aos_core.runs.trace import TraceDocument
@@ -113,7 +114,9 @@ class Runtime:
         self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
 
-    def _new_executor(self, policy: Policy, seed: int, clock: Any) -> Executor:
+    def _new_executor(
+        self, policy: Policy, seed: int, clock: Any, approve: Callable[[ApprovalRequest], Any] | None = None
+    ) -> Executor:
         executor = Executor(
             registry=self.registry,
             policy=policy,
@@ -122,7 +125,7 @@ class Runtime:
             seed=seed,
             pool=self._pool,
             skill_config=self.config.skills,
-            approve=self.approve,
+            approve=approve or self.approve,
             max_output_bytes=self.config.max_output_bytes,
             on_outcome=self._history.append,
         )
@@ -274,12 +277,29 @@ class Runtime:
         resume: str | None = None,
         repeat_in_flight: Collection[str] = (),
         abandon_in_flight: Collection[str] = (),
+        approvals: Literal["ask", "wait"] = "ask",
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        keep_events: bool = False,
     ) -> RunResult:
         """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what
-        steps do. On resume, `repeat_in_flight`/`abandon_in_flight` name steps that were in
-        flight when the run stopped (or "all") to run again or to record as CANCELLED."""
+        steps do.
+
+        On resume, `repeat_in_flight`/`abandon_in_flight` name steps that were in flight when the
+        run stopped (or "all") to run again or to record as CANCELLED. `approvals="wait"`: a step
+        that needs an approval pauses the run (status `waiting_approval`) until
+        `decide_approval` is called, instead of asking the runtime's approver. `on_event` hears
+        every event the run reports; `keep_events` also stores them (`events(run_id)`).
+        """
         result: RunResult = self._loop.run(
-            self.arun(plan, resume=resume, repeat_in_flight=repeat_in_flight, abandon_in_flight=abandon_in_flight)
+            self.arun(
+                plan,
+                resume=resume,
+                repeat_in_flight=repeat_in_flight,
+                abandon_in_flight=abandon_in_flight,
+                approvals=approvals,
+                on_event=on_event,
+                keep_events=keep_events,
+            )
         )
         return result
 
@@ -290,15 +310,40 @@ class Runtime:
         resume: str | None = None,
         repeat_in_flight: Collection[str] = (),
         abandon_in_flight: Collection[str] = (),
+        approvals: Literal["ask", "wait"] = "ask",
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        keep_events: bool = False,
     ) -> RunResult:
         """Async twin of `run`."""
+        options = RunOptions(approvals, keep_events, () if on_event is None else (on_event,))
         if resume is not None:
-            return await resume_run(resume, setup=self._setup(), repeat=repeat_in_flight, abandon=abandon_in_flight)
+            return await resume_run(
+                resume, setup=self._setup(), repeat=repeat_in_flight, abandon=abandon_in_flight, options=options
+            )
         if plan is None:
             raise TypeError("run() needs a plan, or resume=RUN_ID")
         return await start_run(
-            plan, setup=self._setup(), contract=self.contract, policy=self.profile.policy, seed=self.seed
+            plan,
+            setup=self._setup(),
+            contract=self.contract,
+            policy=self.profile.policy,
+            seed=self.seed,
+            options=options,
         )
+
+    def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str = "python") -> bool:
+        """Approve or deny a step a run waits for (`approvals="wait"`); resume the run after.
+        False when no approval of that step is pending."""
+        return self.store.decide_approval(run_id, step_id, approve, by)
+
+    def cancel(self, run_id: str) -> str:
+        """Ask a run to stop: its owner stops it within a second; a run nobody runs is cancelled
+        at once. Returns the status it now shows."""
+        return self.store.request_cancel(run_id)
+
+    def events(self, run_id: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """The stored events of a run (`keep_events=True`), numbered from 1, after number `after`."""
+        return self.store.read_events(self.store.resolve_id(run_id), after, limit)
 
     def replay(self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None) -> ReplayResult:
         """Replay a run id, a trace file or a `TraceDocument`; `plan` replaces the recorded plan.
@@ -311,9 +356,7 @@ class Runtime:
     ) -> ReplayResult:
         """Async twin of `replay`."""
         trace, run_id = replay_source(source, lambda: self.store)
-        return await replay_trace(
-            trace, run_id, plan, registry=self.registry, make_executor=self._new_executor, waits=self._async
-        )
+        return await replay_trace(trace, run_id, plan, make_executor=self._new_executor, waits=self._async)
 
     def runs(self, limit: int = 50) -> list[RunSummary]:
         """Recorded runs, newest first."""

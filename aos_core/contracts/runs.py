@@ -22,7 +22,10 @@ __all__ = [
     "StepEstimate",
 ]
 
-RunStatus = Literal["running", "completed", "failed", "interrupted"]
+# queued: accepted, not started; running: an owner holds it; waiting_approval: paused until a step's
+# approval is decided; interrupted: stopped (Ctrl-C, a signal, a crash, a step left for a decision)
+# and resumable; cancelled: stopped on request; completed and failed: ended.
+RunStatus = Literal["queued", "running", "waiting_approval", "interrupted", "cancelled", "completed", "failed"]
 
 
 class RunResult(BaseModel):
@@ -36,7 +39,9 @@ class RunResult(BaseModel):
     error: ErrorInfo | None = Field(default=None, description="Why the run could not start (an invalid plan).")
     outcomes: dict[str, StructuredOutcome] = Field(description="By step id, in plan order.")
     failed_step: str | None = None
-    skipped: tuple[str, ...] = Field(default=(), description="Steps not run (upstream failed, or the run stopped).")
+    skipped: tuple[str, ...] = Field(
+        default=(), description="Steps an ended run did not run (an upstream step failed, or the run stopped)."
+    )
     spent: Cost
     state: dict[str, Any] = Field(default_factory=dict)
     resumed: bool = False
@@ -46,6 +51,9 @@ class RunResult(BaseModel):
         default=(),
         description="Steps in flight when the run stopped that a resume did not run again: they wait for a "
         "decision (repeat or abandon) and the run stays resumable.",
+    )
+    waiting_for_approval: tuple[str, ...] = Field(
+        default=(), description="Steps paused until their approval is decided (status waiting_approval)."
     )
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ the very same pipeline and rebuilds the same record from what it computed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,9 +29,27 @@ from aos_core.policy import ApprovalRequest
 if TYPE_CHECKING:
     from aos_core.execution.pipeline import CallScope, Executor
 
-__all__ = ["Admission", "AttemptRecord", "CallRecord", "Journal", "LiveWorld", "World", "budget_refused"]
+__all__ = [
+    "Admission",
+    "ApprovalPending",
+    "AttemptRecord",
+    "CallRecord",
+    "Journal",
+    "LiveWorld",
+    "World",
+    "budget_refused",
+]
 
 _STUCK_CLOCK_TRIES = 3
+
+
+class ApprovalPending(Exception):
+    """Raised by an approver that has no decision yet: the run pauses at this step, durably,
+    until the approval is decided (`Runtime.decide_approval`), then resumes."""
+
+    def __init__(self, request: ApprovalRequest) -> None:
+        super().__init__(f"{request.skill} at step {request.step_id} waits for an approval")
+        self.request = request
 
 
 class Admission:
@@ -166,12 +184,19 @@ class LiveWorld:
     """The real world: the runtime's clock, its approver, the accounts' ledgers and buckets, the
     skill itself. With `record` it keeps a `CallRecord`; with `journal` it notes holds durably."""
 
-    __slots__ = ("journal", "record", "state")
+    __slots__ = ("emit", "journal", "record", "state")
 
-    def __init__(self, state: RunState, record: CallRecord | None = None, journal: Journal | None = None) -> None:
+    def __init__(
+        self,
+        state: RunState,
+        record: CallRecord | None = None,
+        journal: Journal | None = None,
+        emit: Callable[..., None] | None = None,
+    ) -> None:
         self.state = state
         self.record = record
         self.journal = journal
+        self.emit = emit  # the run engine's event reporter
 
     def started(self, ex: Executor) -> float:
         value: float = ex.clock.monotonic()
@@ -192,6 +217,8 @@ class LiveWorld:
             request = ApprovalRequest(meta.name, meta.side_effects.value, dict(params), scope.step_id)
             try:
                 granted, reason = (await scope.waits.resolve(ex.approve(request))) is True, "it was declined"
+            except ApprovalPending:
+                raise  # no decision yet: the run pauses here
             except Exception as exc:  # noqa: BLE001 - a failing approver means "not approved"
                 granted, reason = False, f"the approver failed: {type(exc).__name__}: {exc}"
         if self.record is not None:
@@ -318,9 +345,16 @@ class LiveWorld:
         idempotent: bool,
         scope: CallScope,
     ) -> None:
-        if self.record is None:
-            return
-        self.record.attempts.append(attempt_record(ex, ctx, admitted, error, cost, delay, idempotent))
+        if self.record is not None:
+            self.record.attempts.append(attempt_record(ex, ctx, admitted, error, cost, delay, idempotent))
+        if self.emit is not None:
+            self.emit(
+                "attempt",
+                step_id=scope.step_id,
+                attempt=ctx.attempt,
+                error=None if error is None else error.code.value,
+                delay_ms=None if delay is None else round(delay * 1000.0, 3),
+            )
 
 
 def attempt_record(

@@ -8,6 +8,12 @@ Completed steps are committed in groups (every step that finished while the engi
 and a dependent step starts only after its inputs are committed, so a process kill never loses
 a step something else already used. A step's parameters are bound by `bind_step`, the one
 function that resolves a plan's literals, for runs, resumes and replays alike.
+
+As it goes, the engine reports events (run started, step started, attempt, step committed,
+approval needed, run ended) to its sink and to observers: live progress, server-sent events and
+metrics read them; they are not part of the canonical trace. A step whose approval has no
+decision yet pauses (its dependents wait, the rest goes on) and the run ends `waiting_approval`;
+`request_stop` stops the run between steps (a cancel asked through the store).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from aos_core.execution.calling import Waits
 from aos_core.execution.pipeline import CallScope, Executor
 from aos_core.execution.secrets import SecretStore, resolve_secrets
 from aos_core.execution.state import RunState
-from aos_core.execution.world import World
+from aos_core.execution.world import ApprovalPending, World
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import plan_graph
 from aos_core.runs.trace import step_record
@@ -35,6 +41,7 @@ from aos_core.runs.trace import step_record
 __all__ = ["RunEngine", "Sink", "bind_step", "end_record"]
 
 Finished = tuple[dict[str, Any], StructuredOutcome]
+Observer = Callable[[dict[str, Any]], None]
 
 
 def bind_step(literal: Mapping[str, Any], outputs: Mapping[str, Any]) -> tuple[Any, Callable[[SecretStore], Any]]:
@@ -62,6 +69,14 @@ class Sink(Protocol):
 
     def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None: ...
 
+    def event(self, event: dict[str, Any]) -> None:
+        """An event the run reported (kept, or not, as the sink sees fit)."""
+        ...
+
+    def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
+        """A step pauses until its approval is decided."""
+        ...
+
 
 class RunEngine:
     """Runs one plan to completion, to its first failure (when the policy says stop), or until
@@ -79,6 +94,7 @@ class RunEngine:
         world_for: Callable[[str, RunState], World],
         in_flight_limit: int,
         currency: str,
+        observers: tuple[Observer, ...] = (),
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -104,6 +120,10 @@ class RunEngine:
                 self.dependents[up].append(step_id)
         self.lost: dict[str, list[dict[str, Any]]] = {}  # step -> worst cases of attempts lost in a crash
         self.pending: set[str] = set()  # steps waiting for a decision (not repeated after a crash)
+        self.waiting: set[str] = set()  # steps waiting for an approval decision
+        self.observers = list(observers)
+        self.seq = 0  # the last event's number (a resume continues the run's numbering)
+        self._stop: asyncio.Future[RunStatus] | None = None
         self.reused: list[str] = []
         self.repeated: list[str] = []
         self.not_repeated: list[str] = []
@@ -126,6 +146,24 @@ class RunEngine:
             spent = spent + Cost.model_validate(lost["cost"])
         self.spent = self.spent + spent
 
+    # -- events ------------------------------------------------------------------------------------
+    def emit(self, kind: str, **data: Any) -> None:
+        """Report an event to the sink and every observer; an observer that fails is dropped."""
+        self.seq += 1
+        event = {"seq": self.seq, "run_id": self.run_id, "kind": kind, "at": self.executor.clock.now().isoformat()}
+        event.update(data)
+        self.sink.event(event)
+        for observer in list(self.observers):
+            try:
+                observer(event)
+            except Exception:  # noqa: BLE001 - a broken observer (a progress bar) must not break the run
+                self.observers.remove(observer)
+
+    def request_stop(self, status: RunStatus = "cancelled") -> None:
+        """Stop the run between steps: nothing new starts, steps in flight are abandoned."""
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(status)
+
     # -- running -----------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         remaining = {k: {d for d in v if d not in self.outcomes} for k, v in self.deps.items()}
@@ -143,7 +181,9 @@ class RunEngine:
             if s not in self.outcomes and s not in self.pending and not remaining[s] and s not in skipped
         ]
         heapq.heapify(ready)
-        tasks: dict[asyncio.Task[Finished], str] = {}
+        tasks: dict[asyncio.Task[Finished | None], str] = {}
+        self._stop = stopping = asyncio.get_running_loop().create_future()
+        self.emit("run_started", steps=len(self.steps), committed=len(self.outcomes))
         try:
             while True:
                 while ready and not stop and len(tasks) < self.limit:
@@ -152,11 +192,23 @@ class RunEngine:
                         tasks[asyncio.ensure_future(self._step(self.steps[step_id]))] = step_id
                 if not tasks:
                     break
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                finished = sorted(((tasks.pop(t), t.result()) for t in done), key=lambda f: self.position[f[0]])
+                waiting: list[asyncio.Future[Any]] = [*tasks, stopping]
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if stopping.done():
+                    await self._abandon(tasks)
+                    return self._finish(skipped, stopped=stopping.result())
+                finished = []
+                for task in [t for t in tasks if t.done()]:
+                    step_id, result = tasks.pop(task), task.result()
+                    if result is None:
+                        self.waiting.add(step_id)  # paused for its approval: its dependents wait too
+                    else:
+                        finished.append((step_id, result))
+                finished.sort(key=lambda f: self.position[f[0]])
                 self.sink.commit([record for _, (record, _) in finished])
                 for step_id, (record, outcome) in finished:
                     self._done(step_id, outcome, record)
+                    self._committed(step_id, outcome)
                     if outcome.ok:
                         for down in self.dependents[step_id]:
                             remaining[down].discard(step_id)
@@ -167,6 +219,7 @@ class RunEngine:
                         skipped |= self._downstream(step_id)
         except asyncio.CancelledError:
             await self._abandon(tasks)
+            self.emit("run_ended", status="interrupted", failed_step=None, spent=self.spent.model_dump(mode="json"))
             self.sink.finish("interrupted", None)
             raise
         except BaseException:
@@ -174,7 +227,20 @@ class RunEngine:
             raise
         return self._finish(skipped)
 
-    async def _step(self, step: PlanStep) -> Finished:
+    def _committed(self, step_id: str, outcome: StructuredOutcome) -> None:
+        error = outcome.error
+        self.emit(
+            "step_committed",
+            step_id=step_id,
+            ok=outcome.ok,
+            error=None if error is None else error.code.value,
+            attempts=outcome.attempts,
+            cost=outcome.cost.model_dump(mode="json"),
+            duration_ms=outcome.duration_ms,
+        )
+
+    async def _step(self, step: PlanStep) -> Finished | None:
+        """Run a step: its record and outcome, or None when it paused for an approval."""
         try:
             params, bind = bind_step(step.params, self.outputs)
         except UnresolvedReference as exc:
@@ -182,13 +248,21 @@ class RunEngine:
             failed = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
             return step_record(step.id, step.skill, None, failed, None, self.lost.get(step.id)), failed
         self.sink.starting(step, params)
+        self.emit("step_started", step_id=step.id, skill=step.skill)
         world = self.world_for(step.id, self.state)
         scope = CallScope(step.id, self.run_id, world, self.waits, self.accounts, bind=bind)
-        outcome = await self.executor.call(step.skill, params, scope)
+        try:
+            outcome = await self.executor.call(step.skill, params, scope)
+        except ApprovalPending as pending:
+            request = pending.request
+            data = {"skill": request.skill, "side_effects": request.side_effects, "params": request.params}
+            self.sink.wait_for_approval(step.id, data)
+            self.emit("approval_needed", step_id=step.id, **data)
+            return None
         record = getattr(world, "record", None)
         return step_record(step.id, step.skill, params, outcome, record, self.lost.get(step.id)), outcome
 
-    async def _abandon(self, tasks: Mapping[asyncio.Task[Finished], str], commit: bool = True) -> None:
+    async def _abandon(self, tasks: Mapping[asyncio.Task[Finished | None], str], commit: bool = True) -> None:
         """On cancellation: keep what finished for real, never commit a step cut short."""
         for task in tasks:
             task.cancel()
@@ -213,31 +287,38 @@ class RunEngine:
                 stack.extend(self.dependents[current])
         return found
 
-    def _finish(self, skipped: set[str]) -> RunResult:
+    def _finish(self, skipped: set[str], stopped: RunStatus | None = None) -> RunResult:
         ordered = {s.id: self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes}
         failed = next((s for s, o in ordered.items() if not o.ok), None)
         not_run = sorted((s for s in self.steps if s not in self.outcomes), key=self.position.__getitem__)
         state = self.state.snapshot()
         status: RunStatus
-        if self.pending:
+        end = None
+        if stopped is not None:
+            status = stopped  # stopped on request: resumable, like an interrupted run
+        elif self.waiting:
+            status = "waiting_approval"  # resumed when the approvals are decided
+        elif self.pending:
             status = "interrupted"  # resumable: a decision is needed for the steps not repeated
-            self.sink.finish(status, None)
         else:
             status = "completed" if failed is None and not not_run else "failed"
-            self.sink.finish(status, end_record(status, failed, not_run, state, self.spent))
+            end = end_record(status, failed, not_run, state, self.spent)
+        self.emit("run_ended", status=status, failed_step=failed, spent=self.spent.model_dump(mode="json"))
+        self.sink.finish(status, end)
         return RunResult(
             run_id=self.run_id,
             ok=status == "completed",
             status=status,
             outcomes=ordered,
             failed_step=failed,
-            skipped=tuple(s for s in not_run if s not in self.pending),
+            skipped=tuple(not_run) if end is not None else (),
             spent=self.spent,
             state=state,
             resumed=bool(self.reused or self.repeated or self.not_repeated),
             reused=tuple(self.reused),
             repeated_in_flight=tuple(self.repeated),
             not_repeated=tuple(self.not_repeated),
+            waiting_for_approval=tuple(sorted(self.waiting, key=self.position.__getitem__)),
         )
 
 

@@ -17,25 +17,34 @@ stand-ins, and a step that needed one is served from the recording, never re-exe
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost, CostWarning
-from aos_core.contracts.errors import ErrorInfo
+from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
+from aos_core.contracts.exceptions import RunNotFinished, TraceError
 from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import PlanStep
-from aos_core.contracts.runs import Divergence, RunStatus
-from aos_core.execution.clock import ReplayClock
+from aos_core.contracts.plan import Plan, PlanStep
+from aos_core.contracts.profile import Policy
+from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.runs import Divergence, ReplayResult, RunStatus
+from aos_core.execution.calling import Waits
+from aos_core.execution.clock import ReplayClock, VirtualClock
 from aos_core.execution.context import Context
 from aos_core.execution.prepared import PreparedSkill
 from aos_core.execution.secrets import MissingSecret, SecretStore, resolve_secrets
 from aos_core.execution.state import RunState
 from aos_core.execution.world import Admission, AttemptRecord, CallRecord, attempt_record
-from aos_core.runs.trace import TraceDocument, canonical_json, first_difference, same_json
+from aos_core.runs.engine import RunEngine
+from aos_core.runs.store import RunStore
+from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, canonical_json, first_difference, same_json
 
 if TYPE_CHECKING:
     from aos_core.execution.pipeline import CallScope, Executor
 
-__all__ = ["ComparingSink", "Diverged", "ReplayWorld"]
+__all__ = ["ComparingSink", "Diverged", "ReplayWorld", "replay_source", "replay_trace"]
 
 
 class Diverged(Exception):
@@ -234,6 +243,12 @@ class ComparingSink:
                 step.id, "the step gets different parameters than recorded", record.get("params"), params
             )
 
+    def event(self, event: dict[str, Any]) -> None:
+        """A replay keeps no events."""
+
+    def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
+        raise self._diverged(step_id, "the step now waits for an approval; the recorded run did not")
+
     def commit(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             step_id = record["id"]
@@ -273,3 +288,104 @@ class ComparingSink:
 
 def outcome_of(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
     return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})
+
+
+def replay_source(
+    source: str | Path | TraceDocument, store: Callable[[], RunStore]
+) -> tuple[TraceDocument, str | None]:
+    """A trace from a document, a JSON Lines file, or a run id in the store."""
+    if isinstance(source, TraceDocument):
+        return source, None
+    path = Path(source)
+    if path.suffix in {".jsonl", ".json", ".trace"} or path.is_file():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise TraceError(f"{path} is not a text file (not UTF-8), so not an AOS trace") from None
+        return TraceDocument.parse(text, str(path)), None
+    stored = store().load_run(str(source))
+    return stored.trace, stored.run_id
+
+
+async def replay_trace(
+    trace: TraceDocument,
+    run_id: str | None,
+    plan: Plan | Any | None,
+    *,
+    make_executor: Callable[..., Executor],
+    waits: Waits,
+) -> ReplayResult:
+    """Replay `trace` (with `plan` instead of the recorded one, when given)."""
+    header = trace.header
+    if header.get("format") != TRACE_FORMAT:
+        raise TraceError(
+            f"trace format {header.get('format')!r}: recorded by an older AOS, which this one cannot replay"
+        )
+    if trace.end is None:
+        which = f"run {run_id}" if run_id else "the trace"
+        raise RunNotFinished(f"{which} never finished (it was interrupted or is still running); resume it first")
+    try:
+        chosen = plan if isinstance(plan, Plan) else Plan.model_validate(plan if plan is not None else header["plan"])
+        contract = ResourceContract.model_validate(header["contract"])
+        policy = Policy.model_validate(header["policy"])
+    except ValueError as exc:
+        raise TraceError(f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}") from None
+    executor = make_executor(policy, int(header["seed"]), VirtualClock())
+    private = contract.model_copy(update={"id": None})  # a replay never touches a shared budget
+    account = Account(private, 0.0)
+    replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
+    sink = ComparingSink(trace, replayed_header, executor.secrets)
+    reexecuted: list[str] = []
+    engine = RunEngine(
+        run_id=run_id or "",
+        plan=chosen,
+        executor=executor,
+        accounts=(account,),
+        sink=sink,
+        waits=waits,
+        world_for=lambda step_id, state: _replay_world(trace, step_id, state, reexecuted),
+        in_flight_limit=contract.max_concurrency or 64,
+        currency=contract.currency,
+    )
+    order = [step.id for step in chosen.steps]
+    try:
+        await engine.run()
+    except Diverged as diverged:
+        return _replay_result(engine, run_id, reexecuted, diverged, None)
+    if plan is None and sink.text(order) != trace.text():
+        whole = Diverged(Divergence(step_id=None, reason="the replayed trace is not byte for byte the recorded one"))
+        return _replay_result(engine, run_id, reexecuted, whole, None)
+    return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
+
+
+def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: list[str]) -> ReplayWorld:
+    return ReplayWorld(step_id, trace.steps[step_id], state, reexecuted)
+
+
+def _replay_result(
+    engine: RunEngine, run_id: str | None, reexecuted: list[str], diverged: Diverged | None, sha: str | None
+) -> ReplayResult:
+    error = None
+    divergence = None if diverged is None else diverged.divergence
+    if divergence is not None:
+        where = f"step {divergence.step_id}: " if divergence.step_id else ""
+        error = make_error(
+            ErrorCode.NON_DETERMINISTIC,
+            f"replay diverged at {where}{divergence.reason}",
+            details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
+        )
+    ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
+    again = set(reexecuted)
+    return ReplayResult(
+        matched=divergence is None,
+        run_id=run_id,
+        error=error,
+        divergence=divergence,
+        outcomes=ordered,
+        state=engine.state.snapshot(),
+        spent=engine.spent,
+        reexecuted=tuple(s for s in engine.order if s in again),
+        trace_sha256=sha,
+    )

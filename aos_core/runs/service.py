@@ -9,39 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
-from aos_core.contracts.exceptions import RunNotFinished, TraceError
+from aos_core.contracts.exceptions import TraceError
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
-from aos_core.contracts.runs import Divergence, ReplayResult, RunResult, RunStatus
+from aos_core.contracts.runs import RunResult, RunStatus
 from aos_core.contracts.skill import SideEffect
 from aos_core.execution.calling import Waits
-from aos_core.execution.clock import VirtualClock
 from aos_core.execution.pipeline import Executor
-from aos_core.execution.state import RunState
-from aos_core.execution.world import CallRecord, LiveWorld
+from aos_core.execution.world import ApprovalPending, CallRecord, LiveWorld
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.service import parse_plan, plan_error
 from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
-from aos_core.runs.engine import RunEngine
-from aos_core.runs.replay import ComparingSink, Diverged, ReplayWorld
+from aos_core.policy import ApprovalRequest
+from aos_core.runs.engine import Observer, RunEngine
 from aos_core.runs.store import Hold, RunStore, StoredRun
-from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, step_record
+from aos_core.runs.trace import TRACE_FORMAT, step_record
 
-__all__ = ["RunSetup", "new_run_id", "refused_run", "replay_source", "replay_trace", "resume_run", "start_run"]
+__all__ = [
+    "RunOptions",
+    "RunSetup",
+    "StoreApprover",
+    "new_run_id",
+    "refused_run",
+    "resume_run",
+    "run_header",
+    "start_run",
+]
 
-ExecutorFactory = Callable[[Policy, int, Any], Executor]  # (policy, seed, clock or None) -> executor
+ExecutorFactory = Callable[..., Executor]  # (policy, seed, clock or None, approver or None) -> executor
 AccountsFactory = Callable[[ResourceContract], tuple[Account, ...]]
 
 
@@ -73,15 +79,31 @@ def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunR
 
 
 class StoreSink:
-    """A live run's end of the engine: holds, commits and the end go to the run store."""
+    """A live run's end of the engine: holds, commits, approval requests, events (when kept) and
+    the end go to the run store. Events are buffered and written by `flush`, which the lease's
+    heartbeat calls a few times a second and the end of the run calls once more."""
 
-    def __init__(self, store: RunStore, run_id: str, owner: str) -> None:
+    def __init__(self, store: RunStore, run_id: str, owner: str, keep_events: bool) -> None:
         self.store = store
         self.run_id = run_id
         self.owner = owner
+        self.keep_events = keep_events
+        self._events: list[dict[str, Any]] = []
 
     def starting(self, step: Any, params: Any) -> None:
         """Nothing to check for a live run."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        if self.keep_events:
+            self._events.append(event)
+
+    def flush(self) -> None:
+        events, self._events = self._events, []
+        if events:
+            self.store.append_events(self.run_id, self.owner, events)
+
+    def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
+        self.store.request_approval(self.run_id, self.owner, step_id, request)
 
     def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
         if repeatable and not (worst.money or worst.calls or worst.input_tokens or worst.output_tokens):
@@ -92,64 +114,124 @@ class StoreSink:
         self.store.commit_steps(self.run_id, self.owner, records)
 
     def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
+        self.flush()
         self.store.finish_run(self.run_id, self.owner, status, end)
 
 
+class StoreApprover:
+    """Approvals decided through the store (`Runtime.decide_approval`, the server's API): a step
+    without a decision pauses the run (`ApprovalPending`) instead of being refused."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def __call__(self, request: ApprovalRequest) -> bool:
+        for approval in self.store.approvals(self.run_id):
+            if approval["step_id"] == request.step_id and approval["decision"] is not None:
+                return bool(approval["decision"] == "approve")
+        raise ApprovalPending(request)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run is run: approvals asked of the runtime's approver ("ask") or waited for through
+    the store ("wait"); events kept in the store or not; who else hears the events."""
+
+    approvals: Literal["ask", "wait"] = "ask"
+    keep_events: bool = False
+    observers: tuple[Observer, ...] = ()
+
+
 def _engine(
-    run_id: str, plan: Plan, contract: ResourceContract, policy: Policy, seed: int, setup: RunSetup
-) -> RunEngine:
-    executor = setup.make_executor(policy, seed, None)
-    sink = StoreSink(setup.store, run_id, setup.owner)
-    return RunEngine(
+    run_id: str, header: dict[str, Any], plan: Plan, setup: RunSetup, options: RunOptions
+) -> tuple[RunEngine, StoreSink]:
+    contract = ResourceContract.model_validate(header["contract"])
+    policy = Policy.model_validate(header["policy"])
+    approve = StoreApprover(setup.store, run_id) if header.get("approvals") == "wait" else None
+    executor = setup.make_executor(policy, int(header["seed"]), None, approve)
+    sink = StoreSink(setup.store, run_id, setup.owner, options.keep_events)
+    engine = RunEngine(
         run_id=run_id,
         plan=plan,
         executor=executor,
         accounts=setup.make_accounts(contract),
         sink=sink,
         waits=setup.waits,
-        world_for=lambda step_id, state: LiveWorld(state, CallRecord(), sink),
+        world_for=lambda step_id, state: LiveWorld(state, CallRecord(), sink, engine.emit),
         in_flight_limit=contract.max_concurrency or 64,
         currency=contract.currency,
+        observers=options.observers,
     )
+    return engine, sink
 
 
-async def _leased(run: Coroutine[Any, Any, RunResult], setup: RunSetup, run_id: str) -> RunResult:
-    """Run the engine while a heartbeat renews the run's lease."""
+_TICK_S = 0.25  # kept events are written this often
+
+
+async def _leased(engine: RunEngine, sink: StoreSink, setup: RunSetup) -> RunResult:
+    """Run the engine while a heartbeat writes its events, renews its lease (and with it learns
+    whether someone asked to cancel the run, then stops it)."""
+    run_id = engine.run_id
+    renew_every = max(_TICK_S, min(1.0, setup.lease_s / 3))
 
     async def beat() -> None:
+        since_renewal = 0.0
         while True:
-            await asyncio.sleep(setup.lease_s / 3)
-            setup.store.renew(run_id, setup.owner, setup.lease_s)
+            await asyncio.sleep(_TICK_S)
+            sink.flush()
+            since_renewal += _TICK_S
+            if since_renewal >= renew_every:
+                since_renewal = 0.0
+                if setup.store.renew(run_id, setup.owner, setup.lease_s):
+                    engine.request_stop("cancelled")
 
     heartbeat = asyncio.ensure_future(beat())
     try:
-        return await run
+        return await engine.run()
     finally:
         heartbeat.cancel()
 
 
+def run_header(plan: Plan, contract: ResourceContract, policy: Policy, seed: int, approvals: str) -> dict[str, Any]:
+    """The first line of a run's trace."""
+    return {
+        "kind": "run",
+        "format": TRACE_FORMAT,
+        "plan": plan.model_dump(mode="json"),
+        "seed": seed,
+        "contract": contract.model_dump(mode="json"),
+        "policy": policy.model_dump(mode="json"),
+        "approvals": approvals,
+    }
+
+
 async def start_run(
-    plan: Plan | Any, *, setup: RunSetup, contract: ResourceContract, policy: Policy, seed: int
+    plan: Plan | Any,
+    *,
+    setup: RunSetup,
+    contract: ResourceContract,
+    policy: Policy,
+    seed: int,
+    options: RunOptions = RunOptions(),
 ) -> RunResult:
     parsed, problems = parse_plan(plan, setup.registry.skills)
     if parsed is None or problems:
         return refused_run(problems, contract)
     run_id = new_run_id()
-    header = {
-        "kind": "run",
-        "format": TRACE_FORMAT,
-        "plan": parsed.model_dump(mode="json"),
-        "seed": seed,
-        "contract": contract.model_dump(mode="json"),
-        "policy": policy.model_dump(mode="json"),
-    }
+    header = run_header(parsed, contract, policy, seed, options.approvals)
     setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
-    engine = _engine(run_id, parsed, contract, policy, seed, setup)
-    return await _leased(engine.run(), setup, run_id)
+    engine, sink = _engine(run_id, header, parsed, setup, options)
+    return await _leased(engine, sink, setup)
 
 
 async def resume_run(
-    run_id: str, *, setup: RunSetup, repeat: Collection[str] = (), abandon: Collection[str] = ()
+    run_id: str,
+    *,
+    setup: RunSetup,
+    repeat: Collection[str] = (),
+    abandon: Collection[str] = (),
+    options: RunOptions = RunOptions(),
 ) -> RunResult:
     """Continue a run: committed steps never run again; a step that was in flight is repeated
     when that is safe (the skill changes nothing, every lost attempt was idempotent, the policy
@@ -164,18 +246,17 @@ async def resume_run(
                 "it can be listed and shown, not resumed"
             )
         plan = Plan.model_validate(header["plan"])
-        contract = ResourceContract.model_validate(header["contract"])
-        policy = Policy.model_validate(header["policy"])
         problems = validate_plan(plan, setup.registry.skills)
         if problems:
             setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)
-            return refused_run(problems, contract)
-        engine = _engine(stored.run_id, plan, contract, policy, int(header["seed"]), setup)
-        _restore(engine, stored, policy, set(repeat), set(abandon))
+            return refused_run(problems, ResourceContract.model_validate(header["contract"]))
+        engine, sink = _engine(stored.run_id, header, plan, setup, options)
+        engine.seq = setup.store.last_event(stored.run_id)
+        _restore(engine, stored, engine.executor.policy, set(repeat), set(abandon))
     except BaseException:
         setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)
         raise
-    return await _leased(engine.run(), setup, stored.run_id)
+    return await _leased(engine, sink, setup)
 
 
 def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[str], abandon: set[str]) -> None:
@@ -242,105 +323,3 @@ def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> Non
     record = step_record(step_id, step.skill, params, outcome, None, lost)
     engine.sink.commit([record])
     engine._done(step_id, outcome, record)
-
-
-def replay_source(
-    source: str | Path | TraceDocument, store: Callable[[], RunStore]
-) -> tuple[TraceDocument, str | None]:
-    """A trace from a document, a JSON Lines file, or a run id in the store."""
-    if isinstance(source, TraceDocument):
-        return source, None
-    path = Path(source)
-    if path.suffix in {".jsonl", ".json", ".trace"} or path.is_file():
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except OSError as exc:
-            raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise TraceError(f"{path} is not a text file (not UTF-8), so not an AOS trace") from None
-        return TraceDocument.parse(text, str(path)), None
-    stored = store().load_run(str(source))
-    return stored.trace, stored.run_id
-
-
-async def replay_trace(
-    trace: TraceDocument,
-    run_id: str | None,
-    plan: Plan | Any | None,
-    *,
-    registry: Registry,
-    make_executor: ExecutorFactory,
-    waits: Waits,
-) -> ReplayResult:
-    """Replay `trace` (with `plan` instead of the recorded one, when given)."""
-    header = trace.header
-    if header.get("format") != TRACE_FORMAT:
-        raise TraceError(
-            f"trace format {header.get('format')!r}: recorded by an older AOS, which this one cannot replay"
-        )
-    if trace.end is None:
-        which = f"run {run_id}" if run_id else "the trace"
-        raise RunNotFinished(f"{which} never finished (it was interrupted or is still running); resume it first")
-    try:
-        chosen = plan if isinstance(plan, Plan) else Plan.model_validate(plan if plan is not None else header["plan"])
-        contract = ResourceContract.model_validate(header["contract"])
-        policy = Policy.model_validate(header["policy"])
-    except ValueError as exc:
-        raise TraceError(f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}") from None
-    executor = make_executor(policy, int(header["seed"]), VirtualClock())
-    private = contract.model_copy(update={"id": None})  # a replay never touches a shared budget
-    account = Account(private, 0.0)
-    replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
-    sink = ComparingSink(trace, replayed_header, executor.secrets)
-    reexecuted: list[str] = []
-    engine = RunEngine(
-        run_id=run_id or "",
-        plan=chosen,
-        executor=executor,
-        accounts=(account,),
-        sink=sink,
-        waits=waits,
-        world_for=lambda step_id, state: _replay_world(trace, step_id, state, reexecuted),
-        in_flight_limit=contract.max_concurrency or 64,
-        currency=contract.currency,
-    )
-    order = [step.id for step in chosen.steps]
-    try:
-        await engine.run()
-    except Diverged as diverged:
-        return _replay_result(engine, run_id, reexecuted, diverged, None)
-    if plan is None and sink.text(order) != trace.text():
-        whole = Diverged(Divergence(step_id=None, reason="the replayed trace is not byte for byte the recorded one"))
-        return _replay_result(engine, run_id, reexecuted, whole, None)
-    return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
-
-
-def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: list[str]) -> ReplayWorld:
-    return ReplayWorld(step_id, trace.steps[step_id], state, reexecuted)
-
-
-def _replay_result(
-    engine: RunEngine, run_id: str | None, reexecuted: list[str], diverged: Diverged | None, sha: str | None
-) -> ReplayResult:
-    error = None
-    divergence = None if diverged is None else diverged.divergence
-    if divergence is not None:
-        where = f"step {divergence.step_id}: " if divergence.step_id else ""
-        error = make_error(
-            ErrorCode.NON_DETERMINISTIC,
-            f"replay diverged at {where}{divergence.reason}",
-            details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
-        )
-    ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
-    again = set(reexecuted)
-    return ReplayResult(
-        matched=divergence is None,
-        run_id=run_id,
-        error=error,
-        divergence=divergence,
-        outcomes=ordered,
-        state=engine.state.snapshot(),
-        spent=engine.spent,
-        reexecuted=tuple(s for s in engine.order if s in again),
-        trace_sha256=sha,
-    )

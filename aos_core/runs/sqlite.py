@@ -13,175 +13,47 @@ is upgraded in place when opened. Every failure to open, read or write the file 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic_core import from_json
 
-from aos_core.contracts.exceptions import RunBusy, RunNotFound, StoreError
+from aos_core.contracts.exceptions import RunBusy, RunNotFound
 from aos_core.contracts.runs import RunStatus, RunSummary
+from aos_core.runs.sqlite_file import SQLiteFile
 from aos_core.runs.sqlite_schema import SCHEMA_VERSION, upgrade
 from aos_core.runs.store import Hold, LeaseLost, StoredRun
 from aos_core.runs.trace import TraceDocument, canonical_json
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRunStore"]
 
-_BUSY_MS = 5000
-
 
 def _now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class SQLiteRunStore:
+class SQLiteRunStore(SQLiteFile):
     """Runs in one SQLite file; safe to share between the runtime's threads."""
 
+    schema_version = SCHEMA_VERSION
+
     def __init__(self, path: str | Path, durability: Literal["normal", "full"] = "normal") -> None:
-        self.path = Path(path)
-        self.location = str(self.path)
-        self._lock = threading.Lock()
-        self.read_only = False
-        self._db = self._open(durability)
+        super().__init__(path, "run store", durability)
 
-    # -- opening -------------------------------------------------------------------------------
-    def _open(self, durability: str) -> sqlite3.Connection:
-        path = self.path
-        if path.exists() and path.is_dir():
-            raise StoreError(f"run store {path} is a directory; give a file, e.g. {path / 'runs.sqlite3'}")
-        if path.exists() and not path.is_file():
-            raise StoreError(f"run store {path} is not a regular file; give the path of an SQLite file")
-        parent = path.parent
-        if parent.exists() and not parent.is_dir():
-            raise StoreError(
-                f"cannot use run store {path}: {parent} is a file, not a directory; check AOS_HOME or --store"
-            )
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create {parent} for the run store: {exc.strerror or exc}; set AOS_HOME or --store"
-            ) from None
-        writable = os.access(parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
-        if not writable:
-            if not path.exists():
-                raise StoreError(f"cannot create run store {path}: {parent} is not writable; set AOS_HOME or --store")
-            return self._open_read_only()
-        try:
-            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=_BUSY_MS / 1000)
-            db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-            self._upgrade(db)
-        except sqlite3.Error as exc:
-            raise self._error(exc, "open") from None
-        return db
-
-    def _open_read_only(self) -> sqlite3.Connection:
-        self.read_only = True
-        last: sqlite3.Error | None = None
-        for mode in ("ro", "ro&immutable=1"):  # immutable: a WAL file in a read-only directory
-            try:
-                db = sqlite3.connect(
-                    f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False, isolation_level=None
-                )
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                db.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
-            except sqlite3.Error as exc:
-                last = exc
-                continue
-            if version != SCHEMA_VERSION:
-                raise StoreError(
-                    f"run store {self.path} is read-only and has schema version {version}, not {SCHEMA_VERSION}; "
-                    "open it once where it is writable to upgrade it"
-                )
-            return db
-        raise self._error(last or sqlite3.DatabaseError("unreadable"), "open")
-
-    def _upgrade(self, db: sqlite3.Connection) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"run store {self.path} has schema version {version}, newer than this AOS knows ({SCHEMA_VERSION}); "
-                "upgrade aos-core"
-            )
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            upgrade(db, version)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _error(self, exc: BaseException, doing: str) -> StoreError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return StoreError(
-                f"run store {self.path} is locked by another process ({doing}); try again when it is done"
-            )
-        if "not a database" in text or "malformed" in text or "disk image" in text:
-            return StoreError(
-                f"run store {self.path} is not a readable AOS run store ({text}); "
-                "move it away or point --store elsewhere"
-            )
-        if "readonly" in text or "read-only" in text:
-            return StoreError(f"run store {self.path} is read-only; cannot {doing}; use a writable --store")
-        return StoreError(f"run store {self.path}: cannot {doing}: {text}")
-
-    @contextmanager
-    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
-        if self.read_only:
-            raise StoreError(f"run store {self.path} is read-only; cannot {doing}; use a writable --store")
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            try:
-                yield db
-            except BaseException as exc:
-                db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(exc, doing) from None
-                raise
-            try:
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise self._error(exc, doing) from None
-
-    @contextmanager
-    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """One read transaction, so what is read together is one snapshot."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN")
-                try:
-                    yield db
-                finally:
-                    db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
+    def _upgrade(self, db: sqlite3.Connection, version: int) -> None:
+        upgrade(db, version)
 
     # -- writes --------------------------------------------------------------------------------
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float) -> None:
+    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str | None, lease_s: float) -> None:
         now = _now_text()
         total = len(header.get("plan", {}).get("steps", []))
+        status, until = ("running", time.time() + lease_s) if owner is not None else ("queued", None)
         with self._writing("record a new run") as db:
             db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, now, total, canonical_json(header)))
-            db.execute(
-                "INSERT INTO run_state VALUES (?,?,?,?,?,NULL)", (run_id, "running", now, owner, time.time() + lease_s)
-            )
+            db.execute("INSERT INTO run_state VALUES (?,?,?,?,?,NULL,0)", (run_id, status, now, owner, until))
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
         full = self.resolve_id(run_id)
@@ -197,15 +69,90 @@ class SQLiteRunStore:
                     "wait for it to finish, or, if it died, until its lease expires"
                 )
             db.execute(
-                "UPDATE run_state SET owner=?, lease_until=?, status='running', updated_at=? WHERE id=?",
+                "UPDATE run_state SET owner=?, lease_until=?, status='running', cancel_requested=0, updated_at=?"
+                " WHERE id=?",
                 (owner, now + lease_s, _now_text(), full),
             )
             return self._load(db, full)
 
-    def renew(self, run_id: str, owner: str, lease_s: float) -> None:
+    def renew(self, run_id: str, owner: str, lease_s: float) -> bool:
+        """Extend the lease; True when someone asked for the run to be cancelled."""
         with self._writing("renew the run's lease") as db:
             self._fence(db, run_id, owner)
             db.execute("UPDATE run_state SET lease_until=? WHERE id=?", (time.time() + lease_s, run_id))
+            row = db.execute("SELECT cancel_requested FROM run_state WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def request_cancel(self, run_id: str) -> RunStatus:
+        """Ask for a run to stop: its owner stops it at its next heartbeat; a run nobody owns
+        (queued, waiting, interrupted) is cancelled at once. Returns the status it now shows."""
+        full = self.resolve_id(run_id)
+        with self._writing("cancel the run") as db:
+            status, owner, until = db.execute(
+                "SELECT status, owner, lease_until FROM run_state WHERE id=?", (full,)
+            ).fetchone()
+            if status in ("completed", "failed", "cancelled"):
+                return status
+            if owner is not None and until is not None and until > time.time():
+                db.execute("UPDATE run_state SET cancel_requested=1 WHERE id=?", (full,))
+                return "running"
+            db.execute(
+                "UPDATE run_state SET status='cancelled', owner=NULL, lease_until=NULL, updated_at=? WHERE id=?",
+                (_now_text(), full),
+            )
+            return "cancelled"
+
+    def append_events(self, run_id: str, owner: str, events: list[dict[str, Any]]) -> None:
+        if events:
+            with self._writing("record run events") as db:
+                self._fence(db, run_id, owner)
+                db.executemany(
+                    "INSERT OR IGNORE INTO events VALUES (?,?,?)",
+                    [(run_id, e["seq"], canonical_json(e)) for e in events],
+                )
+
+    def read_events(self, run_id: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """The run's events with a sequence number above `after`, oldest first."""
+        with self._reading("read run events") as db:
+            rows = db.execute(
+                "SELECT event FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?", (run_id, after, limit)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def last_event(self, run_id: str) -> int:
+        with self._reading("read run events") as db:
+            row = db.execute("SELECT MAX(seq) FROM events WHERE run_id=?", (run_id,)).fetchone()
+        return int(row[0] or 0)
+
+    def request_approval(self, run_id: str, owner: str, step_id: str, request: dict[str, Any]) -> None:
+        with self._writing("record an approval request") as db:
+            self._fence(db, run_id, owner)
+            db.execute(
+                "INSERT OR IGNORE INTO approvals (run_id, step_id, request) VALUES (?,?,?)",
+                (run_id, step_id, canonical_json(request)),
+            )
+
+    def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str) -> bool:
+        """Record a decision on a pending approval; False when none is pending for that step."""
+        full = self.resolve_id(run_id)
+        with self._writing("record an approval decision") as db:
+            changed = db.execute(
+                "UPDATE approvals SET decision=?, decided_by=?, decided_at=? WHERE run_id=? AND step_id=?"
+                " AND decision IS NULL",
+                ("approve" if approve else "deny", by, _now_text(), full, step_id),
+            ).rowcount
+        return changed == 1
+
+    def approvals(self, run_id: str) -> list[dict[str, Any]]:
+        """Every approval the run asked for: step, request, decision (None while pending)."""
+        with self._reading("read approvals") as db:
+            rows = db.execute(
+                "SELECT step_id, request, decision, decided_by, decided_at FROM approvals WHERE run_id=?", (run_id,)
+            ).fetchall()
+        return [
+            {"step_id": s, "request": json.loads(r), "decision": d, "decided_by": b, "decided_at": a}
+            for s, r, d, b, a in rows
+        ]
 
     def hold(self, run_id: str, owner: str, hold: Hold) -> None:
         with self._writing("note an attempt in flight") as db:
@@ -230,7 +177,7 @@ class SQLiteRunStore:
             self._fence(db, run_id, owner)
             db.execute(
                 "UPDATE run_state SET status=?, end_record=COALESCE(?, end_record), updated_at=?, owner=NULL,"
-                " lease_until=NULL WHERE id=?",
+                " lease_until=NULL, cancel_requested=0 WHERE id=?",
                 (status, record, _now_text(), run_id),
             )
 
@@ -320,10 +267,6 @@ class SQLiteRunStore:
                 )
             )
         return summaries if status is None else summaries[offset : offset + limit]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 def _shown_status(status: str, lease_until: float | None) -> RunStatus:

@@ -3,8 +3,10 @@
 Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header with the whole
 plan); `run_state` the small row that does (status, lease, end record), so a commit never
 rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
-flight. Version 0 is the first release's layout (`runs` with status and pid beside the header,
-and `started` marks); a test upgrades a database made by that release.
+flight; `events` what a run reported as it went (for live progress and server-sent events);
+`approvals` the approvals a run waits for and their decisions. Version 0 is the first release's
+layout (`runs` with status and pid beside the header, and `started` marks); a test upgrades a
+database made by that release.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ CREATE TABLE run_state (
     updated_at TEXT NOT NULL,
     owner TEXT,
     lease_until REAL,
-    end_record TEXT
+    end_record TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE steps (
     run_id TEXT NOT NULL,
@@ -48,6 +51,21 @@ CREATE TABLE holds (
     idempotent INTEGER NOT NULL
 );
 CREATE INDEX holds_by_run ON holds (run_id, step_id);
+CREATE TABLE events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE approvals (
+    run_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    request TEXT NOT NULL,
+    decision TEXT,
+    decided_by TEXT,
+    decided_at TEXT,
+    PRIMARY KEY (run_id, step_id)
+);
 """
 
 
@@ -64,7 +82,7 @@ def _migrate_v0(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, created, total, header))
         # a run that was running then has no lease: its process is gone or will never renew it
         shown = "interrupted" if status == "running" else status
-        db.execute("INSERT INTO run_state VALUES (?,?,?,NULL,NULL,?)", (run_id, shown, updated, end))
+        db.execute("INSERT INTO run_state VALUES (?,?,?,NULL,NULL,?,0)", (run_id, shown, updated, end))
     db.execute("INSERT INTO steps SELECT run_id, step_id, record FROM steps_v0")
     db.execute(
         "INSERT INTO holds SELECT s.run_id, s.step_id, 1, ?, 0 FROM started s"

@@ -71,17 +71,41 @@ class RunStore(Protocol):
 
     location: str
 
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float) -> None:
-        """Record a new run, owned by `owner`."""
+    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str | None, lease_s: float) -> None:
+        """Record a new run, owned by `owner` (running), or by nobody yet (queued)."""
         ...
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
         """Take the run's lease (`RunBusy` while another live owner holds it) and load it."""
         ...
 
-    def renew(self, run_id: str, owner: str, lease_s: float) -> None:
-        """Extend the lease; `LeaseLost` when another owner took it."""
+    def renew(self, run_id: str, owner: str, lease_s: float) -> bool:
+        """Extend the lease (`LeaseLost` when another owner took it); True when a cancel was asked."""
         ...
+
+    def request_cancel(self, run_id: str) -> RunStatus:
+        """Ask for a run to stop; returns the status it now shows."""
+        ...
+
+    def append_events(self, run_id: str, owner: str, events: list[dict[str, Any]]) -> None:
+        """Store events (each with its `seq`) the owner reported."""
+        ...
+
+    def read_events(self, run_id: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    def last_event(self, run_id: str) -> int:
+        """The highest event sequence number of the run (0: none)."""
+        ...
+
+    def request_approval(self, run_id: str, owner: str, step_id: str, request: dict[str, Any]) -> None:
+        """Note that a step waits for an approval."""
+        ...
+
+    def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str) -> bool:
+        """Decide a pending approval; False when none is pending for that step."""
+        ...
+
+    def approvals(self, run_id: str) -> list[dict[str, Any]]: ...
 
     def hold(self, run_id: str, owner: str, hold: Hold) -> None:
         """Durably note an attempt's worst case before its call is sent."""
