@@ -1,4 +1,8 @@
-"""The root `aos` group. Commands are imported only when invoked, so `aos --help` stays cheap."""
+"""The root `aos` group. Commands are imported only when invoked, so `aos --help` stays cheap.
+
+Plugins add commands through the hook `aos_register_commands`; `aos --help` lists them from the
+discovery cache (no plugin imported when it is warm), and running one loads only its plugin.
+"""
 
 from __future__ import annotations
 
@@ -34,26 +38,56 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands are imported on first use; plugin commands are found through
+    discovery unless `plugin_commands` is False (the generated CLI reference shows the core's)."""
+
+    plugin_commands = True
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
+        names = {*COMMANDS, *self.commands}
+        if self.plugin_commands:
+            names.update(c["name"] for c in self._from_plugins())
+        return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            return self._plugin_command(cmd_name) if self.plugin_commands else None
         module_name, attr = target[0].split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+        if not self.plugin_commands:
+            return
+        try:
+            added = self._from_plugins()
+        except click.ClickException as exc:  # a broken config.toml: the core commands still show
+            added = []
+            formatter.write_paragraph()
+            formatter.write_text(f"(plugin commands not listed: {exc.format_message()})")
+        if added:
+            with formatter.section("Commands added by plugins"):
+                formatter.write_dl([(c["name"], f"{c['help']} [plugin {c['plugin']}]") for c in added])
+
+    @staticmethod
+    def _from_plugins() -> list[dict[str, str]]:
+        from aos_core.cli.discovered import plugin_commands
+
+        return plugin_commands(quick=True)  # only listed; running one checks the cache fully
+
+    def _plugin_command(self, name: str) -> click.Command | None:
+        from aos_core.cli.discovered import load_plugin_command
+
+        command = load_plugin_command(name)
+        if command is not None:
+            self.add_command(command, name)
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -114,6 +114,7 @@ def test_the_load_time_messages_in_the_guide_are_the_loaders_and_the_test_kits(
     assert old in source, f"the guide's {filename} changed; update DAMAGE[{how!r}]"
     path.write_text(source.replace(old, new, 1), "utf-8")
     monkeypatch.syspath_prepend(str(dist))
+    monkeypatch.chdir(dist)  # the guide shows file names as seen from the distribution's folder
     entry = EntryPoint(name="temperature", value=PLUGIN, group="aos")
     report = load_plugins([PluginSource("temperature", PLUGIN, entry.load)]).reports[0]
     assert report.status == "failed"

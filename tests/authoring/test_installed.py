@@ -152,15 +152,15 @@ def test_a_distribution_without_an_aos_entry_point_is_reported_as_not_a_plugin(d
             "def aos_register_skills(register: Register) -> None:\n    register(",
             "def aos_register_skills(registry: Register) -> None:\n    registry(",
             "hook aos_register_skills declares argument(s) 'registry' that the spec does not have; "
-            "its signature must be aos_register_skills(register)",
+            "it may take any of the arguments of aos_register_skills(register, config)",
             True,
         ),
         (
             "an invalid skill name",
             'name="storm",',
             'name="Storm Warning",',
-            "cannot import aos_skill_storm.plugin: ValidationError: 1 validation error for SkillMetadata name "
-            "String should match pattern",
+            "cannot import aos_skill_storm.plugin: invalid SkillMetadata: name: String should match pattern "
+            "'^[a-z][a-z0-9_]{0,63}$' (got 'Storm Warning'); fix it in ",
             False,
         ),
     ],

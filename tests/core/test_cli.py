@@ -144,3 +144,12 @@ def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
 def test_a_malformed_allow_net_is_a_usage_error() -> None:
     result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--allow-net", "http://x:1")
     assert result.exit_code == 2 and "not a URL" in result.output
+
+
+def test_describe_names_the_estimator_that_prices_a_skill() -> None:
+    """Discovery records which estimator covers each skill; describe shows it, cold and from the cache."""
+    for _ in range(2):
+        priced = aos("describe", "llm_invoke")
+        assert "cost: priced per call by estimator 'anthropic' (plugin llm)" in priced.stdout
+        assert "USD per call" not in priced.stdout
+    assert "cost: 0 USD per call" in aos("describe", "json_transform").stdout

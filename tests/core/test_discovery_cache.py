@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aos_core.cli.discovery_cache import _package_files, discovery_key, read_cached, write_cached
+from aos_core.cli.discovery_cache import CACHE_FORMAT, _package_files, discovery_key, read_cached, write_cached
 
 
 def test_a_cache_hit_answers_like_real_discovery(aos_cli: Any) -> None:
@@ -69,7 +69,7 @@ def test_a_damaged_or_foreign_cache_file_is_a_miss(tmp_path: Path) -> None:
     assert write_cached(tmp_path, "k1", {"skills": [], "plugins": []})
     assert read_cached(tmp_path, "k1") == {"skills": [], "plugins": []}
     assert read_cached(tmp_path, "k2") is None
-    (tmp_path / "cache" / "discovery-v1.json").write_text("{not json")
+    (tmp_path / "cache" / f"discovery-v{CACHE_FORMAT}.json").write_text("{not json")
     assert read_cached(tmp_path, "k1") is None
 
 
