@@ -97,6 +97,9 @@ def cli() -> None:
 
     Every command takes --json for machine output. Exit codes: 0 ok, 1 internal error,
     2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent.
+
+    JSON arguments (--params, --contract, --profile, a PLAN) are inline JSON, @FILE or - (stdin):
+    UTF-8, at most 100 levels of nesting and 64 MiB; anything else is a usage error.
     """
 
 

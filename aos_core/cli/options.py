@@ -103,8 +103,11 @@ def build_runtime(
         data["policy"]["approved"] = (*profile.policy.approved, *approve)
         data["contract"] = resource.model_dump()
         profile = AgentProfile.model_validate(data)  # validated again: --allow-net entries included
-        path = config_path or (aos_home() / "config.toml")
-        config = RuntimeConfig.from_toml(path) if path.exists() else RuntimeConfig()
+        default = aos_home() / "config.toml"
+        if config_path is not None:  # named on the command line: it must exist
+            config = RuntimeConfig.from_toml(config_path)
+        else:
+            config = RuntimeConfig.from_toml(default) if default.exists() else RuntimeConfig()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
