@@ -133,11 +133,9 @@ def load_plugins(
             try:
                 loaded.append(_load_one(manager, source, _frozen(configs.get(source.name))))
             except _PluginFailure as failure:
-                _unregister(manager, source.name)
                 registry.reports.append(_report(source, "failed", str(failure)))
-            except BaseException as exc:  # noqa: BLE001 - any escape from a plugin's code is its failure
+            except BaseException as exc:  # noqa: BLE001 - any escape from a plugin's code (before it is registered)
                 reraise_if_interrupt(exc)
-                _unregister(manager, source.name)
                 reason = f"failed while loading: {exception_summary(exc)}"
                 registry.reports.append(_report(source, "failed", reason))
     _refuse_clashes(loaded, "skill", lambda item: [e.metadata.name for e in item.skills])
@@ -185,10 +183,15 @@ def _load_one(manager: pluggy.PluginManager, source: PluginSource, config: Mappi
     except (ValueError, pluggy.PluginValidationError) as exc:
         raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
     item = _Loaded(source, hooks)
-    for hook in hooks:
-        _collect(item, hook, getattr(plugin, hook), config)
-        if item.reason:
-            break
+    try:
+        for hook in hooks:
+            _collect(item, hook, getattr(plugin, hook), config)
+            if item.reason:
+                break
+    except BaseException as exc:  # noqa: BLE001 - the plugin's objects raised while being checked
+        reraise_if_interrupt(exc)
+        manager.unregister(plugin)
+        raise _PluginFailure(f"failed while loading: {exception_summary(exc)}") from None
     return item
 
 

@@ -174,3 +174,30 @@ def test_a_long_message_is_cut_at_a_word() -> None:
 )
 def test_a_value_is_shown_short_and_never_as_a_secret(value: Any, shown: str) -> None:
     assert shown_value(value) == shown
+
+
+def test_a_contribution_that_raises_while_checked_fails_only_its_plugin() -> None:
+    """A skill whose `metadata` property raises: that plugin fails and is unregistered, the next loads."""
+
+    class Exploding:
+        @property
+        def metadata(self) -> Any:
+            raise GeneratorExit("no metadata today")
+
+    class Plugin:
+        @hookimpl
+        def aos_register_skills(self, register: Any) -> None:
+            register(Exploding())
+
+    registry = load_plugins([source("boom", Plugin()), source("ok", commands_plugin("serve"))])
+    found = {r.name: r for r in registry.reports}
+    assert found["boom"].reason == "failed while loading: GeneratorExit: no metadata today"
+    assert found["ok"].status == "loaded"
+    assert registry.manager is not None and registry.manager.get_plugin("boom") is None
+
+
+def test_a_second_entry_point_of_the_same_name_does_not_unload_the_first() -> None:
+    registry = load_plugins([source("same", commands_plugin("serve")), source("same", commands_plugin("worker"))])
+    assert sorted(r.status for r in registry.reports) == ["failed", "loaded"]
+    assert registry.commands["serve"].plugin == "same"
+    assert registry.manager is not None and registry.manager.get_plugin("same") is not None
