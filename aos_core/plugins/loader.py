@@ -36,6 +36,7 @@ from aos_core.plugins.explain import (
     exception_summary,
     metadata_problem,
     one_line,
+    plugin_file,
     reraise_if_interrupt,
 )
 from aos_core.plugins.reports import PluginReport
@@ -209,8 +210,6 @@ def _import_failure(module: str, exc: BaseException) -> str:
 
 
 def _at(exc: BaseException) -> str:
-    from aos_core.plugins.explain import plugin_file
-
     where = plugin_file(exc.__traceback__)
     return f" (at {where})" if where else ""
 
