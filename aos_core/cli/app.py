@@ -77,9 +77,17 @@ class LazyGroup(click.Group):
 
     @staticmethod
     def _from_plugins() -> list[dict[str, str]]:
+        """Listed from the cache on its cheap stamp (running one checks it fully), else discovered."""
+        from aos_core.cli.discovery_cache import listed_commands
+        from aos_core.cli.home import aos_home
+
+        home = aos_home()
+        listed = listed_commands(home, home / "config.toml")
+        if listed is not None:
+            return listed
         from aos_core.cli.discovered import plugin_commands
 
-        return plugin_commands(quick=True)  # only listed; running one checks the cache fully
+        return plugin_commands()
 
     def _plugin_command(self, name: str) -> click.Command | None:
         from aos_core.cli.discovered import load_plugin_command

@@ -14,24 +14,19 @@ from typing import Any
 import click
 
 from aos_core.cli.discovery_cache import cache_enabled, discovery_key, quick_stamp, read_entry, write_cached
-from aos_core.cli.options import aos_home
+from aos_core.cli.home import aos_home
 
 __all__ = ["discovered", "load_plugin_command", "plugin_commands"]
 
 
-def discovered(*, quick: bool = False) -> dict[str, Any]:
-    """`{"plugins", "skills", "estimators", "commands"}`; a usage error for a broken config file.
-
-    `quick` trusts the cache on its cheap stamp (see `discovery_cache`): for listing commands only.
-    """
+def discovered() -> dict[str, Any]:
+    """`{"plugins", "skills", "estimators", "commands"}`; a usage error for a broken config file."""
     home = aos_home()
     config_path = home / "config.toml"
     key = stamp = None
     if cache_enabled():
         entry = read_entry(home)
-        stamp = quick_stamp(config_path)
-        if quick and entry is not None and entry.get("stamp") == stamp:
-            return dict(entry["report"])
+        stamp = quick_stamp(config_path)  # stored beside the key, for `aos --help` (discovery_cache)
         key = discovery_key(config_path)
         if entry is not None and entry.get("key") == key:
             if entry.get("stamp") != stamp:  # same plugins, a site directory touched: refresh the stamp
@@ -55,9 +50,9 @@ def discovered(*, quick: bool = False) -> dict[str, Any]:
     return report
 
 
-def plugin_commands(*, quick: bool = False) -> list[dict[str, str]]:
+def plugin_commands() -> list[dict[str, str]]:
     """The commands plugins add: `{"name", "help", "plugin"}` each, sorted by name."""
-    commands: list[dict[str, str]] = discovered(quick=quick).get("commands", [])
+    commands: list[dict[str, str]] = discovered().get("commands", [])
     return commands
 
 

@@ -9,8 +9,9 @@ file and the Python version. Any change there makes a miss, and a miss runs real
 `aos --help`, which only lists the commands plugins add, checks a cheaper stamp instead: the
 modification times of the `sys.path` directories (pip adds or removes a `.dist-info` there on
 every install, upgrade and uninstall), the configuration file and the switched-off plugins. It
-skips importing importlib-metadata and hashing every plugin file (about 19 ms of a 54 ms `aos
---help`); an edit inside an installed plugin's files is seen by the next command that runs.
+skips importing importlib-metadata and hashing every plugin file: measured with farm-bench on 2
+cores, listing plugin commands this way costs `aos --help` about 3 ms (40 -> 43 ms), the full key
+about 14 ms. An edit inside an installed plugin's files is seen by the next command that runs.
 Standard library only: this module is imported on the fast path.
 """
 
@@ -26,6 +27,7 @@ __all__ = [
     "CACHE_FORMAT",
     "cache_enabled",
     "discovery_key",
+    "listed_commands",
     "quick_stamp",
     "read_cached",
     "read_entry",
@@ -116,6 +118,17 @@ def read_entry(home: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("report"), dict):
         return None
     return data
+
+
+def listed_commands(home: Path, config_path: Path) -> list[dict[str, str]] | None:
+    """The plugin commands of the cached report when the cheap stamp matches, else None (run discovery)."""
+    if not cache_enabled():
+        return None
+    data = read_entry(home)
+    if data is None or data.get("stamp") != quick_stamp(config_path):
+        return None
+    commands = data["report"].get("commands")
+    return commands if isinstance(commands, list) else None
 
 
 def read_cached(home: Path, key: str) -> dict[str, Any] | None:

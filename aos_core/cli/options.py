@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,14 +11,10 @@ from typing import Any
 
 import click
 
+from aos_core.cli.home import aos_home
 from aos_core.cli.io import read_json_arg
 
 __all__ = ["aos_home", "build_runtime", "json_option", "runtime_options"]
-
-
-def aos_home() -> Path:
-    """Where state lives: `AOS_HOME`, else the platform's app dir for "aos"."""
-    return Path(os.environ.get("AOS_HOME") or click.get_app_dir("aos"))
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
