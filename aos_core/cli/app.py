@@ -43,6 +43,26 @@ class LazyGroup(click.Group):
 
     plugin_commands = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugin_of: dict[str, str] = {}  # plugin command -> the plugin that added it, once loaded
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A plugin command that raises ends with one line naming it and its plugin, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            name = ctx.invoked_subcommand or ""
+            if name not in self._plugin_of:
+                raise
+            from aos_core.cli.io import EXIT_INTERNAL, fail
+
+            text = " ".join(str(exc).split())[:300] or "(no message)"
+            message = f"`aos {name}` (plugin {self._plugin_of[name]}) failed: {type(exc).__name__}: {text}"
+            fail(message, EXIT_INTERNAL, as_json=False)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = {*COMMANDS, *self.commands}
         if self.plugin_commands:
@@ -92,9 +112,12 @@ class LazyGroup(click.Group):
     def _plugin_command(self, name: str) -> click.Command | None:
         from aos_core.cli.discovered import load_plugin_command
 
-        command = load_plugin_command(name)
-        if command is not None:
-            self.add_command(command, name)
+        found = load_plugin_command(name)
+        if found is None:
+            return None
+        command, plugin = found
+        self.add_command(command, name)
+        self._plugin_of[name] = plugin
         return command
 
 

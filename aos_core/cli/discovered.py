@@ -56,8 +56,9 @@ def plugin_commands() -> list[dict[str, str]]:
     return commands
 
 
-def load_plugin_command(name: str) -> click.Command | None:
-    """The command `name` a plugin adds, loading only that plugin; None when no plugin adds it.
+def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
+    """The command `name` a plugin adds and that plugin's name, loading only that plugin; None
+    when no plugin adds it.
 
     A plugin that loaded at discovery but fails now ends the command with exit 3 and the reason.
     """
@@ -79,7 +80,7 @@ def load_plugin_command(name: str) -> click.Command | None:
         message = f"plugin {plugin!r}, which provides `aos {name}`, failed to load: {why}"
         fail(message, EXIT_CODES["VALIDATION"], as_json=False)
     command: click.Command = found.command
-    return command
+    return command, plugin
 
 
 def _config(path: Path) -> Any:

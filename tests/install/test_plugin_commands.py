@@ -88,8 +88,17 @@ def test_a_failing_command_hook_fails_its_plugin_and_the_core_commands_keep_work
 def test_aos_plugins_shows_the_commands_a_plugin_adds(broken_dist: Any) -> None:
     listed = broken_dist.aos("plugins", "--json")
     report = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}["command-hello"]
-    assert (report["status"], report["commands"]) == ("loaded", ["broken-hello"])
+    assert (report["status"], report["commands"]) == ("loaded", ["broken-crash", "broken-hello"])
     assert "aos broken-hello" in broken_dist.aos("plugins").stdout
+
+
+def test_a_plugin_command_that_raises_ends_with_one_line_naming_it(broken_dist: Any) -> None:
+    result = broken_dist.aos("broken-crash")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "aos: `aos broken-crash` (plugin command-hello) failed: RuntimeError: the plugin's own bug"
+    )
 
 
 def test_an_unknown_command_is_still_a_usage_error(broken_dist: Any) -> None:

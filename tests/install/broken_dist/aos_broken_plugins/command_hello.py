@@ -12,3 +12,8 @@ def aos_register_commands(cli, config):
     def hello(name):
         """Greet NAME from a plugin command."""
         click.echo(f"{greeting}, {name}!")
+
+    @cli.command("broken-crash")
+    def crash():
+        """A plugin command with a bug."""
+        raise RuntimeError("the plugin's own bug")
