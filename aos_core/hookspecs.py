@@ -146,7 +146,9 @@ def aos_register_commands(cli: click.Group, config: Mapping[str, Any]) -> None:
     Refused at load time, with the reason: something added that is not a ``click.Command``, a
     name that is not lowercase letters, digits, ``-`` or ``_``, a name the core uses (``run``,
     ``skills``...), and a name another plugin also adds (both plugins are refused). A refused
-    plugin's commands do not exist; the core commands always work.
+    plugin's commands do not exist; the core commands always work. A command that raises ends
+    with one line naming it and its plugin (exit 1); raise ``click.ClickException`` for a failure
+    you can name.
 
     Return value: ignored.
     """
