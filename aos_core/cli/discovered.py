@@ -41,9 +41,7 @@ def discovered() -> dict[str, Any]:
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
         "estimators": _pricing(registry),
-        "commands": [
-            {"name": c.name, "help": c.help, "plugin": c.plugin} for c in sorted(registry.commands.values(), key=_name)
-        ],
+        "commands": [{"name": n, "help": c.help, "plugin": c.plugin} for n, c in sorted(registry.commands.items())],
     }
     if key is not None:
         write_cached(home, key, report, stamp)
@@ -106,7 +104,3 @@ def _pricing(registry: Any) -> dict[str, dict[str, str]]:
         skill: {"estimator": str(estimator.name), "plugin": plugin_of.get(id(estimator), "")}
         for skill, estimator in sorted(choose_estimators(registry).items())
     }
-
-
-def _name(command: Any) -> str:
-    return str(command.name)
