@@ -5,22 +5,38 @@ A plugin is a module (or object) named by an entry point in the group ``aos``::
     [project.entry-points.aos]
     weather = "aos_skill_weather.plugin"
 
-and implements one or more of the hooks below, each marked with ``aos_core.hookimpl``. Every
-hook receives ``register``, a callable ``register(obj, priority=0)``; a plugin calls it once per
-thing it contributes. The core then validates each contribution on its own: a plugin whose
-module fails to import, whose hook has an argument not named here, whose hook raises, or whose
+and implements one or more of the hooks below, each marked with ``aos_core.hookimpl``. The four
+registration hooks receive ``register``, a callable ``register(obj, priority=0)``; a plugin calls
+it once per thing it contributes. ``aos_register_commands`` receives ``cli``, a click group. The
+core then validates each contribution on its own: a plugin whose module fails to import, whose
+hook has an argument not named here, whose hook raises (or calls ``sys.exit``), or whose
 contribution is invalid is reported (``aos plugins``) with the reason, and every other plugin
-keeps working.
+keeps working. A function named like a hook but not marked ``@hookimpl`` is refused too.
 
-Hooks are collected once, when a ``Runtime`` loads its plugins; none is called per execution.
-Keep module import cheap: import heavy libraries inside the function that needs them.
+Every hook may also take ``config``: the plugin's own table of the runtime configuration,
+``[plugins.NAME]`` in ``config.toml`` (NAME is the entry point's name), as a read-only mapping;
+an empty one when the table is absent. Declare only the arguments you use (pluggy passes a
+hook the subset of the spec's arguments it names)::
+
+    @hookimpl
+    def aos_register_skills(register, config):
+        register(McpTools(servers=config.get("servers", [])))
+
+Hooks are collected once, when a ``Runtime`` loads its plugins (``aos_register_commands``: when
+the CLI discovers plugins); none is called per execution. Keep module import cheap: import heavy
+libraries inside the function that needs them. Anything a plugin prints while loading goes to
+stderr, never to stdout.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 __all__ = ["PROJECT_NAME", "Register", "hookimpl", "hookspec"]
 
@@ -31,13 +47,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 class Register(Protocol):
-    """The ``register`` callable every hook receives."""
+    """The ``register`` callable every registration hook receives."""
 
     def __call__(self, obj: Any, priority: int = 0) -> None: ...
 
 
 @hookspec
-def aos_register_skills(register: Register) -> None:
+def aos_register_skills(register: Register, config: Mapping[str, Any]) -> None:
     """Contribute skills.
 
     Call ``register(skill)`` for each skill. A skill object has:
@@ -61,7 +77,7 @@ def aos_register_skills(register: Register) -> None:
 
 
 @hookspec
-def aos_register_planners(register: Register) -> None:
+def aos_register_planners(register: Register, config: Mapping[str, Any]) -> None:
     """Contribute planners.
 
     Call ``register(planner, priority=0)``. A planner has ``name``, ``description`` and
@@ -75,7 +91,7 @@ def aos_register_planners(register: Register) -> None:
 
 
 @hookspec
-def aos_register_classifiers(register: Register) -> None:
+def aos_register_classifiers(register: Register, config: Mapping[str, Any]) -> None:
     """Contribute failure classifiers.
 
     Call ``register(classifier, priority=0)``. A classifier has ``name`` and
@@ -89,7 +105,7 @@ def aos_register_classifiers(register: Register) -> None:
 
 
 @hookspec
-def aos_register_estimators(register: Register) -> None:
+def aos_register_estimators(register: Register, config: Mapping[str, Any]) -> None:
     """Contribute cost estimators.
 
     Call ``register(estimator, priority=0)``. An estimator has ``name``, ``covers(skill)``,
@@ -100,6 +116,39 @@ def aos_register_estimators(register: Register) -> None:
     run clock's time (price at it, so a replay prices the same), ``ctx.config`` the skill's
     configuration (where price overrides live). The worst case is reserved against the budget
     before the call; the actual cost is settled after it.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def aos_register_commands(cli: click.Group, config: Mapping[str, Any]) -> None:
+    """Contribute commands to the ``aos`` command line.
+
+    ``cli`` is a ``click.Group``: add commands with ``@cli.command()``, ``@cli.group()`` or
+    ``cli.add_command(command)``; the core adds them to ``aos`` (``aos serve``, ``aos mcp
+    serve``)::
+
+        @hookimpl
+        def aos_register_commands(cli):
+            @cli.command(help="Serve the runtime over HTTP.")
+            @click.option("--port", default=8000)
+            def serve(port):
+                from aos_server.app import run  # heavy imports inside the command
+
+                run(port)
+
+    The hook is called when the CLI discovers plugins, with every other hook; discovery records
+    each command's name and first help line in its cache, so ``aos --help`` lists them without
+    importing the plugin, and ``aos serve`` loads only the plugin that provides it. Keep the
+    hook cheap: define commands, import nothing heavy.
+
+    Refused at load time, with the reason: something added that is not a ``click.Command``, a
+    name that is not lowercase letters, digits, ``-`` or ``_``, a name the core uses (``run``,
+    ``skills``...), and a name another plugin also adds (both plugins are refused). A refused
+    plugin's commands do not exist; the core commands always work. A command that raises ends
+    with one line naming it and its plugin (exit 1); raise ``click.ClickException`` for a failure
+    you can name.
 
     Return value: ignored.
     """

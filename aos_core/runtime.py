@@ -91,7 +91,7 @@ class Runtime:
         self.approve = approve
         self.session_id = uuid.uuid4().hex
         self.registry: Registry = discover_plugins(
-            self.config.disabled_plugins, core_only=not entry_points, plugins=plugins
+            self.config.disabled_plugins, core_only=not entry_points, plugins=plugins, plugin_config=self.config.plugins
         )
         self.state = RunState()
         self._direct = LiveWorld(self.state)  # direct calls record nothing: one world serves them all

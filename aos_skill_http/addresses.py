@@ -3,8 +3,10 @@
 No sockets and no DNS here: the transport resolves a host, then asks `judge` about every
 address before it connects to one of them. Python's `ipaddress` flags are not used alone:
 an IPv4 address can hide inside an IPv6 one (mapped, translated, compatible, NAT64, 6to4,
-Teredo), and the C resolver reads `127.1`, `0177.0.0.1`, `0x7f.1` and `2130706433` as
-127.0.0.1, so every spelling is parsed here the way `inet_aton` does.
+Teredo, ISATAP), and the C resolver reads `127.1`, `0177.0.0.1`, `0x7f.1` and `2130706433` as
+127.0.0.1, so every spelling is parsed here the way `inet_aton` does. Cloud metadata endpoints
+(`metadata.py`) are refused first, whatever range they are in, and so are their host names,
+whatever those resolve to.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any
 
+from aos_skill_http.metadata import METADATA_ADDRESSES, METADATA_NAMES
+
 __all__ = [
     "AllowList",
     "IPAddress",
     "Refusal",
     "Verdict",
     "classify",
+    "classify_name",
     "fixed_addresses",
     "judge",
     "normalize_host",
@@ -45,13 +50,18 @@ def _table(rows: tuple[tuple[str, str, str], ...]) -> tuple[tuple[IPv4Network | 
     return tuple((ip_network(cidr), Verdict(rule, reason)) for cidr, rule, reason in rows)
 
 
+def _metadata(version: int) -> tuple[tuple[str, str, str], ...]:
+    return tuple(
+        (e.target, "metadata", f"cloud metadata address ({e.providers})")
+        for e in METADATA_ADDRESSES
+        if (":" in e.target) == (version == 6)
+    )
+
+
 # First match wins, so single metadata addresses come before the ranges that contain them.
 _V4 = _table(
     (
-        ("169.254.169.254/32", "metadata", "cloud metadata address (AWS, GCP, Azure, OpenStack)"),
-        ("169.254.170.2/32", "metadata", "cloud metadata address (AWS ECS task credentials)"),
-        ("100.100.100.200/32", "metadata", "cloud metadata address (Alibaba Cloud)"),
-        ("192.0.0.192/32", "metadata", "cloud metadata address (Oracle Cloud)"),
+        *_metadata(4),
         ("255.255.255.255/32", "broadcast", "broadcast address"),
         ("0.0.0.0/8", "unspecified", "unspecified ('this network') address"),
         ("127.0.0.0/8", "loopback", "loopback address"),
@@ -72,7 +82,7 @@ _V4 = _table(
 )
 _V6 = _table(
     (
-        ("fd00:ec2::254/128", "metadata", "cloud metadata address (AWS, IPv6)"),
+        *_metadata(6),
         ("::/128", "unspecified", "unspecified address"),
         ("::1/128", "loopback", "loopback address"),
         ("100::/64", "reserved", "discard-only address (RFC 6666)"),
@@ -94,6 +104,8 @@ _COMPATIBLE = IPv6Network("::/96")
 _NAT64 = IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = IPv6Network("2002::/16")
 _TEREDO = IPv6Network("2001::/32")
+_ISATAP_IDS = (0x00005EFE, 0x02005EFE)  # interface identifier ::5efe:a.b.c.d or ::200:5efe:a.b.c.d, any prefix
+_METADATA_HOSTS = {e.target: Verdict("metadata", f"cloud metadata host name ({e.providers})") for e in METADATA_NAMES}
 
 
 def _match(ip: IPAddress) -> Verdict | None:
@@ -121,10 +133,24 @@ def _embedded(ip: IPv6Address) -> tuple[str, IPv4Address] | None:
     return None
 
 
+def _isatap(ip: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address in an ISATAP interface identifier (RFC 5214), under any /64 prefix."""
+    iid = int(ip) & 0xFFFF_FFFF_FFFF_FFFF
+    return IPv4Address(iid & 0xFFFFFFFF) if iid >> 32 in _ISATAP_IDS else None
+
+
+def classify_name(host: str) -> Verdict | None:
+    """Why connecting to a host of this name is refused whatever it resolves to (a metadata host), or None."""
+    return _METADATA_HOSTS.get(normalize_host(host))
+
+
 def classify(ip: IPAddress) -> Verdict | None:
     """Why `ip` is refused by default, or None for a public address."""
     if isinstance(ip, IPv4Address):
         return _match(ip)
+    inner = _isatap(ip)
+    if inner is not None and (verdict := _match(inner)) is not None:
+        return Verdict(verdict.rule, verdict.reason, inner, "ISATAP")  # else judged as the IPv6 address it is
     found = _embedded(ip)
     if found is not None:
         via, inner = found
@@ -323,7 +349,7 @@ class Refusal:
 def judge(host: str, ip: IPAddress, port: int, allow: AllowList) -> Refusal | None:
     """The refusal of connecting to `ip` (which `host` resolved to) on `port`, or None if allowed."""
     ip = _canonical(ip)
-    verdict = classify(ip)
+    verdict = classify_name(host) or classify(ip)
     if verdict is None or allow.allows(host, ip, port):
         return None
     return Refusal(verdict, ip, host, port)

@@ -39,6 +39,9 @@ class _Where:
 
 
 def _invalid(message: str, **details: Any) -> SkillError:
+    """INVALID_INPUT; `details.parameter` names the parameter to fix when it is the caller's `url`."""
+    if details.get("field") == "url":
+        details["parameter"] = "url"
     return SkillError(ErrorCode.INVALID_INPUT, message, details=details)
 
 

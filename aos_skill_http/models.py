@@ -18,7 +18,10 @@ HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\t\x20-\x7e]*$")]
 class HttpCallInput(BaseModel):
     """One HTTP request. Give at most one of `json` and `content`."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # `not` says in the schema what `_one_body` checks, so the published schema promises nothing the model refuses
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"not": {"required": ["json", "content"]}}
+    )
 
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
     url: str = Field(min_length=1, max_length=8192, description="Absolute http:// or https:// URL.")

@@ -83,6 +83,7 @@ def _parse_error(expression: str, exc: Any) -> SkillError:
         ErrorCode.INVALID_INPUT,
         f"invalid JMESPath expression: {reason}{shown}, column {position} of {expression[:200]!r}",
         details={
+            "parameter": "expression",
             "expression": expression,
             "position": position,
             "token": None if token is None else str(token),
@@ -98,6 +99,7 @@ def _runtime_error(expression: str, exc: Exception) -> SkillError:
         ErrorCode.INVALID_INPUT,
         f"JMESPath expression {expression[:200]!r} cannot be applied to this data: {exc}",
         details={
+            "parameter": "expression",
             "expression": expression,
             "error": type(exc).__name__,
             "function": getattr(exc, "function_name", None),

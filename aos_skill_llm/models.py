@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 __all__ = ["DEFAULT_MODEL", "LlmInvokeInput", "LlmInvokeOutput", "Message", "Usage"]
 
@@ -24,11 +25,23 @@ class Message(BaseModel):
 class LlmInvokeInput(BaseModel):
     """A Messages API request. Give exactly one of `prompt` and `messages`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what the validator below checks, so a planner reading it never builds a
+    # request the model refuses (null is accepted for either, but not published).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["prompt"], "not": {"required": ["messages"]}},
+                {"required": ["messages"], "not": {"required": ["prompt"]}},
+            ]
+        },
+    )
 
     model: str = Field(default=DEFAULT_MODEL, min_length=1, description="Anthropic model id.")
-    prompt: str | None = Field(default=None, description="A single user message.")
-    messages: list[Message] | None = Field(default=None, min_length=1, description="The whole conversation.")
+    prompt: str | SkipJsonSchema[None] = Field(default=None, description="A single user message.")
+    messages: Annotated[list[Message], Field(min_length=1)] | SkipJsonSchema[None] = Field(
+        default=None, description="The whole conversation."
+    )
     system: str | None = None
     max_tokens: int = Field(default=1024, ge=1, le=128_000, description="Output cap; the budget reserves it.")
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)

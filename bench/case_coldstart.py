@@ -29,7 +29,7 @@ from pathlib import Path
 
 from benchlib import emit, row
 
-MINCLI = Path("/work/shared/bench/mincli.py")
+MINCLI = Path(__file__).resolve().parent / "mincli.py"  # the bare click + pluggy mechanism, as a yardstick
 
 AOS_MODULE = '''"""Dummy AOS plugin {i} (benchmark)."""
 from pydantic import BaseModel

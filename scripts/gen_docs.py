@@ -33,12 +33,16 @@ def _header(source: str) -> str:
 
 
 def _command_help(args: list[str]) -> str:
+    import copy
+
     from click.testing import CliRunner
 
     from aos_core.cli.app import cli
 
+    core = copy.copy(cli)
+    core.plugin_commands = False  # the reference documents aos-core's commands, whatever is installed
     result = CliRunner().invoke(
-        cli, [*args, "--help"], prog_name="aos", terminal_width=WIDTH, max_content_width=WIDTH
+        core, [*args, "--help"], prog_name="aos", terminal_width=WIDTH, max_content_width=WIDTH
     )
     if result.exit_code != 0:
         raise RuntimeError(f"`aos {' '.join(args)} --help` failed: {result.output}") from result.exception
@@ -187,10 +191,11 @@ def hooks_doc() -> str:
     call = next(n for n in register.body if isinstance(n, ast.FunctionDef) and n.name == "__call__")
     parts.append(
         "\n## Implementing a hook\n\nMark each function with `aos_core.hookimpl` (also"
-        f" `aos_core.hookspecs.hookimpl`; pluggy project name `{hookspecs.PROJECT_NAME}`). Every hook"
-        " receives `register`:\n\n```python\n"
+        f" `aos_core.hookspecs.hookimpl`; pluggy project name `{hookspecs.PROJECT_NAME}`). Declare"
+        " only the arguments you use. The registration hooks receive `register`:\n\n```python\n"
         f"class Register(Protocol):\n    {_signature(source, call)}: ...\n"
-        "```\n"
+        "```\n\n`aos_register_commands` receives `cli`, a `click.Group`; every hook may take"
+        " `config`, the plugin's own `[plugins.NAME]` table of the runtime configuration.\n"
     )
     documented = []
     for node in tree.body:

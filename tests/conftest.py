@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated AOS_HOME per test, hypothesis profiles, and one throwaway venv."""
+"""Shared fixtures: an isolated AOS_HOME per session and per test, hypothesis profiles, one throwaway venv."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from home_guard import pytest_configure, pytest_sessionfinish, pytest_unconfigure  # noqa: F401 - pytest hooks
 from hypothesis import HealthCheck, settings
 
 # `ci` is sized so the whole property suite takes minutes on a 2-core machine; `dev` is quick;
@@ -26,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own AOS_HOME; no test reads or writes the user's state or config."""
+    """Every test gets its own AOS_HOME; no test reads or writes the user's state or config. (Session-
+    and module-scoped fixtures run before this one: they get the session's home, set by home_guard.)"""
     home = tmp_path_factory.mktemp("aos-home")
     monkeypatch.setenv("AOS_HOME", str(home))
     monkeypatch.delenv("AOS_DISABLE_PLUGINS", raising=False)

@@ -1,4 +1,8 @@
-"""The root `aos` group. Commands are imported only when invoked, so `aos --help` stays cheap."""
+"""The root `aos` group. Commands are imported only when invoked, so `aos --help` stays cheap.
+
+Plugins add commands through the hook `aos_register_commands`; `aos --help` lists them from the
+discovery cache (no plugin imported when it is warm), and running one loads only its plugin.
+"""
 
 from __future__ import annotations
 
@@ -34,26 +38,87 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands are imported on first use; plugin commands are found through
+    discovery unless `plugin_commands` is False (the generated CLI reference shows the core's)."""
+
+    plugin_commands = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugin_of: dict[str, str] = {}  # plugin command -> the plugin that added it, once loaded
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A plugin command that raises ends with one line naming it and its plugin, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            name = ctx.invoked_subcommand or ""
+            if name not in self._plugin_of:
+                raise
+            from aos_core.cli.io import EXIT_INTERNAL, fail
+
+            text = " ".join(str(exc).split())[:300] or "(no message)"
+            message = f"`aos {name}` (plugin {self._plugin_of[name]}) failed: {type(exc).__name__}: {text}"
+            fail(message, EXIT_INTERNAL, as_json=False)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
+        names = {*COMMANDS, *self.commands}
+        if self.plugin_commands:
+            names.update(c["name"] for c in self._from_plugins())
+        return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            return self._plugin_command(cmd_name) if self.plugin_commands else None
         module_name, attr = target[0].split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+        if not self.plugin_commands:
+            return
+        try:
+            added = self._from_plugins()
+        except click.ClickException as exc:  # a broken config.toml: the core commands still show
+            added = []
+            formatter.write_paragraph()
+            formatter.write_text(f"(plugin commands not listed: {exc.format_message()})")
+        if added:
+            with formatter.section("Commands added by plugins"):
+                formatter.write_dl([(c["name"], f"{c['help']} [plugin {c['plugin']}]") for c in added])
+
+    @staticmethod
+    def _from_plugins() -> list[dict[str, str]]:
+        """Listed from the cache on its cheap stamp (running one checks it fully), else discovered."""
+        from aos_core.cli.discovery_cache import listed_commands
+        from aos_core.cli.home import aos_home
+
+        home = aos_home()
+        listed = listed_commands(home, home / "config.toml")
+        if listed is not None:
+            return listed
+        from aos_core.cli.discovered import plugin_commands
+
+        return plugin_commands()
+
+    def _plugin_command(self, name: str) -> click.Command | None:
+        from aos_core.cli.discovered import load_plugin_command
+
+        found = load_plugin_command(name)
+        if found is None:
+            return None
+        command, plugin = found
+        self.add_command(command, name)
+        self._plugin_of[name] = plugin
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,6 +128,9 @@ def cli() -> None:
 
     Every command takes --json for machine output. Exit codes: 0 ok, 1 internal error,
     2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent.
+
+    JSON arguments (--params, --contract, --profile, a PLAN) are inline JSON, @FILE or - (stdin):
+    UTF-8, at most 100 levels of nesting and 64 MiB; anything else is a usage error.
     """
 
 

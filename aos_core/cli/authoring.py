@@ -58,6 +58,7 @@ def new(name: str, kind: str, parent: Path, as_json: bool) -> None:
 
     try:
         plan = blueprint(name, kind)
+        _refuse_taken(name, plan.kind, plan.name)
         target, written = write(plan, parent)
     except (BadName, FileExistsError) as exc:
         raise click.UsageError(str(exc)) from None
@@ -81,6 +82,25 @@ def new(name: str, kind: str, parent: Path, as_json: bool) -> None:
     click.echo(f"Next:\n  aos install -e {shown}\n  pytest {shown}\n  aos {listing}")
 
 
+def _refuse_taken(raw: str, kind: str, name: str) -> None:
+    """A skill (planner) name an installed plugin already provides would knock out both skills
+    (shadow the planner): refuse it before writing anything."""
+    from aos_core.cli.discovered import discovered
+    from aos_core.cli.scaffold import BadName
+
+    field = {"skill": "skills", "planner": "planners"}.get(kind)
+    if field is None:
+        return
+    for report in discovered()["plugins"]:
+        if report["status"] == "loaded" and name in report[field]:
+            origin = f"{report['distribution']} {report['version']}" if report["distribution"] else report["module"]
+            raise BadName(
+                f"{raw!r} would make the {kind} {name!r}, which plugin {report['name']!r} ({origin}) already "
+                f"provides; two {kind}s of one name {'are both refused' if kind == 'skill' else 'shadow each other'}"
+                f", so choose another name, e.g. aos-{kind}-my-{name.replace('_', '-')}"
+            )
+
+
 @dataclass(frozen=True)
 class _Dist:
     name: str
@@ -96,18 +116,24 @@ def install(args: tuple[str, ...], as_json: bool) -> None:
     """Install plugin distributions into aos's environment.
 
     ARGS go to `python -m pip install` as given: names, paths, `-e PATH`, `-U`, `--no-deps`...
-    Then shows the plugins added and their skills. Exit 3 when a distribution you named is not
-    an AOS plugin (it has no entry point in the group `aos`; it stays installed) or a new plugin
-    fails to load; 1 when pip fails.
+    Then shows the plugins added and their skills. Every distribution you named is checked, even
+    one pip left as it was: exit 3 when one is not an AOS plugin (it has no entry point in the
+    group `aos`; it stays installed) or one of its plugins fails to load; 1 when pip fails.
     """
+    import tempfile
+
     before = _distributions()
-    code = _pip("install", *args)
+    with tempfile.TemporaryDirectory(prefix="aos-install-") as scratch:
+        report = Path(scratch) / "report.json"
+        code = _pip("install", *args, *(() if "--report" in args else ("--report", str(report))))
+        named = _named(args) | _installed_by(report)
     after = _distributions()
     changed = [d for name, d in sorted(after.items()) if before.get(name) != d]
-    reports = _plugin_reports() if any(d.plugins for d in changed) else []
-    names = {d.name for d in changed}
+    checked = changed + [d for name, d in sorted(after.items()) if name in named and before.get(name) == d]
+    reports = _plugin_reports() if any(d.plugins for d in checked) else []
+    names = {d.name for d in checked}
     added = [r for r in reports if r.get("distribution") in names]
-    not_plugins = [d.name for d in changed if d.requested and not d.plugins]
+    not_plugins = [d.name for d in checked if (d.requested or d.name in named) and not d.plugins]
     broken = [r for r in added if r["status"] == "failed"]
     result = {
         "ok": code == 0 and not not_plugins and not broken,
@@ -119,7 +145,7 @@ def install(args: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         emit(result)
     else:
-        _show_install(changed, added, not_plugins, before)
+        _show_install(checked, added, not_plugins, before)
     if code != 0:
         fail(f"pip install failed (exit {code}); see pip's output above", EXIT_INTERNAL, as_json=False)
     if not_plugins or broken:
@@ -187,6 +213,55 @@ def _distributions() -> dict[str, _Dist]:
     return found
 
 
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+_OPTIONS_WITH_VALUE = {
+    "-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-f",
+    "--find-links", "-t", "--target", "--prefix", "--root", "--report", "--config-settings", "-C",
+    "--platform", "--python-version", "--implementation", "--abi", "--src", "--upgrade-strategy",
+    "--progress-bar", "--trusted-host", "--proxy", "--cert", "--client-cert", "--cache-dir", "--log",
+}  # fmt: skip
+
+
+def _named(args: tuple[str, ...]) -> set[str]:
+    """Canonical names of the distributions the user named: requirements, and the projects of
+    paths (`-e PATH` or `PATH`) that say their name in pyproject.toml."""
+    import tomllib
+
+    names: set[str] = set()
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in _OPTIONS_WITH_VALUE:
+            skip_next = True
+            continue
+        if arg.startswith("-"):
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            try:
+                project = tomllib.loads((path / "pyproject.toml").read_text("utf-8")).get("project", {})
+            except (OSError, ValueError):
+                continue
+            if isinstance(project.get("name"), str):
+                names.add(_canonical(project["name"]))
+            continue
+        match = _REQUIREMENT_NAME.match(arg)
+        if match and not path.exists() and "://" not in arg:
+            names.add(_canonical(match[1]))
+    return names
+
+
+def _installed_by(report: Path) -> set[str]:
+    """Canonical names pip says it installed (its `--report`), reinstalls of the same version included."""
+    try:
+        data = json.loads(report.read_text("utf-8"))
+        return {_canonical(item["metadata"]["name"]) for item in data.get("install", []) if item.get("requested")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
 def _canonical(name: str) -> str:
     """A distribution name as `aos plugins` reports it (PEP 503, lowercase with '-')."""
     return re.sub(r"[-_.]+", "-", name.strip()).lower()
@@ -241,13 +316,21 @@ def _describe(report: dict[str, Any]) -> str:
 
 
 def _show_install(
-    changed: list[_Dist], added: list[dict[str, Any]], not_plugins: list[str], before: dict[str, _Dist]
+    checked: list[_Dist],
+    added: list[dict[str, Any]],
+    not_plugins: list[str],
+    before: dict[str, _Dist],
 ) -> None:
-    if not changed:
+    if not checked:
         click.echo("No distribution was added or changed.")
-    for dist in changed:
+    for dist in checked:
         old = before.get(dist.name)
-        verb = "Installed" if old is None else f"Updated (was {old.version})"
+        if old is None:
+            verb = "Installed"
+        elif old == dist:
+            verb = "Unchanged"
+        else:
+            verb = f"Updated (was {old.version})"
         provided = [r for r in added if r.get("distribution") == dist.name]
         if provided:
             click.echo(f"{verb} {dist.name} {dist.version}: " + "; ".join(_describe(r) for r in provided))

@@ -7,34 +7,9 @@ from typing import Any
 
 import click
 
-from aos_core.cli.discovery_cache import cache_enabled, discovery_key, read_cached, write_cached
+from aos_core.cli.discovered import discovered
 from aos_core.cli.io import EXIT_CODES, emit, fail, table
-from aos_core.cli.options import aos_home, json_option
-
-
-def _discovered() -> dict[str, Any]:
-    """Plugin reports and skill metadata as JSON data: from the cache when nothing changed,
-    else from real discovery (which imports pydantic and every plugin)."""
-    home = aos_home()
-    config_path = home / "config.toml"
-    key = discovery_key(config_path) if cache_enabled() else None
-    if key is not None:
-        cached = read_cached(home, key)
-        if cached is not None:
-            return cached
-    # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
-    from aos_core.contracts.config import RuntimeConfig
-    from aos_core.plugins.discovery import discover_plugins
-
-    config = RuntimeConfig.from_toml(config_path) if config_path.exists() else RuntimeConfig()
-    registry = discover_plugins(config.disabled_plugins)
-    report = {
-        "plugins": [r.model_dump(mode="json") for r in registry.reports],
-        "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
-    }
-    if key is not None:
-        write_cached(home, key, report)
-    return report
+from aos_core.cli.options import json_option
 
 
 @click.command()
@@ -45,7 +20,7 @@ def plugins(strict: bool, as_json: bool) -> None:
 
     A failed plugin is shown with the reason; the others keep working.
     """
-    reports = _discovered()["plugins"]
+    reports = discovered()["plugins"]
     failed = [r for r in reports if r["status"] == "failed"]
     if as_json:
         emit({"plugins": reports})
@@ -53,7 +28,8 @@ def plugins(strict: bool, as_json: bool) -> None:
         rows = []
         for r in reports:
             origin = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
-            gives = ", ".join(r["skills"] + r["planners"] + r["classifiers"] + r["estimators"])
+            commands = [f"aos {c}" for c in r.get("commands", [])]
+            gives = ", ".join(r["skills"] + r["planners"] + r["classifiers"] + r["estimators"] + commands)
             rows.append([r["name"], r["status"], origin, r["reason"] or gives])
         click.echo(table(rows, ["PLUGIN", "STATUS", "FROM", "PROVIDES / REASON"]))
     if strict and failed:
@@ -69,7 +45,7 @@ def skills(as_json: bool) -> None:
     Discovery is cached under $AOS_HOME/cache until a plugin, aos-core or the configuration
     changes; AOS_NO_CACHE=1 skips the cache.
     """
-    metadata = _discovered()["skills"]
+    metadata = discovered()["skills"]
     if as_json:
         emit({"skills": metadata})
         return
@@ -82,7 +58,8 @@ def skills(as_json: bool) -> None:
 @json_option
 def describe(skill: str, as_json: bool) -> None:
     """Show one skill's full metadata and schemas."""
-    by_name = {m["name"]: m for m in _discovered()["skills"]}
+    found = discovered()
+    by_name = {m["name"]: m for m in found["skills"]}
     if skill not in by_name:
         from aos_core.contracts.errors import ErrorCode, make_error
         from aos_core.contracts.exceptions import UnknownSkill
@@ -96,13 +73,11 @@ def describe(skill: str, as_json: bool) -> None:
         emit(metadata)
         return
     m = metadata
-    cost = m["cost"]
     lines = [
         f"{m['name']} {m['version']}: {m['description']}",
         f"  side effects: {m['side_effects']}   network: {_yes(m['network'])}   idempotent: {_yes(m['idempotent'])}"
         f"   deterministic: {_yes(m['deterministic'])}",
-        f"  timeout: {m['timeout_ms']} ms   cost: {cost['money_per_call']} {cost['currency']} per call"
-        + ("   (priced by tokens)" if cost["uses_tokens"] else ""),
+        f"  timeout: {m['timeout_ms']} ms   cost: {_pricing(m, found.get('estimators', {}).get(skill))}",
         f"  may fail with: {', '.join(m['failure_codes']) or '(runtime codes only)'}",
         f"  permissions: {', '.join(m['permissions']) or 'none'}",
         "  input:",
@@ -173,6 +148,15 @@ def _effects(m: dict[str, Any]) -> str:
     if m["deterministic"]:
         flags.append("deterministic")
     return ",".join(flags)
+
+
+def _pricing(m: dict[str, Any], estimator: dict[str, str] | None) -> str:
+    """Who prices a call: the estimator chosen for the skill, else its metadata's cost model."""
+    if estimator is not None:
+        return f"priced per call by estimator {estimator['estimator']!r} (plugin {estimator['plugin']})"
+    cost = m["cost"]
+    text = f"{cost['money_per_call']} {cost['currency']} per call"
+    return text + ("   (uses tokens, but no estimator prices it)" if cost["uses_tokens"] else "")
 
 
 def _yes(value: bool) -> str:

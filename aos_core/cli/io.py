@@ -14,6 +14,8 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_USAGE",
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
     "emit",
     "exit_code_for",
     "fail",
@@ -27,6 +29,10 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_CODES = {"VALIDATION": 3, "PERMISSION": 4, "RESOURCE": 5, "TRANSIENT": 6, "PERMANENT": 7}
 
+# Limits on a JSON argument (--params, --contract, --profile, a plan), checked before anything uses it.
+MAX_JSON_DEPTH = 100  # arrays and objects nested inside each other
+MAX_JSON_BYTES = 64 * 1024 * 1024  # a file or stdin
+
 
 def exit_code_for(category: str) -> int:
     """The exit code of an error category (1 for anything unknown)."""
@@ -34,26 +40,75 @@ def exit_code_for(category: str) -> int:
 
 
 def read_json_arg(value: str | None, option: str) -> Any:
-    """Parse inline JSON, `@FILE` or `-` (stdin); a usage error (exit 2) says where it broke."""
+    """Parse inline JSON, `@FILE` or `-` (stdin); a usage error (exit 2) says where it broke.
+
+    Refused with a short message: text that is not JSON, a file or stdin that is not UTF-8 or is
+    over `MAX_JSON_BYTES`, nesting deeper than `MAX_JSON_DEPTH`, an integer longer than Python
+    reads (4300 digits by default).
+    """
     if value is None:
         return None
-    source = "inline"
-    text = value
-    if value == "-":
-        text, source = sys.stdin.read(), "stdin"
-    elif value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise click.UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
-        source = str(path)
+    text, source = _json_text(value, option)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise click.UsageError(
             f"{option} ({source}) is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
         ) from None
+    except RecursionError:
+        raise click.UsageError(_too_deep(option, source)) from None
+    except ValueError as exc:  # int() refuses a number past sys.get_int_max_str_digits()
+        if "digits" not in str(exc):
+            raise click.UsageError(f"{option} ({source}) is not valid JSON: {exc}") from None
+        raise click.UsageError(
+            f"{option} ({source}) has an integer longer than {sys.get_int_max_str_digits()} digits; "
+            "send such a number as a string"
+        ) from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise click.UsageError(_too_deep(option, source))
+    return data
+
+
+def _json_text(value: str, option: str) -> tuple[str, str]:
+    """The text of a JSON argument and where it came from ("inline", the file, "stdin")."""
+    if value == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        raw = stream.read(MAX_JSON_BYTES + 1) if stream is not None else sys.stdin.read().encode("utf-8")
+        source = "stdin"
+    elif value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_JSON_BYTES + 1)
+        except OSError as exc:
+            raise click.UsageError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+        source = str(path)
+    else:
+        return value, "inline"
+    if len(raw) > MAX_JSON_BYTES:
+        raise click.UsageError(f"{option} ({source}) is larger than {MAX_JSON_BYTES // 2**20} MiB")
+    try:
+        return raw.decode("utf-8-sig"), source
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(
+            f"{option} ({source}) is not UTF-8 text: byte {exc.start} (0x{raw[exc.start]:02x}) cannot be decoded"
+        ) from None
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (walked without recursion)."""
+    stack = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _too_deep(option: str, source: str) -> str:
+    return f"{option} ({source}) is nested more than {MAX_JSON_DEPTH} levels deep; flatten it"
 
 
 def emit(data: Any) -> None:

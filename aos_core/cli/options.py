@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,14 +11,10 @@ from typing import Any
 
 import click
 
+from aos_core.cli.home import aos_home
 from aos_core.cli.io import read_json_arg
 
 __all__ = ["aos_home", "build_runtime", "json_option", "runtime_options"]
-
-
-def aos_home() -> Path:
-    """Where state lives: `AOS_HOME`, else the platform's app dir for "aos"."""
-    return Path(os.environ.get("AOS_HOME") or click.get_app_dir("aos"))
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,8 +99,11 @@ def build_runtime(
         data["policy"]["approved"] = (*profile.policy.approved, *approve)
         data["contract"] = resource.model_dump()
         profile = AgentProfile.model_validate(data)  # validated again: --allow-net entries included
-        path = config_path or (aos_home() / "config.toml")
-        config = RuntimeConfig.from_toml(path) if path.exists() else RuntimeConfig()
+        default = aos_home() / "config.toml"
+        if config_path is not None:  # named on the command line: it must exist
+            config = RuntimeConfig.from_toml(config_path)
+        else:
+            config = RuntimeConfig.from_toml(default) if default.exists() else RuntimeConfig()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -1,6 +1,6 @@
 """Plugin loading: discovery through entry points, per-plugin validation, the registry."""
 
-from aos_core.plugins.contributions import ContributionError, SkillEntry
+from aos_core.plugins.contributions import CORE_COMMANDS, CommandEntry, ContributionError, SkillEntry
 from aos_core.plugins.discovery import (
     ENTRY_POINT_GROUP,
     disabled_from_env,
@@ -8,12 +8,15 @@ from aos_core.plugins.discovery import (
     entry_point_sources,
     object_sources,
 )
-from aos_core.plugins.loader import PluginSource, Ranked, Registry, load_plugins
+from aos_core.plugins.loader import PluginConfig, PluginSource, Ranked, Registry, load_plugins
 from aos_core.plugins.reports import PluginReport
 
 __all__ = [
+    "CORE_COMMANDS",
     "ENTRY_POINT_GROUP",
+    "CommandEntry",
     "ContributionError",
+    "PluginConfig",
     "PluginReport",
     "PluginSource",
     "Ranked",

@@ -1,4 +1,4 @@
-"""Validation of what plugins register: skills, planners, classifiers and cost estimators.
+"""Validation of what plugins register: skills, planners, classifiers, cost estimators, commands.
 
 Each check returns the finished entry or raises `ContributionError` with one line saying what
 is wrong and how to fix it. Nothing here calls a skill.
@@ -6,6 +6,7 @@ is wrong and how to fix it. Nothing here calls a skill.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -16,18 +17,32 @@ from pydantic import BaseModel, ValidationError
 
 from aos_core.contracts.names import STEP_ID_PATTERN
 from aos_core.contracts.skill import SkillMetadata
+from aos_core.plugins.explain import fields_at, relative_path, validation_summary
 from aos_core.plugins.schema_check import schema_problems
 
 __all__ = [
+    "CORE_COMMANDS",
+    "CommandEntry",
     "ContributionError",
     "SkillEntry",
     "validate_classifier",
+    "validate_commands",
     "validate_estimator",
     "validate_planner",
     "validate_skill",
 ]
 
 _NAME = re.compile(STEP_ID_PATTERN)
+_COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+# The commands of the core CLI (`aos_core/cli/app.py` COMMANDS; a test keeps the two equal): a
+# plugin may not add a command of one of these names.
+CORE_COMMANDS = frozenset(
+    {
+        "demo", "describe", "exec", "failures", "install", "plan", "plugin", "plugins", "query",
+        "replay", "run", "runs", "schema", "show", "simulate", "skills", "uninstall",
+    }
+)  # fmt: skip
 
 
 class ContributionError(ValueError):
@@ -46,6 +61,16 @@ class SkillEntry:
     plugin: str
 
 
+@dataclass(frozen=True, slots=True)
+class CommandEntry:
+    """A validated command a plugin adds to `aos`, with the one-line help `aos --help` shows."""
+
+    name: str
+    command: Any  # a click.Command
+    help: str
+    plugin: str
+
+
 def validate_skill(obj: Any, plugin: str) -> SkillEntry:
     """Check a skill object and return it with schemas generated from its models."""
     label = _label(obj)
@@ -60,7 +85,10 @@ def validate_skill(obj: Any, plugin: str) -> SkillEntry:
         try:
             metadata = SkillMetadata.model_validate(raw)
         except ValidationError as exc:
-            raise ContributionError(f"{label} has invalid metadata: {_first_errors(exc)}") from None
+            where = _source_file(type(obj))
+            fix = f"; fix it in {where}" if where else ""
+            summary = validation_summary(exc, functools.partial(fields_at, SkillMetadata))
+            raise ContributionError(f"{label} has invalid metadata: {summary}{fix}") from None
     label = f"skill {metadata.name!r}"
     models = {}
     for attr in ("Input", "Output"):
@@ -119,6 +147,36 @@ def validate_estimator(obj: Any) -> str:
     return name
 
 
+def validate_commands(group: Any, plugin: str) -> list[CommandEntry]:
+    """Check what a plugin added to the click group its `aos_register_commands` hook was given."""
+    import click
+
+    entries = []
+    for name, command in sorted(group.commands.items()):
+        if not isinstance(command, click.Command):
+            raise ContributionError(
+                f"command {name!r} is a {type(command).__name__}, not a click.Command; add it with @cli.command()"
+            )
+        if not isinstance(name, str) or not _COMMAND_NAME.match(name):
+            raise ContributionError(
+                f"command name {name!r} is not usable; use lowercase letters, digits, '-' or '_' (at most 40)"
+            )
+        if name in CORE_COMMANDS:
+            raise ContributionError(
+                f"command {name!r} is a core aos command; a plugin may not replace it, choose another name"
+            )
+        entries.append(CommandEntry(name, command, command.get_short_help_str(limit=120), plugin))
+    return entries
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        path = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        return None
+    return relative_path(path) if path is not None else None
+
+
 def _named(obj: Any, kind: str) -> str:
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not _NAME.match(name):
@@ -145,12 +203,3 @@ def _check_callable(func: Callable[..., Any] | None, label: str, args: tuple[str
 
 def _label(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}" if not isinstance(obj, type) else obj.__qualname__
-
-
-def _first_errors(exc: ValidationError, limit: int = 3) -> str:
-    parts = []
-    for error in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "metadata"
-        parts.append(f"{where}: {error['msg']}")
-    more = exc.error_count() - limit
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

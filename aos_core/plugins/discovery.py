@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from aos_core.plugins.loader import PluginSource, Registry, load_plugins
+from aos_core.plugins.loader import PluginConfig, PluginSource, Registry, load_plugins
 
 __all__ = [
     "CORE_DISTRIBUTION",
@@ -46,11 +46,18 @@ def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
     return sources
 
 
-def discover_plugins(disabled: Iterable[str] = (), *, core_only: bool = False, plugins: Iterable[Any] = ()) -> Registry:
+def discover_plugins(
+    disabled: Iterable[str] = (),
+    *,
+    core_only: bool = False,
+    plugins: Iterable[Any] = (),
+    plugin_config: PluginConfig | None = None,
+) -> Registry:
     """The installed plugins (only aos-core's with `core_only`) plus `plugins` given in-process,
-    loaded and validated, less those named in `disabled` or in `AOS_DISABLE_PLUGINS`."""
+    loaded and validated, less those named in `disabled` or in `AOS_DISABLE_PLUGINS`; each
+    plugin's hooks get its table of `plugin_config` (`RuntimeConfig.plugins`) as `config`."""
     sources = entry_point_sources(core_only=core_only) + object_sources(plugins)
-    return load_plugins(sources, [*disabled, *disabled_from_env()])
+    return load_plugins(sources, [*disabled, *disabled_from_env()], plugin_config=plugin_config)
 
 
 def object_sources(plugins: Iterable[Any]) -> list[PluginSource]:

@@ -1,39 +1,60 @@
 """Plugin loading: each entry point is imported, registered and validated on its own.
 
-pluggy's bulk loader stops at the first plugin that fails; here a plugin that fails to import,
-declares a hook argument the spec lacks, raises in a hook, or registers an invalid or clashing
+pluggy's bulk loader stops at the first plugin that fails; here a plugin that fails to import
+(or exits, or raises any `BaseException` but `KeyboardInterrupt`), declares a hook argument the
+spec lacks, leaves a hook unmarked, raises in a hook, or registers an invalid or clashing
 contribution is reported with its reason and withdrawn, and every other plugin keeps working.
+What a plugin prints while it loads goes to stderr: stdout belongs to the command's output.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import difflib
 import inspect
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
 
 from aos_core import hookspecs
 from aos_core.plugins.contributions import (
+    CommandEntry,
     ContributionError,
     SkillEntry,
     validate_classifier,
+    validate_commands,
     validate_estimator,
     validate_planner,
     validate_skill,
 )
+from aos_core.plugins.explain import (
+    exception_summary,
+    metadata_problem,
+    one_line,
+    plugin_file,
+    reraise_if_interrupt,
+)
 from aos_core.plugins.reports import PluginReport
 
-__all__ = ["PluginSource", "Ranked", "Registry", "load_plugins"]
+__all__ = ["PluginConfig", "PluginSource", "Ranked", "Registry", "load_plugins"]
 
 _KINDS = {
     "aos_register_skills": "skills",
     "aos_register_planners": "planners",
     "aos_register_classifiers": "classifiers",
     "aos_register_estimators": "estimators",
+    "aos_register_commands": "commands",
 }
+_HOOK_PREFIX = "aos_register"
+_EXIT_ADVICE = "a plugin must never end the process: raise an exception instead"
+
+PluginConfig = Mapping[str, Mapping[str, Any]]
+"""Each plugin's own configuration table, by entry-point name (`[plugins.NAME]` in config.toml)."""
 _SPEC_ARGS = {name: tuple(inspect.signature(getattr(hookspecs, name)).parameters) for name in _KINDS}
 
 
@@ -66,6 +87,7 @@ class Registry:
     planners: dict[str, Ranked] = field(default_factory=dict)
     classifiers: list[Ranked] = field(default_factory=list)
     estimators: list[Ranked] = field(default_factory=list)
+    commands: dict[str, CommandEntry] = field(default_factory=dict)
     reports: list[PluginReport] = field(default_factory=list)
     manager: pluggy.PluginManager | None = None
 
@@ -82,6 +104,7 @@ class _Loaded:
     planners: list[Ranked] = field(default_factory=list)
     classifiers: list[Ranked] = field(default_factory=list)
     estimators: list[Ranked] = field(default_factory=list)
+    commands: list[CommandEntry] = field(default_factory=list)
     reason: str | None = None
 
 
@@ -89,22 +112,35 @@ class _PluginFailure(Exception):
     pass
 
 
-def load_plugins(sources: Iterable[PluginSource], disabled: Iterable[str] = ()) -> Registry:
-    """Load every source into a fresh plugin manager and return the validated registry."""
+def load_plugins(
+    sources: Iterable[PluginSource], disabled: Iterable[str] = (), *, plugin_config: PluginConfig | None = None
+) -> Registry:
+    """Load every source into a fresh plugin manager and return the validated registry.
+
+    `plugin_config` maps a plugin's name to its configuration table, given to its hooks as
+    `config` (read-only); a plugin without one gets an empty mapping.
+    """
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     off = set(disabled)
+    configs = plugin_config or {}
     registry = Registry(manager=manager)
     loaded: list[_Loaded] = []
-    for source in sources:
-        if source.name in off:
-            registry.reports.append(_report(source, "disabled", "switched off by configuration"))
-            continue
-        try:
-            loaded.append(_load_one(manager, source))
-        except _PluginFailure as failure:
-            registry.reports.append(_report(source, "failed", str(failure)))
-    _refuse_clashing_skills(loaded)
+    with _stdout_to_stderr():
+        for source in sources:
+            if source.name in off:
+                registry.reports.append(_report(source, "disabled", "switched off by configuration"))
+                continue
+            try:
+                loaded.append(_load_one(manager, source, _frozen(configs.get(source.name))))
+            except _PluginFailure as failure:
+                registry.reports.append(_report(source, "failed", str(failure)))
+            except BaseException as exc:  # noqa: BLE001 - any escape from a plugin's code (before it is registered)
+                reraise_if_interrupt(exc)
+                reason = f"failed while loading: {exception_summary(exc)}"
+                registry.reports.append(_report(source, "failed", reason))
+    _refuse_clashes(loaded, "skill", lambda item: [e.metadata.name for e in item.skills])
+    _refuse_clashes(loaded, "command", lambda item: [c.name for c in item.commands])
     for item in loaded:
         if item.reason is not None:
             _unregister(manager, item.source.name)
@@ -116,14 +152,27 @@ def load_plugins(sources: Iterable[PluginSource], disabled: Iterable[str] = ()) 
     return registry
 
 
-def _load_one(manager: pluggy.PluginManager, source: PluginSource) -> _Loaded:
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """A plugin's prints while loading go to stderr, so `--json` output on stdout stays clean."""
+    if sys.stderr is None:  # no stderr at all (pythonw): drop them
+        with contextlib.redirect_stdout(None):
+            yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _frozen(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(copy.deepcopy(dict(config or {})))
+
+
+def _load_one(manager: pluggy.PluginManager, source: PluginSource, config: Mapping[str, Any]) -> _Loaded:
     try:
         plugin = source.load()
-    except Exception as exc:  # noqa: BLE001 - a plugin's import may fail in any way; report it
-        raise _PluginFailure(
-            f"cannot import {source.module}: {type(exc).__name__}: {_line(exc)}; "
-            "fix the plugin's import or install what it needs"
-        ) from None
+    except BaseException as exc:  # noqa: BLE001 - a plugin's import may fail in any way, even exit; report it
+        reraise_if_interrupt(exc)
+        raise _PluginFailure(_import_failure(source.module, exc)) from None
     hooks = _check_hooks(manager, plugin)
     if not hooks:
         raise _PluginFailure(
@@ -133,19 +182,43 @@ def _load_one(manager: pluggy.PluginManager, source: PluginSource) -> _Loaded:
     try:
         manager.register(plugin, name=source.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
-        raise _PluginFailure(f"pluggy refused it: {_line(exc)}") from None
+        raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
     item = _Loaded(source, hooks)
-    for hook in hooks:
-        _collect(item, hook, getattr(plugin, hook))
-        if item.reason:
-            break
+    try:
+        for hook in hooks:
+            _collect(item, hook, getattr(plugin, hook), config)
+            if item.reason:
+                break
+    except BaseException as exc:  # noqa: BLE001 - the plugin's objects raised while being checked
+        reraise_if_interrupt(exc)
+        manager.unregister(plugin)
+        raise _PluginFailure(f"failed while loading: {exception_summary(exc)}") from None
     return item
+
+
+def _import_failure(module: str, exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"{module} {exception_summary(exc)} while importing; {_EXIT_ADVICE}"
+    if isinstance(exc, ImportError):
+        return (
+            f"cannot import {module}: {exception_summary(exc)}; fix the plugin's import or install what it needs"
+        )
+    problem = metadata_problem(exc)
+    if problem is not None:
+        return f"cannot import {module}: {problem}"
+    return f"cannot import {module}: {exception_summary(exc)}{_at(exc)}; fix the module so that it imports"
+
+
+def _at(exc: BaseException) -> str:
+    where = plugin_file(exc.__traceback__)
+    return f" (at {where})" if where else ""
 
 
 def _check_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
     hooks = []
     for attr in dir(plugin):
         if manager.parse_hookimpl_opts(plugin, attr) is None:
+            _refuse_unmarked(plugin, attr)
             continue
         if attr not in _KINDS:
             close = difflib.get_close_matches(attr, _KINDS, n=1)
@@ -161,13 +234,26 @@ def _check_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
             names = ", ".join(repr(p) for p in extra)
             raise _PluginFailure(
                 f"hook {attr} declares argument(s) {names} that the spec does not have; "
-                f"its signature must be {attr}({', '.join(_SPEC_ARGS[attr])})"
+                f"it may take any of the arguments of {attr}({', '.join(_SPEC_ARGS[attr])})"
             )
         hooks.append(attr)
     return hooks
 
 
-def _collect(item: _Loaded, hook: str, function: Callable[..., Any]) -> None:
+def _refuse_unmarked(plugin: Any, attr: str) -> None:
+    """A function named like a hook but not marked would be silently ignored: refuse the plugin."""
+    if not attr.startswith(_HOOK_PREFIX) or not callable(getattr(plugin, attr, None)):
+        return
+    if attr in _KINDS:
+        raise _PluginFailure(
+            f"{attr} is not marked @hookimpl, so AOS would never call it; decorate it with @aos_core.hookimpl"
+        )
+    close = difflib.get_close_matches(attr, _KINDS, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the hooks are {', '.join(_KINDS)}"
+    raise _PluginFailure(f"{attr} is named like an AOS hook but is not one, nor marked @hookimpl; {hint}")
+
+
+def _collect(item: _Loaded, hook: str, function: Callable[..., Any], config: Mapping[str, Any]) -> None:
     kind = _KINDS[hook]
     staged: list[tuple[Any, int]] = []
 
@@ -177,13 +263,27 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any]) -> None:
         staged.append((obj, priority))
 
     wanted = inspect.signature(function).parameters
+    arguments: dict[str, Any] = {"config": config}
+    group = None
+    if kind == "commands":
+        import click
+
+        group = arguments["cli"] = click.Group(name="aos")
+    else:
+        arguments["register"] = register
     try:
-        function(**({"register": register} if "register" in wanted else {}))
-    except Exception as exc:  # noqa: BLE001 - a hook may raise anything; it is the plugin's failure
-        item.reason = f"hook {hook} raised {type(exc).__name__}: {_line(exc)}; fix the hook so it only registers"
+        function(**{name: value for name, value in arguments.items() if name in wanted})
+    except BaseException as exc:  # noqa: BLE001 - a hook may raise anything, even exit; it is the plugin's failure
+        reraise_if_interrupt(exc)
+        if isinstance(exc, SystemExit):
+            item.reason = f"hook {hook} {exception_summary(exc)}; {_EXIT_ADVICE}"
+        else:
+            item.reason = f"hook {hook} raised {exception_summary(exc)}; fix the hook so it only registers"
         return
     name = item.source.name
     try:
+        if group is not None:
+            item.commands.extend(validate_commands(group, name))
         for obj, priority in staged:
             if kind == "skills":
                 item.skills.append(validate_skill(obj, name))
@@ -202,20 +302,21 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any]) -> None:
         item.reason = f"registers skill {twice[0]!r} twice; register each skill once"
 
 
-def _refuse_clashing_skills(loaded: list[_Loaded]) -> None:
+def _refuse_clashes(loaded: list[_Loaded], kind: str, names: Callable[[_Loaded], list[str]]) -> None:
+    """Two plugins contributing the same skill (command) name: both are refused."""
     owners: dict[str, list[_Loaded]] = {}
     for item in loaded:
         if item.reason is None:
-            for entry in item.skills:
-                owners.setdefault(entry.metadata.name, []).append(item)
-    for skill, items in sorted(owners.items()):
+            for name in names(item):
+                owners.setdefault(name, []).append(item)
+    for name, items in sorted(owners.items()):
         if len(items) < 2:
             continue
         for item in items:
             others = ", ".join(f"'{o.source.name}' ({_origin(o.source)})" for o in items if o is not item)
             item.reason = (
-                f"skill {skill!r} is also registered by plugin {others}; both are refused so neither "
-                f"shadows the other; rename one skill or disable one plugin (AOS_DISABLE_PLUGINS)"
+                f"{kind} {name!r} is also registered by plugin {others}; both are refused so neither "
+                f"shadows the other; rename one {kind} or disable one plugin (AOS_DISABLE_PLUGINS)"
             )
 
 
@@ -228,6 +329,8 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             registry.planners[planner.name] = planner
     registry.classifiers.extend(item.classifiers)
     registry.estimators.extend(item.estimators)
+    for command in item.commands:
+        registry.commands[command.name] = command
     registry.reports.append(
         _report(
             item.source,
@@ -238,6 +341,7 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             planners=tuple(p.name for p in item.planners),
             classifiers=tuple(c.name for c in item.classifiers),
             estimators=tuple(e.name for e in item.estimators),
+            commands=tuple(c.name for c in item.commands),
         )
     )
 
@@ -264,8 +368,3 @@ def _unregister(manager: pluggy.PluginManager, name: str) -> None:
 
 def _origin(source: PluginSource) -> str:
     return f"{source.distribution} {source.version}" if source.distribution else source.module
-
-
-def _line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else "(no message)"

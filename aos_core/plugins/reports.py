@@ -25,6 +25,7 @@ class PluginReport(BaseModel):
     planners: tuple[str, ...] = ()
     classifiers: tuple[str, ...] = ()
     estimators: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:

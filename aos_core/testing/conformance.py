@@ -5,9 +5,12 @@ round-trips as JSON; the input and output schemas are stable, JSON, and what the
 then the skill is driven through a real `Runtime` with inputs generated from its input schema.
 Valid inputs must give a `StructuredOutcome` (execution never raises) that is ok or fails with a
 code the metadata declares or the runtime itself adds; `SKILL_CRASHED` always fails the check (a
-conforming skill never crashes: it raises `SkillError` with a declared code). Inputs the schema
-refuses must be refused with `SCHEMA_VALIDATION_FAILED` before the skill runs. A skill that
-declares itself deterministic must give the same outcome twice.
+conforming skill never crashes: it raises `SkillError` with a declared code), and so does output
+that does not fit `Output`, declared or not (the runtime reports it as `OUTPUT_VALIDATION_FAILED`;
+a conforming skill's output always fits its model). Inputs generated from the input schema must
+not be refused by `Input` (`SCHEMA_VALIDATION_FAILED`): the published schema would promise what
+the model refuses. Inputs the schema refuses must be refused with `SCHEMA_VALIDATION_FAILED`
+before the skill runs. A skill that declares itself deterministic must give the same outcome twice.
 """
 
 from __future__ import annotations
@@ -190,21 +193,31 @@ class _Checker:
                 ) from None
 
             schema = self.meta.input_schema or {}
-            if max_examples > 0:
-                valid = inputs if inputs is not None else strategies.from_schema(schema)
-                _explore(valid, self.valid, max_examples, seed)
+            if max_examples > 0 and inputs is not None:
+                _explore(inputs, self.valid, max_examples, seed)
+            elif max_examples > 0:
+                _explore(strategies.from_schema(schema), self.from_schema, max_examples, seed)
             if invalid_examples > 0:
                 _explore(strategies.invalid_params(schema), self.invalid, invalid_examples, seed)
 
-    def valid(self, params: Any) -> None:
-        """Parameters the schema accepts: any declared outcome, never a crash."""
+    def from_schema(self, params: Any) -> None:
+        """Parameters generated from the input schema: as `valid`, and `Input` must accept them."""
+        self.valid(params, schema_accepts=True)
+
+    def valid(self, params: Any, *, schema_accepts: bool = False) -> None:
+        """Parameters meant to be valid: any declared outcome, never a crash."""
         self.report.valid_examples += 1
         if self.runtime is None:
             refused = self._model_refuses(params)
             self.report.outcomes["refused by Input" if refused else "accepted by Input"] += 1
+            if refused and schema_accepts:
+                self._schema_promises_more(self._refusal(params), params)
             return
         outcome = self._execute(params)
         self.report.outcomes["ok" if outcome.ok else outcome.error.code.value] += 1  # type: ignore[union-attr]
+        error = outcome.error
+        if schema_accepts and error is not None and error.code is ErrorCode.SCHEMA_VALIDATION_FAILED:
+            self._schema_promises_more(error.message, params)
         if outcome.ok:
             self._check_output(outcome, params)
         else:
@@ -257,9 +270,33 @@ class _Checker:
         except ValidationError as exc:
             self._fail(f"its output, as JSON, no longer fits {self.entry.output_model.__name__}: {exc}", params)
 
+    def _schema_promises_more(self, refusal: str, params: Any) -> None:
+        model = self.entry.input_model.__name__
+        self._fail(
+            f"its input schema accepts these params but {model} refuses them ({refusal}); make the schema say "
+            f"what {model} checks, or check it in execute and fail with INVALID_INPUT",
+            params,
+        )
+
+    def _refusal(self, params: Any) -> str:
+        try:
+            self.entry.input_model.model_validate(params)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            return f"{'.'.join(str(p) for p in first['loc']) or '(params)'}: {first['msg']}"
+        return "refused"
+
     def _check_code(self, outcome: StructuredOutcome, params: Any) -> None:
         error = outcome.error
         assert error is not None
+        if error.code is ErrorCode.OUTPUT_VALIDATION_FAILED and error.message.startswith(
+            f"{self.meta.name} returned output that "  # the runtime's check against Output, not the skill's own
+        ):
+            self._fail(
+                f"returned output that does not fit {self.entry.output_model.__name__} ({error.message}); "
+                "declaring OUTPUT_VALIDATION_FAILED does not cover it: return what Output describes",
+                params,
+            )
         if error.code is ErrorCode.SKILL_CRASHED:
             self._fail(
                 f"crashed ({error.message}); a conforming skill never crashes: raise SkillError with a declared "

@@ -6,7 +6,7 @@ with the very message `aos plugins` shows for it once installed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aos_core.plugins import PluginReport, PluginSource, Registry, load_plugins, object_sources
@@ -45,19 +45,24 @@ def _source(target: Any) -> PluginSource:
     return object_sources([target])[0]
 
 
-def load_plugin(target: Any) -> tuple[Registry, PluginReport]:
-    """Load one plugin on its own, as the core loads an entry point; the registry and its report."""
-    registry = load_plugins([_source(target)])
+def load_plugin(target: Any, config: Mapping[str, Any] | None = None) -> tuple[Registry, PluginReport]:
+    """Load one plugin on its own, as the core loads an entry point; the registry and its report.
+
+    `config` is the plugin's own configuration table, given to its hooks as `config`.
+    """
+    source = _source(target)
+    registry = load_plugins([source], plugin_config={source.name: config or {}})
     return registry, registry.reports[0]
 
 
-def check_plugin(target: Any) -> PluginReport:
+def check_plugin(target: Any, *, config: Mapping[str, Any] | None = None) -> PluginReport:
     """Load a plugin as the core would; `ContractViolation` with the loader's reason if it is refused.
 
     `target` is the plugin module or object, or its import path as written in the entry point
-    (`"aos_skill_weather.plugin"`), which also catches a module that fails to import.
+    (`"aos_skill_weather.plugin"`), which also catches a module that fails to import. `config` is
+    what its hooks get as `config` (its `[plugins.NAME]` table in a runtime configuration).
     """
-    _, report = load_plugin(target)
+    _, report = load_plugin(target, config)
     if report.status != "loaded":
         raise ContractViolation(report.reason or report.status, plugin=report.name)
     return report

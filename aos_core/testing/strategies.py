@@ -2,8 +2,10 @@
 
 Covers what pydantic generates: types (string, integer, number, boolean, null, array, object),
 `enum`, `const`, `anyOf`/`oneOf`/`allOf`, `$ref` into `$defs`, length, size and range limits,
-`pattern`, a few `format`s, `required` and `additionalProperties`. Needs hypothesis (the
-`aos-core[testing]` extra).
+`pattern`, a few `format`s, `required` and `additionalProperties`; and what a model adds to say
+which fields go together: an object's `anyOf`/`oneOf` of branches that add `required` fields or
+narrow `properties` (each branch merged into the object), and `not: {"required": [...]}` (those
+fields never all present). Needs hypothesis (the `aos-core[testing]` extra).
 """
 
 from __future__ import annotations
@@ -125,6 +127,9 @@ class _Builder:
         if "enum" in node:
             return st.sampled_from(list(node["enum"]))
         for key in ("anyOf", "oneOf"):
+            if key in node and ("properties" in node or node.get("type") == "object"):
+                base = {k: v for k, v in node.items() if k != key}
+                return st.one_of([self.build(_merged(base, self.resolve(sub))) for sub in node[key]])
             if key in node:
                 return st.one_of([self.build(sub) for sub in node[key]])
         if "allOf" in node:
@@ -204,11 +209,17 @@ class _Builder:
     def _object(self, node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
         props: Mapping[str, Any] = node.get("properties", {})
         required = set(node.get("required", ()))
+        apart = [set(n["required"]) for n in _nots(node) if isinstance(n, Mapping) and "required" in n]
+        absent = {name for group in apart if len(group) == 1 for name in group}  # `not` one field: never there
         if props:
-            return st.fixed_dictionaries(
+            values = st.fixed_dictionaries(
                 {name: self.build(sub) for name, sub in props.items() if name in required},
-                optional={name: self.build(sub) for name, sub in props.items() if name not in required},
+                optional={
+                    name: self.build(sub) for name, sub in props.items() if name not in required | absent
+                },
             )
+            together = [group for group in apart if len(group) > 1]
+            return values.filter(lambda d: not any(group <= d.keys() for group in together)) if together else values
         extra = node.get("additionalProperties", True)
         if extra is False:
             return st.just({})
@@ -250,6 +261,28 @@ class _Builder:
         if "number" in kinds:
             kinds.add("integer")
         return kinds
+
+
+def _merged(base: Mapping[str, Any], branch: Any) -> dict[str, Any]:
+    """An object schema with one `anyOf`/`oneOf` branch folded in: required fields added, the
+    branch's properties narrowing the object's, its `not` kept beside the object's."""
+    merged = dict(base)
+    if not isinstance(branch, Mapping):
+        return merged
+    merged["required"] = [*base.get("required", ()), *branch.get("required", ())]
+    merged["properties"] = {**base.get("properties", {}), **branch.get("properties", {})}
+    nots = [*_nots(base), *_nots(branch)]
+    if nots:
+        merged["not"] = {"anyOf": nots}
+    return merged
+
+
+def _nots(node: Mapping[str, Any]) -> list[Any]:
+    """The schemas an object must not match (`not`, or each branch of a `not: {anyOf: [...]}`)."""
+    found = node.get("not")
+    if isinstance(found, Mapping) and list(found) == ["anyOf"]:
+        return list(found["anyOf"])
+    return [found] if found is not None else []
 
 
 def _json_type(value: Any) -> str:

@@ -114,6 +114,7 @@ def test_the_load_time_messages_in_the_guide_are_the_loaders_and_the_test_kits(
     assert old in source, f"the guide's {filename} changed; update DAMAGE[{how!r}]"
     path.write_text(source.replace(old, new, 1), "utf-8")
     monkeypatch.syspath_prepend(str(dist))
+    monkeypatch.chdir(dist)  # the guide shows file names as seen from the distribution's folder
     entry = EntryPoint(name="temperature", value=PLUGIN, group="aos")
     report = load_plugins([PluginSource("temperature", PLUGIN, entry.load)]).reports[0]
     assert report.status == "failed"
@@ -175,3 +176,30 @@ def test_the_clash_message_in_the_guide_is_the_loaders(
     reasons = {r.name: r.reason or "" for r in registry.reports}
     assert reasons["temperature"] in " ".join(guide.text.split())
     assert "'temperature' (aos-skill-temperature 0.1.0)" in reasons["other"]
+
+
+@pytest.mark.parametrize("name", ["Classification", "Cost", "CostEstimate", "EstimateContext", "CostModel"])
+def test_every_field_of_the_values_a_plugin_builds_is_documented(guide: Any, name: str) -> None:
+    """A stranger should not have to inspect the objects: each field is named in the guide's row for it."""
+    import dataclasses
+
+    import aos_core
+
+    value = getattr(aos_core, name)
+    fields = [f.name for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value) else list(value.model_fields)
+    rows = [line for line in guide.text.splitlines() if line.startswith(f"| `{name}`")]
+    described = "\n".join(rows) or guide.text.split(f"a `{name}`, a frozen value", 1)[-1].split("\n\n", 2)[1]
+    missing = [field for field in fields if f"`{field}`" not in described]
+    assert not missing, f"docs/plugins.md does not describe {name}.{missing}"
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "`ctx.deadline_ms` is a **duration, not a point in time**",
+        'details={"parameter": "url"}',
+        "Nothing in the runtime enforces it today",
+    ],
+)
+def test_the_guide_says_what_strangers_had_to_guess(guide: Any, topic: str) -> None:
+    assert topic in guide.text

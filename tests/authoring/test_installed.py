@@ -152,15 +152,15 @@ def test_a_distribution_without_an_aos_entry_point_is_reported_as_not_a_plugin(d
             "def aos_register_skills(register: Register) -> None:\n    register(",
             "def aos_register_skills(registry: Register) -> None:\n    registry(",
             "hook aos_register_skills declares argument(s) 'registry' that the spec does not have; "
-            "its signature must be aos_register_skills(register)",
+            "it may take any of the arguments of aos_register_skills(register, config)",
             True,
         ),
         (
             "an invalid skill name",
             'name="storm",',
             'name="Storm Warning",',
-            "cannot import aos_skill_storm.plugin: ValidationError: 1 validation error for SkillMetadata name "
-            "String should match pattern",
+            "cannot import aos_skill_storm.plugin: invalid SkillMetadata: name: String should match pattern "
+            "'^[a-z][a-z0-9_]{0,63}$' (got 'Storm Warning'); fix it in ",
             False,
         ),
     ],
@@ -185,6 +185,29 @@ def test_a_damaged_plugin_is_caught_by_the_test_kit_with_the_loaders_message(
     finally:
         module.write_text(original)
     assert plugins_of(throwaway_venv)["storm"]["status"] == "loaded"
+
+
+def test_installing_again_a_distribution_that_no_longer_loads_fails(
+    damaged: tuple[Path, Any], throwaway_venv: Any
+) -> None:
+    """pip changes nothing (same name and version), yet the named distribution is checked: exit 3, not ok."""
+    path, _ = damaged
+    module = path / "aos_skill_storm" / "plugin.py"
+    original = module.read_text()
+    module.write_text(original.replace("(register: Register) -> None:", "(registry: Register) -> None:", 1))
+    try:
+        again = throwaway_venv.aos("install", *OFFLINE, "-e", str(path), "--json")
+        text = throwaway_venv.aos("install", *OFFLINE, "-e", str(path))
+    finally:
+        module.write_text(original)
+    assert again.returncode == 3, again.stderr
+    report = json.loads(again.stdout)
+    assert report["ok"] is False
+    assert [(p["name"], p["status"]) for p in report["plugins"]] == [("storm", "failed")]
+    assert "plugin storm failed to load: hook aos_register_skills declares argument(s) 'registry'" in again.stderr
+    assert text.returncode == 3
+    assert text.stdout.startswith("Unchanged aos-skill-storm 0.1.0: plugin storm FAILED to load")
+    assert "No distribution was added or changed" not in text.stdout
 
 
 def test_aos_uninstall_reports_the_plugins_removed(damaged: tuple[Path, Any], throwaway_venv: Any) -> None:

@@ -97,6 +97,32 @@ def test_an_existing_folder_is_never_overwritten(aos_cli: Any, tmp_path: Path) -
     assert plugin.read_text() == "# mine\n"
 
 
+@pytest.mark.parametrize(("raw", "kind"), [("aos-skill-http-call", "skill"), ("aos-planner-stub", "planner")])
+def test_a_name_an_installed_plugin_already_provides_is_refused(
+    aos_cli: Any, tmp_path: Path, raw: str, kind: str
+) -> None:
+    """`http_call` is aos-skill-http's: a second one would knock both out. Exit 2, nothing written."""
+    result = aos_cli("plugin", "new", raw, "--kind", kind, "--dir", str(tmp_path))
+    assert result.returncode == 2, result.stdout
+    taken = raw.removeprefix(f"aos-{kind}-").replace("-", "_")
+    assert f"would make the {kind} {taken!r}, which plugin" in result.stderr
+    assert "already provides" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_generated_tests_pass_before_installing(aos_cli: Any, tmp_path: Path) -> None:
+    """`pytest aos-skill-alpha`, as the next steps say, finds the package with no install and no
+    PYTHONPATH (pythonpath = ["."]; the `pytest` script, unlike `python -m pytest`, adds no cwd)."""
+    assert aos_cli("plugin", "new", "aos-skill-alpha", "--dir", str(tmp_path)).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "pytest"), "-q", "-p", "no:cacheprovider", "aos-skill-alpha"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+
+
 def test_an_unknown_kind_is_a_usage_error(aos_cli: Any, tmp_path: Path) -> None:
     assert aos_cli("plugin", "new", "aos-skill-x", "--kind", "robot", "--dir", str(tmp_path)).returncode == 2
 

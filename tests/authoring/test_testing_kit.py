@@ -9,7 +9,8 @@ import sys
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from aos_core import ErrorCode, Plan, SkillError, hookimpl
 from aos_core.execution.clock import VirtualClock
@@ -165,6 +166,90 @@ def test_output_that_does_not_fit_its_model_fails_the_check() -> None:
 
     skill = fake_skill("wrong", returns={"total": 1}, input_model=Pair, output_model=Sum)
     assert "OUTPUT_VALIDATION_FAILED" in violation(skill)
+
+
+def test_output_that_does_not_fit_its_model_fails_the_check_even_when_declared() -> None:
+    """Declaring OUTPUT_VALIDATION_FAILED covers a skill's own refusals, not a wrong shape on every call."""
+
+    class Sum(BaseModel):
+        sum: int
+
+    skill = fake_skill(
+        "wrong", returns={"total": 1}, input_model=Pair, output_model=Sum, failure_codes=["OUTPUT_VALIDATION_FAILED"]
+    )
+    message = violation(skill)
+    assert "returned output that does not fit Sum" in message
+    assert "declaring OUTPUT_VALIDATION_FAILED does not cover it" in message
+    assert message.endswith('params: {"a": 0, "b": 0}')  # the smallest example
+
+
+def test_a_skill_may_still_fail_with_its_own_declared_output_validation_failed() -> None:
+    def too_big(params: Pair, ctx: Any) -> dict[str, int]:
+        if params.a > 500:
+            raise SkillError(ErrorCode.OUTPUT_VALIDATION_FAILED, "the answer would be over the size limit")
+        return add(params, ctx)
+
+    check_skill_contract(
+        fake_skill("too_big", too_big, input_model=Pair, failure_codes=["OUTPUT_VALIDATION_FAILED"]), max_examples=30
+    )
+
+
+class Ordered(BaseModel):
+    """The schema says two integers; a validator also wants a <= b, which the schema does not say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: int = Field(ge=0, le=1000)
+    b: int = Field(ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Ordered:
+        if self.a > self.b:
+            raise ValueError("a must not exceed b")
+        return self
+
+
+@pytest.mark.parametrize("execute", [True, False])
+def test_a_schema_that_accepts_what_its_model_refuses_fails_the_check(execute: bool) -> None:
+    """SCHEMA_VALIDATION_FAILED for params generated from the schema is a broken promise, executed or not."""
+    message = violation(fake_skill("ordered", add, input_model=Ordered), execute=execute)
+    assert "its input schema accepts these params but Ordered refuses them" in message
+    assert "a must not exceed b" in message
+    assert message.endswith('params: {"a": 1, "b": 0}')  # the smallest example
+
+
+class OneOfTwo(BaseModel):
+    """Exactly one of `text` and `data`, and never `x` with `y`, said in the schema as the validator says it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["text"], "not": {"required": ["data"]}},
+                {"required": ["data"], "not": {"required": ["text"]}},
+            ],
+            "not": {"required": ["x", "y"]},
+        },
+    )
+
+    text: str | SkipJsonSchema[None] = None
+    data: list[int] | SkipJsonSchema[None] = None
+    x: int = 0
+    y: int = 0
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OneOfTwo:
+        if (self.text is None) == (self.data is None):
+            raise ValueError("give exactly one of text and data")
+        if "x" in self.model_fields_set and "y" in self.model_fields_set:
+            raise ValueError("give x or y, not both")
+        return self
+
+
+def test_a_schema_that_says_which_fields_go_together_passes() -> None:
+    """Generated inputs honour an object's oneOf branches and `not: {required: [...]}`."""
+    report = check_skill_contract(fake_skill("one_of_two", input_model=OneOfTwo), max_examples=60)
+    assert report.skills["one_of_two"].outcomes["ok"] == report.skills["one_of_two"].valid_examples
 
 
 def test_a_deterministic_skill_that_is_not_fails_the_check() -> None:

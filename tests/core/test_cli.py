@@ -144,3 +144,84 @@ def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
 def test_a_malformed_allow_net_is_a_usage_error() -> None:
     result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--allow-net", "http://x:1")
     assert result.exit_code == 2 and "not a URL" in result.output
+
+
+def test_describe_names_the_estimator_that_prices_a_skill() -> None:
+    """Discovery records which estimator covers each skill; describe shows it, cold and from the cache."""
+    for _ in range(2):
+        priced = aos("describe", "llm_invoke")
+        assert "cost: priced per call by estimator 'anthropic' (plugin llm)" in priced.stdout
+        assert "USD per call" not in priced.stdout
+    assert "cost: 0 USD per call" in aos("describe", "json_transform").stdout
+
+
+def nested(levels: int) -> str:
+    """JSON params for json_transform whose whole text nests `levels` arrays and objects deep."""
+    return '{"expression": "a", "data": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+
+@pytest.mark.parametrize("how", ["inline", "file", "stdin"])
+def test_json_nested_past_the_limit_is_a_short_usage_error(tmp_path: Path, how: str) -> None:
+    from aos_core.cli.io import MAX_JSON_DEPTH
+
+    text = nested(5000)  # deep enough to hit Python's recursion limit inside json.loads
+    params = {"inline": text, "file": f"@{tmp_path / 'p.json'}", "stdin": "-"}[how]
+    (tmp_path / "p.json").write_text(text)
+    result = aos("exec", "json_transform", "--params", params, input=text if how == "stdin" else None)
+    assert result.exit_code == 2
+    assert f"is nested more than {MAX_JSON_DEPTH} levels deep" in result.output
+    assert len(result.output) < 400
+
+
+def test_json_nesting_is_counted_exactly() -> None:
+    from aos_core.cli.io import MAX_JSON_DEPTH
+
+    assert aos("exec", "json_transform", "--params", nested(MAX_JSON_DEPTH), "--json").exit_code == 0
+    assert aos("exec", "json_transform", "--params", nested(MAX_JSON_DEPTH + 1), "--json").exit_code == 2
+
+
+def test_an_integer_python_will_not_read_is_a_usage_error() -> None:
+    result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {"a": ' + "9" * 5000 + "}}")
+    assert result.exit_code == 2
+    assert "has an integer longer than 4300 digits; send such a number as a string" in result.output
+
+
+def test_a_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_bytes(b'{"expression": "caf\xe9"}')
+    result = aos("exec", "json_transform", "--params", f"@{tmp_path / 'p.json'}")
+    assert result.exit_code == 2
+    assert f"--params ({tmp_path / 'p.json'}) is not UTF-8 text: byte 19 (0xe9)" in result.output
+
+
+def test_a_plan_nested_past_the_limit_is_a_usage_error(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"version": 1, "goal": "g", "steps": [{"id": "a", "skill": "json_transform", "params": '
+                    + nested(300) + "}]}")  # fmt: skip
+    result = aos("simulate", str(plan))
+    assert result.exit_code == 2
+    assert "PLAN" in result.output and "nested more than" in result.output
+
+
+def test_a_config_file_named_on_the_command_line_must_exist(tmp_path: Path) -> None:
+    result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--config", "nothere.toml")
+    assert result.exit_code == 2
+    assert "configuration file nothere.toml does not exist" in result.output
+
+
+def test_malformed_toml_is_named_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('disabled_plugins = []\nmax_output_bytes = \n')
+    result = aos("exec", "json_transform", "--params", '{"expression": "a", "data": {}}', "--config", str(bad))
+    assert result.exit_code == 2
+    assert f"configuration file {bad} is not valid TOML: Invalid value (at line 2, column 20)" in result.output
+
+
+def test_a_broken_home_config_is_named_by_discovery_too(tmp_path: Path) -> None:
+    import os
+
+    home = Path(os.environ["AOS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[plugins.x]\nservers = [\n")
+    result = aos("skills", "--json")
+    assert result.exit_code == 2
+    assert f"configuration file {home / 'config.toml'} is not valid TOML" in result.output

@@ -24,12 +24,19 @@ from aos_core.contracts import schema_models
 from aos_core.plugins.schema_check import schema_problems
 
 PINNED = {
-    "TRANSIENT": {"TIMEOUT": True, "DNS_FAILURE": True, "CONNECTION_FAILED": True, "HTTP_5XX": True},
+    "TRANSIENT": {
+        "TIMEOUT": True,
+        "DNS_FAILURE": True,
+        "CONNECTION_FAILED": True,
+        "HTTP_5XX": True,
+        "UNAVAILABLE": True,
+    },
     "RESOURCE": {"RATE_LIMITED": True, "BUDGET_EXCEEDED": False},
     "PERMISSION": {"PERMISSION_DENIED": False, "POLICY_VIOLATION": False},
     "VALIDATION": {"INVALID_INPUT": False, "SCHEMA_VALIDATION_FAILED": False, "OUTPUT_VALIDATION_FAILED": False},
     "PERMANENT": {
         "HTTP_4XX": False,
+        "NOT_FOUND": False,
         "SKILL_NOT_FOUND": False,
         "SKILL_CRASHED": False,
         "NON_DETERMINISTIC": False,
@@ -51,6 +58,16 @@ def test_catalog_matches_the_pinned_categories(category: str, code: str, retryab
     assert entry.category == ErrorCategory(category)
     assert entry.retryable is retryable
     assert entry.description and entry.recovery
+
+
+def test_every_catalog_code_is_pinned_here() -> None:
+    assert {code for codes in PINNED.values() for code in codes} == {e.code.value for e in failure_catalog()}
+
+
+def test_no_recovery_text_speaks_of_one_skills_parameters() -> None:
+    """Catalog texts are for every skill: OUTPUT_VALIDATION_FAILED once advised http_call's max_response_bytes."""
+    for entry in failure_catalog():
+        assert "max_response_bytes" not in entry.recovery + entry.description, entry.code
 
 
 def test_make_error_takes_category_and_recovery_from_the_catalog() -> None:

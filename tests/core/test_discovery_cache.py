@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from aos_core.cli.discovery_cache import _package_files, discovery_key, read_cached, write_cached
+from aos_core.cli.discovery_cache import (
+    CACHE_FORMAT,
+    _package_files,
+    discovery_key,
+    listed_commands,
+    quick_stamp,
+    read_cached,
+    write_cached,
+)
 
 
 def test_a_cache_hit_answers_like_real_discovery(aos_cli: Any) -> None:
@@ -69,7 +77,7 @@ def test_a_damaged_or_foreign_cache_file_is_a_miss(tmp_path: Path) -> None:
     assert write_cached(tmp_path, "k1", {"skills": [], "plugins": []})
     assert read_cached(tmp_path, "k1") == {"skills": [], "plugins": []}
     assert read_cached(tmp_path, "k2") is None
-    (tmp_path / "cache" / "discovery-v1.json").write_text("{not json")
+    (tmp_path / "cache" / f"discovery-v{CACHE_FORMAT}.json").write_text("{not json")
     assert read_cached(tmp_path, "k1") is None
 
 
@@ -77,3 +85,24 @@ def test_an_unwritable_home_only_skips_the_cache(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert write_cached(blocker, "k", {"skills": []}) is False
+
+
+def test_help_lists_commands_on_the_stamp_until_an_install_touches_a_site_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [str(site)])
+    config = tmp_path / "config.toml"
+    commands = [{"name": "serve", "help": "Serve.", "plugin": "server"}]
+    assert write_cached(tmp_path, "key", {"commands": commands}, quick_stamp(config))
+    assert listed_commands(tmp_path, config) == commands
+    (site / "aos_server-0.2.0.dist-info").mkdir()  # what pip does on install, upgrade or uninstall
+    os.utime(site, ns=(2, 2))
+    assert listed_commands(tmp_path, config) is None
+    assert write_cached(tmp_path, "key", {"commands": commands}, quick_stamp(config))
+    config.write_text('disabled_plugins = ["server"]\n')
+    assert listed_commands(tmp_path, config) is None
+    assert write_cached(tmp_path, "key", {"commands": commands}, quick_stamp(config))
+    monkeypatch.setenv("AOS_NO_CACHE", "1")
+    assert listed_commands(tmp_path, config) is None

@@ -87,7 +87,7 @@ def test_a_hook_argument_the_spec_lacks_is_reported() -> None:
     registry, reports = load(source("wrongarg", Plugin()))
     reason = reports["wrongarg"].reason
     assert "aos_register_skills declares argument(s) 'settings' that the spec does not have" in reason
-    assert "aos_register_skills(register)" in reason
+    assert "aos_register_skills(register, config)" in reason
     assert_only_good_loaded(registry, reports)
 
 

@@ -14,8 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
+PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
 DISCOVERY = {
-    "aos --help": (["--help"], {*HEAVY, "pydantic"}),
+    "aos --help": (["--help"], set(HEAVY)),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
     "aos plugins --json": (["plugins", "--json"], set(HEAVY)),
 }
@@ -57,16 +58,25 @@ def profile(args: list[str], env: dict[str, str] | None = None) -> ImportProfile
 
 @pytest.mark.parametrize("command", DISCOVERY)
 def test_discovery_does_not_import_heavy_libraries(command: str) -> None:
-    """`aos --help`, `aos skills` and `aos plugins` never import an SDK (`--help` not even pydantic)."""
+    """`aos --help`, `aos skills` and `aos plugins` never import an SDK, even when the discovery cache is
+    cold and they load every plugin."""
     args, banned = DISCOVERY[command]
     imported = profile(args).imported(banned)
     assert not imported, f"`{command}` imported {sorted(imported)}: import them inside the function that needs them"
 
 
+@pytest.mark.parametrize("args", [["--help"], ["skills", "--json"], ["plugins", "--json"]], ids=" ".join)
+def test_a_warm_discovery_cache_imports_neither_plugins_nor_pydantic(args: list[str]) -> None:
+    """Once discovery is cached, `aos --help` (which lists plugin commands) imports no plugin, no pluggy, no pydantic."""
+    profile(["plugins", "--json"])  # fills the cache
+    imported = profile(args).imported({*HEAVY, *PLUGINS, "pydantic", "pluggy"})
+    assert not imported, f"`aos {' '.join(args)}` imported {sorted(imported)} with a warm cache"
+
+
 def test_discovery_without_its_cache_loads_plugins_and_nothing_of_the_runtime(tmp_path: Path) -> None:
     """The first `aos skills` after a change imports the plugins, but no executor, event loop, TLS or run store."""
     imported = profile(["skills", "--json"], {"AOS_NO_CACHE": "1", "AOS_HOME": str(tmp_path)})
-    assert imported.imported({"aos_skill_http", "aos_skill_json", "aos_skill_llm"}), "the plugins were not loaded"
+    assert imported.imported(PLUGINS), "the plugins were not loaded"
     runtime_side = {
         m for m in imported.modules if m.startswith(("aos_core.execution", "aos_core.runs", "aos_core.runtime"))
     }

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aos_skill_http.addresses import AllowList, classify, fixed_addresses, judge, parse_ip
+from aos_skill_http.metadata import METADATA_ADDRESSES, METADATA_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # (host as written in a URL, rule it must be refused under)
 REFUSED = [
@@ -57,6 +62,20 @@ REFUSED = [
     ("169.254.170.2", "metadata"),
     ("100.100.100.200", "metadata"),
     ("192.0.0.192", "metadata"),
+    ("168.63.129.16", "metadata"),  # Azure WireServer: a public-looking address
+    ("2822734096", "metadata"),
+    ("::ffff:168.63.129.16", "metadata"),
+    ("64:ff9b::a83f:8110", "metadata"),
+    ("169.254.42.42", "metadata"),
+    ("169.254.0.23", "metadata"),
+    ("fd20:ce::254", "metadata"),
+    ("fe80::a9fe:a9fe", "metadata"),
+    # ISATAP: an IPv4 in the interface identifier, under any prefix, judged like itself
+    ("2001:4860:1:2::5efe:10.0.0.1", "private"),
+    ("2606:4700:0:1:200:5efe:127.0.0.1", "loopback"),
+    ("2a00:1450::5efe:a9fe:a9fe", "metadata"),
+    ("2a00:1450::200:5efe:168.63.129.16", "metadata"),
+    ("fe80::5efe:192.168.0.1", "private"),
     # private
     ("10.0.0.1", "private"),
     ("012.0.0.1", "private"),
@@ -129,6 +148,8 @@ PUBLIC = [
     "::ffff:8.8.8.8",
     "64:ff9b::808:808",
     "2002:808:808::1",
+    "2001:4860:1:2::5efe:8.8.8.8",  # ISATAP with a public IPv4 under a global prefix
+    "168.63.129.17",
 ]
 
 
@@ -179,6 +200,35 @@ def test_refusal_of_embedded_address_names_both() -> None:
     assert "NAT64 IPv6 embedding 169.254.169.254" in refusal.message
     assert refusal.details()["embedded"] == "169.254.169.254"
     assert "--allow-net [64:ff9b::a9fe:a9fe]:80" in refusal.message
+
+
+@pytest.mark.parametrize("endpoint", METADATA_ADDRESSES, ids=lambda e: e.target)
+def test_every_listed_metadata_address_is_refused_as_metadata(endpoint: Any) -> None:
+    assert _refusal(endpoint.target) == "metadata"
+
+
+@pytest.mark.parametrize("endpoint", METADATA_NAMES, ids=lambda e: e.target)
+def test_a_metadata_host_name_is_refused_whatever_it_resolves_to(endpoint: Any) -> None:
+    refusal = judge(endpoint.target.upper() + ".", IPv4Address("147.75.40.2"), 80, AllowList())
+    assert refusal is not None and refusal.verdict.rule == "metadata"
+    assert endpoint.providers in refusal.message
+    assert judge(endpoint.target, IPv4Address("147.75.40.2"), 80, AllowList([endpoint.target])) is None
+
+
+def test_the_readme_lists_exactly_the_metadata_endpoints() -> None:
+    """aos_skill_http/README.md shows the list the code refuses, row for row."""
+    readme = (ROOT / "aos_skill_http" / "README.md").read_text("utf-8")
+    rows = {line for line in readme.splitlines() if line.startswith("| `")}
+    for endpoint in (*METADATA_ADDRESSES, *METADATA_NAMES):
+        assert f"| `{endpoint.target}` | {endpoint.providers} |" in rows, endpoint.target
+
+
+def test_an_isatap_refusal_names_the_embedding() -> None:
+    address = IPv6Address("2001:4860:1:2::5efe:10.0.0.1")
+    refusal = judge(str(address), address, 80, AllowList())
+    assert refusal is not None
+    assert "ISATAP IPv6 embedding 10.0.0.1" in refusal.message
+    assert refusal.details()["via"] == "ISATAP"
 
 
 class TestAllowList:
@@ -244,13 +294,15 @@ def test_every_ipv4_spelling_means_the_same_address(address: IPv4Address) -> Non
 
 @given(ipv4s)
 def test_an_embedded_ipv4_is_judged_like_itself(address: IPv4Address) -> None:
-    """Mapped, NAT64 and 6to4 forms of a refused IPv4 address are refused under the same rule."""
+    """Mapped, NAT64, 6to4 and ISATAP forms of a refused IPv4 address are refused under the same rule."""
     verdict = classify(address)
     n = int(address)
     forms = [
         IPv6Address(0xFFFF << 32 | n),
         IPv6Address(0x64FF9B << 96 | n),
         IPv6Address(0x2002 << 112 | n << 80),
+        IPv6Address(0x2001_4860_0001_0002 << 64 | 0x5EFE << 32 | n),  # ISATAP under a global prefix
+        IPv6Address(0x2001_4860_0001_0002 << 64 | 0x0200_5EFE << 32 | n),
     ]
     for form in forms:
         judged = classify(form)

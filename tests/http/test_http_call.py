@@ -338,6 +338,7 @@ def test_invalid_url_is_invalid_input(call: Call, url: str) -> None:
     outcome = call({"url": url})
     assert outcome.error.code == ErrorCode.INVALID_INPUT
     assert outcome.attempts == 1
+    assert outcome.error.details["parameter"] == "url"  # what INVALID_INPUT's recovery text points at
 
 
 @pytest.mark.parametrize("headers", [{"X-Bad": "a\r\nInjected: 1"}, {"X-Bad": "caf\u00e9"}, {"Bad Name": "x"}])

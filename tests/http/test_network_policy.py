@@ -73,11 +73,24 @@ def test_refused_spelling_never_connects(
         "http://[fd00:ec2::254]/",
         "http://0xa9fea9fe/",
         "http://100.100.100.200/",
+        "http://168.63.129.16/machine?comp=goalstate",  # Azure WireServer, outside every private range
+        "http://[fd20:ce::254]/computeMetadata/v1/",
+        "http://[2a00:1450::5efe:169.254.169.254]/",  # ISATAP
     ],
 )
 def test_metadata_endpoints_are_refused(make_runtime: MakeRuntime, call: Call, url: str) -> None:
     outcome = call({"url": url}, make_runtime())
     assert outcome.error.details["rule"] == "metadata"
+
+
+def test_a_metadata_host_name_is_refused_though_it_resolves_to_a_public_address(
+    call: Call, make_runtime: MakeRuntime, resolver_from: ResolverFrom
+) -> None:
+    rt = make_runtime(resolver=resolver_from({"metadata.platformequinix.com": ["147.75.40.2"]}))
+    outcome = call({"url": "https://metadata.platformequinix.com/metadata"}, rt)
+    assert outcome.error.code == ErrorCode.POLICY_VIOLATION
+    assert outcome.error.details["rule"] == "metadata"
+    assert "cloud metadata host name (Equinix Metal" in outcome.error.message
 
 
 def test_allowing_host_and_port_opens_that_port_only(

@@ -86,6 +86,7 @@ def test_bad_expression_is_invalid_input_with_position(runtime: Runtime, express
     assert outcome.error.details["position"] == position
     assert f"column {position}" in outcome.error.message
     assert outcome.error.details["expression"] == expression and not outcome.error.retryable
+    assert outcome.error.details["parameter"] == "expression"  # what INVALID_INPUT's recovery text points at
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,7 @@ def test_expression_that_cannot_apply_is_invalid_input(runtime: Runtime, express
     outcome = runtime.execute("json_transform", {"expression": expression, "data": DATA})
     assert outcome.error is not None and outcome.error.code is ErrorCode.INVALID_INPUT
     assert fragment in outcome.error.message
+    assert outcome.error.details["parameter"] == "expression"
 
 
 def test_overflowing_number_is_output_validation_failed(runtime: Runtime) -> None:

@@ -1,0 +1,106 @@
+"""What plugin discovery found, as JSON data: plugin reports, skill metadata, the estimator that
+prices each skill, and the commands plugins add to `aos`.
+
+From the discovery cache when nothing changed (no pydantic, no plugin imported), else from real
+discovery, which imports pydantic and every plugin. A plugin command is run by loading only the
+plugin that provides it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aos_core.cli.discovery_cache import cache_enabled, discovery_key, quick_stamp, read_entry, write_cached
+from aos_core.cli.home import aos_home
+
+__all__ = ["discovered", "load_plugin_command", "plugin_commands"]
+
+
+def discovered() -> dict[str, Any]:
+    """`{"plugins", "skills", "estimators", "commands"}`; a usage error for a broken config file."""
+    home = aos_home()
+    config_path = home / "config.toml"
+    key = stamp = None
+    if cache_enabled():
+        entry = read_entry(home)
+        stamp = quick_stamp(config_path)  # stored beside the key, for `aos --help` (discovery_cache)
+        key = discovery_key(config_path)
+        if entry is not None and entry.get("key") == key:
+            if entry.get("stamp") != stamp:  # same plugins, a site directory touched: refresh the stamp
+                write_cached(home, key, entry["report"], stamp)
+            return dict(entry["report"])
+    # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
+    from aos_core.plugins.discovery import discover_plugins
+
+    config = _config(config_path)
+    registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins)
+    report = {
+        "plugins": [r.model_dump(mode="json") for r in registry.reports],
+        "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
+        "estimators": _pricing(registry),
+        "commands": [{"name": n, "help": c.help, "plugin": c.plugin} for n, c in sorted(registry.commands.items())],
+    }
+    if key is not None:
+        write_cached(home, key, report, stamp)
+    return report
+
+
+def plugin_commands() -> list[dict[str, str]]:
+    """The commands plugins add: `{"name", "help", "plugin"}` each, sorted by name."""
+    commands: list[dict[str, str]] = discovered().get("commands", [])
+    return commands
+
+
+def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
+    """The command `name` a plugin adds and that plugin's name, loading only that plugin; None
+    when no plugin adds it.
+
+    A plugin that loaded at discovery but fails now ends the command with exit 3 and the reason.
+    """
+    entry = next((c for c in plugin_commands() if c["name"] == name), None)
+    if entry is None:
+        return None
+    from aos_core.plugins.discovery import entry_point_sources
+    from aos_core.plugins.loader import load_plugins
+
+    plugin = entry["plugin"]
+    sources = [s for s in entry_point_sources() if s.name == plugin][:1]
+    config = _config(aos_home() / "config.toml")
+    registry = load_plugins(sources, plugin_config=config.plugins)
+    found = registry.commands.get(name)
+    if found is None:
+        from aos_core.cli.io import EXIT_CODES, fail
+
+        why = registry.reports[0].reason if registry.reports else "it is no longer installed"
+        message = f"plugin {plugin!r}, which provides `aos {name}`, failed to load: {why}"
+        fail(message, EXIT_CODES["VALIDATION"], as_json=False)
+    command: click.Command = found.command
+    return command, plugin
+
+
+def _config(path: Path) -> Any:
+    from aos_core.contracts.config import ConfigError, RuntimeConfig
+
+    if not path.exists():
+        return RuntimeConfig()
+    try:
+        return RuntimeConfig.from_toml(path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _pricing(registry: Any) -> dict[str, dict[str, str]]:
+    """For each skill an estimator prices: that estimator's name and plugin (chosen as the executor
+    chooses, once, by priority); skills missing here are priced by their metadata's cost model."""
+    if not registry.estimators:
+        return {}
+    from aos_core.budget.estimators import choose_estimators
+
+    plugin_of = {id(ranked.obj): ranked.plugin for ranked in registry.estimators}
+    return {
+        skill: {"estimator": str(estimator.name), "plugin": plugin_of.get(id(estimator), "")}
+        for skill, estimator in sorted(choose_estimators(registry).items())
+    }

@@ -1,0 +1,1 @@
+raise GeneratorExit("closed while importing")
