@@ -8,6 +8,7 @@ from typing import Any
 from aos_core.contracts.cost import Cost, CostEstimate
 from aos_core.contracts.protocols import EstimateContext
 from aos_core.contracts.skill import SkillMetadata
+from aos_core.plugins.explain import reraise_if_interrupt
 from aos_core.plugins.loader import Registry
 
 __all__ = ["MetadataEstimator", "choose_estimators"]
@@ -56,8 +57,9 @@ def choose_estimators(registry: Registry) -> dict[str, Any]:
     for name, entry in registry.skills.items():
         for ranked in registry.estimators:
             try:
-                covers = ranked.obj.covers(entry.metadata)
-            except Exception:  # noqa: BLE001 - an estimator that cannot answer does not cover the skill
+                covers = ranked.obj.covers(entry.metadata) is True
+            except BaseException as exc:  # noqa: BLE001 - one that cannot answer (even by sys.exit) does not cover it
+                reraise_if_interrupt(exc)
                 covers = False
             if covers:
                 chosen[name] = ranked.obj

@@ -178,3 +178,15 @@ def test_two_runtimes_price_their_own_skills_of_the_same_name(make_runtime: Any)
     dear = make_runtime(fake_skill("lookup", cost={"money_per_call": "0.5"}))
     assert cheap.execute("lookup", {}).cost.money == Decimal("0.001")
     assert dear.execute("lookup", {}).cost.money == Decimal("0.5")
+
+
+def test_an_estimator_whose_covers_exits_covers_nothing_and_the_runtime_starts(make_runtime: Any) -> None:
+    """`covers()` calling sys.exit must not end the process that loads the plugins."""
+
+    class Exits(TokenEstimator):
+        def covers(self, skill: Any) -> bool:
+            raise SystemExit(3)
+
+    runtime = make_runtime(priced(), estimators=(Exits(),))
+    outcome = runtime.execute("paid", {})
+    assert outcome.ok and outcome.cost.money == Decimal("0.01")  # priced by its own cost model
