@@ -225,3 +225,23 @@ def test_a_broken_home_config_is_named_by_discovery_too(tmp_path: Path) -> None:
     result = aos("skills", "--json")
     assert result.exit_code == 2
     assert f"configuration file {home / 'config.toml'} is not valid TOML" in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("1e1000000", "at most"),  # once a decimal.Overflow traceback
+        ("1e-99999999", "decimal places"),  # once accepted (a 301 MB database followed)
+        ("-1", "never negative"),
+        ("0.1234567890123456789", "decimal places"),
+    ],
+)
+def test_a_contract_money_out_of_range_is_a_usage_error(value: str, why: str) -> None:
+    result = aos("exec", "json_transform", "--contract", json.dumps({"max_money": value}))
+    assert result.exit_code == 2, result.output
+    assert why in result.output and "Traceback" not in result.output
+
+
+def test_a_contract_field_with_a_typo_is_a_usage_error() -> None:
+    result = aos("exec", "json_transform", "--contract", '{"max_mony": "1"}')
+    assert result.exit_code == 2 and "max_mony" in result.output
