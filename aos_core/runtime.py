@@ -22,6 +22,7 @@ from typing import Any, Literal
 from aos_core.budget.account import Account
 from aos_core.budget.estimators import choose_estimators
 from aos_core.budget.ledger import Ledger
+from aos_core.budget.shared import SharedLedger
 from aos_core.contracts.config import RuntimeConfig
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
@@ -45,7 +46,7 @@ from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.replay import replay_source, replay_trace
-from aos_core.runs.service import RunOptions, RunSetup, resume_run, start_run
+from aos_core.runs.service import RunOptions, RunSetup, resume_run, start_run, submit_run
 from aos_core.runs.sqlite import SQLiteRunStore
 from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, default_store_path, owner_id
 from aos_core.runs.trace import TraceDocument
@@ -81,6 +82,7 @@ class Runtime:
         store: str | Path | RunStore | None = None,
         durability: Literal["normal", "full"] = "normal",
         lease_s: float = DEFAULT_LEASE_S,
+        shared_budgets: bool = False,
     ) -> None:
         self.profile = profile or AgentProfile()
         self.config = config if isinstance(config, RuntimeConfig) else RuntimeConfig.model_validate(config or {})
@@ -98,6 +100,11 @@ class Runtime:
         self._estimators = choose_estimators(self.registry)
         self._accounts: dict[str, Account] = {}
         self._accounts_lock = threading.Lock()
+        self._shared_budgets = shared_budgets
+        self._owner = owner_id()
+        self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
+        self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
+        self._durability = durability
         self._account = self.account_for(self.contract)
         self._history: deque[StructuredOutcome] = deque(maxlen=self.config.history_limit)
         self._pool = ResourcePool()
@@ -108,11 +115,7 @@ class Runtime:
         self._counter = itertools.count(1)
         self._executor = self._new_executor(self.profile.policy, self.seed, self.clock)
         self._closed = False
-        self._durability = durability
         self._lease_s = lease_s
-        self._owner = owner_id()
-        self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
-        self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
 
     def _new_executor(
         self, policy: Policy, seed: int, clock: Any, approve: Callable[[ApprovalRequest], Any] | None = None
@@ -134,13 +137,16 @@ class Runtime:
 
     def account_for(self, contract: ResourceContract) -> Account:
         """The account a contract is enforced by: a new one for a contract without an id, the
-        runtime's one account per id otherwise (`ValueError` if that id has other limits)."""
+        runtime's one account per id otherwise (`ValueError` if that id has other limits). With
+        `shared_budgets`, a contract with an id is held in the run store, one budget for every
+        process using that store (`aos_core.budget.shared`)."""
         if contract.id is None:
             return Account(contract, self.clock.monotonic())
         with self._accounts_lock:
             account = self._accounts.get(contract.id)
             if account is None:
-                account = self._accounts[contract.id] = Account(contract, self.clock.monotonic())
+                ledger = SharedLedger(contract, self.store, self._owner) if self._shared_budgets else None  # type: ignore[arg-type]
+                account = self._accounts[contract.id] = Account(contract, self.clock.monotonic(), ledger)
             elif account.contract != contract:
                 raise ValueError(f"contract {contract.id!r} is already in force with other limits; give it another id")
         return account
@@ -280,9 +286,11 @@ class Runtime:
         approvals: Literal["ask", "wait"] = "ask",
         on_event: Callable[[dict[str, Any]], None] | None = None,
         keep_events: bool = False,
+        budgets: Collection[ResourceContract] = (),
     ) -> RunResult:
         """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what
-        steps do.
+        steps do. `budgets`: shared contracts (with an id) the run counts against as well as its
+        own contract.
 
         On resume, `repeat_in_flight`/`abandon_in_flight` name steps that were in flight when the
         run stopped (or "all") to run again or to record as CANCELLED. `approvals="wait"`: a step
@@ -299,6 +307,7 @@ class Runtime:
                 approvals=approvals,
                 on_event=on_event,
                 keep_events=keep_events,
+                budgets=budgets,
             )
         )
         return result
@@ -313,6 +322,7 @@ class Runtime:
         approvals: Literal["ask", "wait"] = "ask",
         on_event: Callable[[dict[str, Any]], None] | None = None,
         keep_events: bool = False,
+        budgets: Collection[ResourceContract] = (),
     ) -> RunResult:
         """Async twin of `run`."""
         options = RunOptions(approvals, keep_events, () if on_event is None else (on_event,))
@@ -329,6 +339,30 @@ class Runtime:
             policy=self.profile.policy,
             seed=self.seed,
             options=options,
+            budgets=tuple(budgets),
+        )
+
+    def submit(
+        self,
+        plan: Plan | Mapping[str, Any],
+        *,
+        contract: ResourceContract | None = None,
+        policy: Policy | None = None,
+        approvals: Literal["ask", "wait"] = "wait",
+        budgets: Collection[ResourceContract] = (),
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Record a run to be run later by whoever resumes it (a worker): status `queued`.
+        An invalid plan is refused at once (`error` set, nothing recorded)."""
+        return submit_run(
+            plan,
+            setup=self._setup(),
+            contract=contract or self.contract,
+            policy=policy or self.profile.policy,
+            seed=self.seed,
+            approvals=approvals,
+            budgets=tuple(budgets),
+            run_id=run_id,
         )
 
     def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str = "python") -> bool:

@@ -9,6 +9,7 @@ run for a contract without an id, everything that names the contract when it has
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from aos_core.budget.concurrency import Gate
 from aos_core.budget.ledger import Ledger
@@ -21,10 +22,11 @@ __all__ = ["Account"]
 class Account:
     """The ledger, rate-limit buckets and concurrency gate of one contract."""
 
-    def __init__(self, contract: ResourceContract, started_at: float, ledger: Ledger | None = None) -> None:
+    def __init__(self, contract: ResourceContract, started_at: float, ledger: Any = None) -> None:
         self.contract = contract
-        self.ledger = ledger or Ledger(contract, started_at)
-        self.durable = False  # True when the ledger lives in a store (it remembers a run's spend itself)
+        self.ledger = ledger or Ledger(contract, started_at)  # a Ledger, or a SharedLedger held in a store
+        # True when the ledger lives in a store: it remembers what a run spent before a resume itself
+        self.durable = bool(getattr(self.ledger, "durable", False))
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         self._started_at = started_at
         self._buckets: dict[str, TokenBucket] = {}

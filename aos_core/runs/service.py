@@ -45,6 +45,7 @@ __all__ = [
     "resume_run",
     "run_header",
     "start_run",
+    "submit_run",
 ]
 
 ExecutorFactory = Callable[..., Executor]  # (policy, seed, clock or None, approver or None) -> executor
@@ -151,11 +152,14 @@ def _engine(
     approve = StoreApprover(setup.store, run_id) if header.get("approvals") == "wait" else None
     executor = setup.make_executor(policy, int(header["seed"]), None, approve)
     sink = StoreSink(setup.store, run_id, setup.owner, options.keep_events)
+    accounts = setup.make_accounts(contract)
+    for budget in header.get("budgets") or []:
+        accounts += setup.make_accounts(ResourceContract.model_validate(budget))
     engine = RunEngine(
         run_id=run_id,
         plan=plan,
         executor=executor,
-        accounts=setup.make_accounts(contract),
+        accounts=accounts,
         sink=sink,
         waits=setup.waits,
         world_for=lambda step_id, state: LiveWorld(state, CallRecord(), sink, engine.emit),
@@ -193,14 +197,23 @@ async def _leased(engine: RunEngine, sink: StoreSink, setup: RunSetup) -> RunRes
         heartbeat.cancel()
 
 
-def run_header(plan: Plan, contract: ResourceContract, policy: Policy, seed: int, approvals: str) -> dict[str, Any]:
-    """The first line of a run's trace."""
+def run_header(
+    plan: Plan,
+    contract: ResourceContract,
+    policy: Policy,
+    seed: int,
+    approvals: str,
+    budgets: tuple[ResourceContract, ...] = (),
+) -> dict[str, Any]:
+    """The first line of a run's trace. `budgets`: shared contracts (with an id) the run counts
+    against besides its own, e.g. the budget of the API key that submitted it."""
     return {
         "kind": "run",
         "format": TRACE_FORMAT,
         "plan": plan.model_dump(mode="json"),
         "seed": seed,
         "contract": contract.model_dump(mode="json"),
+        "budgets": [b.model_dump(mode="json") for b in budgets],
         "policy": policy.model_dump(mode="json"),
         "approvals": approvals,
     }
@@ -214,15 +227,38 @@ async def start_run(
     policy: Policy,
     seed: int,
     options: RunOptions = RunOptions(),
+    budgets: tuple[ResourceContract, ...] = (),
 ) -> RunResult:
     parsed, problems = parse_plan(plan, setup.registry.skills)
     if parsed is None or problems:
         return refused_run(problems, contract)
     run_id = new_run_id()
-    header = run_header(parsed, contract, policy, seed, options.approvals)
+    header = run_header(parsed, contract, policy, seed, options.approvals, budgets)
     setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
     engine, sink = _engine(run_id, header, parsed, setup, options)
     return await _leased(engine, sink, setup)
+
+
+def submit_run(
+    plan: Plan | Any,
+    *,
+    setup: RunSetup,
+    contract: ResourceContract,
+    policy: Policy,
+    seed: int,
+    approvals: str = "wait",
+    budgets: tuple[ResourceContract, ...] = (),
+    run_id: str | None = None,
+) -> RunResult:
+    """Record a run without running it (status `queued`): a worker takes it up by resuming it.
+    A plan that is not valid is refused at once, nothing recorded."""
+    parsed, problems = parse_plan(plan, setup.registry.skills)
+    if parsed is None or problems:
+        return refused_run(problems, contract)
+    run_id = run_id or new_run_id()
+    header = run_header(parsed, contract, policy, seed, approvals, budgets)
+    setup.store.create_run(run_id, header, parsed.goal, None, setup.lease_s)
+    return RunResult(run_id=run_id, ok=False, status="queued", outcomes={}, spent=Cost(currency=contract.currency))
 
 
 async def resume_run(

@@ -23,7 +23,7 @@ from pydantic_core import from_json
 
 from aos_core.contracts.exceptions import RunBusy, RunNotFound
 from aos_core.contracts.runs import RunStatus, RunSummary
-from aos_core.runs.sqlite_file import SQLiteFile
+from aos_core.runs.sqlite_budgets import SQLiteBudgets
 from aos_core.runs.sqlite_schema import SCHEMA_VERSION, upgrade
 from aos_core.runs.store import Hold, LeaseLost, StoredRun
 from aos_core.runs.trace import TraceDocument, canonical_json
@@ -35,7 +35,7 @@ def _now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class SQLiteRunStore(SQLiteFile):
+class SQLiteRunStore(SQLiteBudgets):
     """Runs in one SQLite file; safe to share between the runtime's threads."""
 
     schema_version = SCHEMA_VERSION

@@ -4,7 +4,8 @@ Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header w
 plan); `run_state` the small row that does (status, lease, end record), so a commit never
 rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
 flight; `events` what a run reported as it went (for live progress and server-sent events);
-`approvals` the approvals a run waits for and their decisions. Version 0 is the first release's
+`approvals` the approvals a run waits for and their decisions; `budgets` and `budget_holds` the
+shared budgets (contracts with an id held in the store, `budget/shared.py`). Version 0 is the first release's
 layout (`runs` with status and pid beside the header, and `started` marks); a test upgrades a
 database made by that release.
 """
@@ -57,6 +58,21 @@ CREATE TABLE events (
     event TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE budgets (
+    id TEXT PRIMARY KEY,
+    contract TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    spent TEXT NOT NULL,
+    held TEXT NOT NULL
+);
+CREATE TABLE budget_holds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    budget_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    worst TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX budget_holds_by_budget ON budget_holds (budget_id, expires_at);
 CREATE TABLE approvals (
     run_id TEXT NOT NULL,
     step_id TEXT NOT NULL,

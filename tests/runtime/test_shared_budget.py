@@ -1,0 +1,76 @@
+"""A contract with an id, held in the store, is one budget for every process using the store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from aos_core import ResourceContract, Runtime
+from aos_core.budget.shared import SharedLedger
+from aos_core.runs.sqlite import SQLiteRunStore
+from aos_core.testing import FakePlugin, fake_skill
+
+WORKER = Path(__file__).with_name("shared_budget_worker.py")
+
+
+def test_four_processes_spending_on_one_shared_budget_admit_exactly_its_limit(tmp_path: Path) -> None:
+    store = tmp_path / "runs.sqlite3"
+    SQLiteRunStore(store).close()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(store), "60", "150"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "READY"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert sum(r["ok"] for r in results) == 150  # 240 asked, exactly the limit admitted
+    assert sum(r["refused"] for r in results) == 90 and sum(r["other"] for r in results) == 0
+    check = SQLiteRunStore(store)
+    spent, held, _ = check.budget_state("team") or (None, None, None)
+    assert spent is not None and spent.calls == 150 and spent.money == Decimal("1.50")
+    assert held is not None and held.calls == 0 and list(check.budget_holds("team")) == []
+    check.close()
+
+
+def test_a_hold_of_a_process_that_died_expires_and_is_given_back(tmp_path: Path) -> None:
+    store = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    contract = ResourceContract(id="team", max_calls=1)
+    from aos_core import Cost
+
+    dead = store.budget_reserve(contract, Cost(calls=1), time.time() - 1, owner="gone")  # already expired
+    assert isinstance(dead, int)
+    ledger = SharedLedger(contract, store, owner="alive")
+    held = ledger.reserve(Cost(calls=1), 0.0)
+    assert not hasattr(held, "limit"), held  # the expired hold was taken back, so this one fits
+    ledger.settle(held, Cost(calls=1))
+    store.budget_settle("team", dead, Cost(calls=1))  # the dead one's late settle adds its actual once
+    spent, reserved, _ = store.budget_state("team") or (None, None, None)
+    assert spent is not None and spent.calls == 2 and reserved is not None and reserved.calls == 0
+    store.close()
+
+
+def test_a_runtime_without_shared_budgets_keeps_the_contract_in_process(tmp_path: Path) -> None:
+    contract = ResourceContract(id="team", max_calls=2)
+    with Runtime(
+        plugins=[FakePlugin(skills=[fake_skill("s")])], entry_points=False, contract=contract, store=tmp_path / "r.db"
+    ) as runtime:
+        assert [runtime.execute("s").ok for _ in range(3)] == [True, True, False]
+        assert runtime.store.budget_state("team") is None  # nothing in the store
