@@ -47,8 +47,7 @@ from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.replay import replay_source, replay_trace
 from aos_core.runs.service import RunOptions, RunSetup, resume_run, start_run, submit_run
-from aos_core.runs.sqlite import SQLiteRunStore
-from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, default_store_path, owner_id
+from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, open_store, owner_id
 from aos_core.runs.trace import TraceDocument
 from aos_core.simulation import simulate
 
@@ -102,7 +101,7 @@ class Runtime:
         self._accounts_lock = threading.Lock()
         self._shared_budgets = shared_budgets
         self._owner = owner_id()
-        self._store_path = None if store is None or not isinstance(store, str | Path) else Path(store)
+        self._store_path = store if isinstance(store, str | Path) else None
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
         self._durability = durability
         self._account = self.account_for(self.contract)
@@ -402,9 +401,10 @@ class Runtime:
 
     @property
     def store(self) -> RunStore:
-        """The run store (SQLite at `$AOS_HOME/runs.sqlite3` unless `store=` said otherwise)."""
+        """The run store: `store=` (a path, `sqlite:///PATH` or `postgresql://...`), else
+        `AOS_STORE`, else SQLite at `$AOS_HOME/runs.sqlite3`."""
         if self._store is None:
-            self._store = SQLiteRunStore(self._store_path or default_store_path(), durability=self._durability)
+            self._store = open_store(self._store_path, self._durability)
         return self._store
 
     # -- knowledge ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ __all__ = [
     "StoreError",
     "StoredRun",
     "default_store_path",
+    "open_store",
     "owner_id",
 ]
 
@@ -126,6 +127,29 @@ class RunStore(Protocol):
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]: ...
 
     def close(self) -> None: ...
+
+
+def open_store(where: str | Path | None = None, durability: str = "normal") -> RunStore:
+    """The run store a path or URL names: a path or `sqlite:///PATH` (SQLite, the default), a
+    directory (its `runs.sqlite3`), or `postgresql://...`. None: `AOS_STORE`, else the default
+    `$AOS_HOME/runs.sqlite3`."""
+    if where is None:
+        where = os.environ.get("AOS_STORE") or default_store_path()
+    text = str(where)
+    if text.startswith(("postgresql://", "postgres://")):
+        from aos_core.runs.postgres import PostgresRunStore
+
+        return PostgresRunStore(text)
+    if "://" in text and not text.startswith("sqlite://"):
+        raise StoreError(
+            f"unknown store URL {text.partition('://')[0]}://...; give a path, sqlite:///PATH or postgresql://..."
+        )
+    from aos_core.runs.sqlite import SQLiteRunStore
+
+    path = Path(text.removeprefix("sqlite://")) if text.startswith("sqlite://") else Path(text)
+    if path.is_dir():
+        path = path / "runs.sqlite3"
+    return SQLiteRunStore(path, durability=durability)  # type: ignore[arg-type]
 
 
 def default_store_path() -> Path:

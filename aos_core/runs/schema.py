@@ -1,4 +1,5 @@
-"""The SQLite run store's schema, and the migrations that bring an older database up to it.
+"""The run store's schema (one text for SQLite and PostgreSQL), and the migrations that bring an
+older SQLite database up to it.
 
 Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header with the whole
 plan); `run_state` the small row that does (status, lease, end record), so a commit never
@@ -17,7 +18,7 @@ import sqlite3
 
 from aos_core.runs.trace import canonical_json
 
-__all__ = ["SCHEMA_VERSION", "upgrade"]
+__all__ = ["SCHEMA_VERSION", "create_statements", "upgrade"]
 
 SCHEMA_VERSION = 1
 
@@ -34,7 +35,7 @@ CREATE TABLE run_state (
     status TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     owner TEXT,
-    lease_until REAL,
+    lease_until DOUBLE PRECISION,
     end_record TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
@@ -45,6 +46,7 @@ CREATE TABLE steps (
     PRIMARY KEY (run_id, step_id)
 );
 CREATE TABLE holds (
+    id {serial},
     run_id TEXT NOT NULL,
     step_id TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -61,16 +63,16 @@ CREATE TABLE events (
 CREATE TABLE budgets (
     id TEXT PRIMARY KEY,
     contract TEXT NOT NULL,
-    started_at REAL NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
     spent TEXT NOT NULL,
     held TEXT NOT NULL
 );
 CREATE TABLE budget_holds (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     budget_id TEXT NOT NULL,
     owner TEXT NOT NULL,
     worst TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX budget_holds_by_budget ON budget_holds (budget_id, expires_at);
 CREATE TABLE approvals (
@@ -89,7 +91,7 @@ def _migrate_v0(db: sqlite3.Connection) -> None:
     """The first release's layout: `runs` with status and pid beside the header, `started`."""
     db.execute("ALTER TABLE runs RENAME TO runs_v0")
     db.execute("ALTER TABLE steps RENAME TO steps_v0")
-    for statement in _statements(_CREATE):
+    for statement in create_statements(_SQLITE_SERIAL):
         db.execute(statement)
     zero = canonical_json({"calls": 0, "currency": "USD", "input_tokens": 0, "money": "0", "output_tokens": 0})
     rows = db.execute("SELECT id, status, goal, created_at, updated_at, header, end_record FROM runs_v0").fetchall()
@@ -101,7 +103,8 @@ def _migrate_v0(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO run_state VALUES (?,?,?,NULL,NULL,?,0)", (run_id, shown, updated, end))
     db.execute("INSERT INTO steps SELECT run_id, step_id, record FROM steps_v0")
     db.execute(
-        "INSERT INTO holds SELECT s.run_id, s.step_id, 1, ?, 0 FROM started s"
+        "INSERT INTO holds (run_id, step_id, attempt, worst, idempotent) SELECT s.run_id, s.step_id, 1, ?, 0"
+        " FROM started s"
         " WHERE NOT EXISTS (SELECT 1 FROM steps c WHERE c.run_id = s.run_id AND c.step_id = s.step_id)",
         (zero,),
     )
@@ -113,15 +116,20 @@ def _migrate_v0(db: sqlite3.Connection) -> None:
 _MIGRATIONS = {0: _migrate_v0}  # from version N to N + 1
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+def create_statements(serial: str) -> list[str]:
+    """The statements creating schema version 1; `serial` is the dialect's auto-numbered key
+    (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: BIGSERIAL PRIMARY KEY)."""
+    return [s.strip() for s in _CREATE.replace("{serial}", serial).split(";") if s.strip()]
+
+
+_SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
 
 def upgrade(db: sqlite3.Connection, version: int) -> None:
     """Create the schema in an empty database, or migrate one at `version`; inside a transaction."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
-        for statement in _statements(_CREATE):
+        for statement in create_statements(_SQLITE_SERIAL):
             db.execute(statement)
     else:
         while version < SCHEMA_VERSION:

@@ -1,0 +1,189 @@
+"""The run store's contract, the same tests against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres import fresh_schema_url, require_postgres
+
+from aos_core import Cost, ResourceContract, RunBusy, RunNotFound
+from aos_core.budget.shared import SharedLedger
+from aos_core.runs.store import Hold, LeaseLost, RunStore, open_store
+from aos_core.runs.trace import TRACE_FORMAT
+
+HEADER = {
+    "kind": "run",
+    "format": TRACE_FORMAT,
+    "plan": {"steps": [{"id": "a", "skill": "s"}, {"id": "b", "skill": "s"}]},
+    "seed": 1,
+    "contract": {},
+    "policy": {},
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        opened = open_store(tmp_path / "runs.sqlite3")
+        yield opened
+        opened.close()
+        return
+    require_postgres()
+    opened = open_store(fresh_schema_url())
+    try:
+        yield opened
+    finally:
+        opened.drop()  # type: ignore[attr-defined]
+        opened.close()
+
+
+def record(step_id: str, ok: bool = True) -> dict[str, Any]:
+    outcome = {"ok": ok, "output": {} if ok else None, "error": None if ok else {"code": "TIMEOUT"}}
+    return {"kind": "step", "id": step_id, "skill": "s", "params": {}, "outcome": outcome, "attempts": [], "lost": []}
+
+
+def test_a_new_run_is_listed_found_by_prefix_and_loaded(store: RunStore) -> None:
+    store.create_run("20260101T000000-aa_bb", HEADER, "goal", "me", 30)
+    store.create_run("20260101T000000-aaxbb", HEADER, "other", None, 30)
+    assert store.resolve_id("20260101T000000-aa_") == "20260101T000000-aa_bb"  # '_' is not a wildcard
+    with pytest.raises(RunNotFound, match="ambiguous"):
+        store.resolve_id("20260101T000000-aa")
+    runs = store.list_runs()
+    assert [r.run_id for r in runs] == ["20260101T000000-aaxbb", "20260101T000000-aa_bb"]  # newest first
+    assert [r.status for r in runs] == ["queued", "running"] and runs[0].steps == 2
+    loaded = store.load_run("20260101T000000-aa_bb")
+    assert loaded.trace.header == HEADER and loaded.owner == "me"
+
+
+def test_the_lease_is_taken_by_compare_and_set(store: RunStore) -> None:
+    store.create_run("r1", HEADER, "g", "first", 30)
+    with pytest.raises(RunBusy):
+        store.acquire("r1", "second", 30)
+    store.create_run("r2", HEADER, "g", "first", 0.01)
+    time.sleep(0.05)
+    assert store.list_runs(status="interrupted")[0].run_id == "r2"  # its lease ran out
+    assert store.acquire("r2", "second", 30).owner == "second"
+
+
+def test_a_writer_that_lost_its_lease_cannot_write(store: RunStore) -> None:
+    store.create_run("r", HEADER, "g", "old", 0.01)
+    time.sleep(0.05)
+    store.acquire("r", "new", 30)
+    for write in (
+        lambda: store.commit_steps("r", "old", [record("a")]),
+        lambda: store.hold("r", "old", Hold("a", 1, {}, False)),
+        lambda: store.finish_run("r", "old", "completed", None),
+        lambda: store.renew("r", "old", 30),
+    ):
+        with pytest.raises(LeaseLost):
+            write()
+    store.commit_steps("r", "new", [record("a")])
+    assert set(store.load_run("r").trace.steps) == {"a"}
+
+
+def test_holds_mark_steps_in_flight_until_their_commit(store: RunStore) -> None:
+    store.create_run("r", HEADER, "g", "me", 30)
+    store.hold("r", "me", Hold("a", 1, {"calls": 1}, True))
+    store.hold("r", "me", Hold("b", 1, {"calls": 1}, False))
+    assert store.load_run("r").in_flight == ["a", "b"]
+    store.commit_steps("r", "me", [record("a")])
+    loaded = store.load_run("r")
+    assert loaded.in_flight == ["b"] and [h.step_id for h in loaded.holds] == ["b"]
+
+
+def test_events_are_numbered_and_read_after_a_number(store: RunStore) -> None:
+    store.create_run("r", HEADER, "g", "me", 30)
+    store.append_events("r", "me", [{"seq": n, "kind": "k"} for n in (1, 2, 3)])
+    store.append_events("r", "me", [{"seq": 3, "kind": "again"}])  # a repeat is ignored
+    assert [e["seq"] for e in store.read_events("r", after=1)] == [2, 3]
+    assert store.read_events("r", after=2)[0]["kind"] == "k" and store.last_event("r") == 3
+
+
+def test_an_approval_is_decided_once(store: RunStore) -> None:
+    store.create_run("r", HEADER, "g", "me", 30)
+    store.request_approval("r", "me", "a", {"skill": "s"})
+    assert store.approvals("r")[0]["decision"] is None
+    assert store.decide_approval("r", "a", True, "alice")
+    assert not store.decide_approval("r", "a", False, "bob")
+    assert store.approvals("r")[0]["decision"] == "approve" and store.approvals("r")[0]["decided_by"] == "alice"
+    assert not store.decide_approval("r", "b", True, "alice")  # nothing pending there
+
+
+def test_cancel_flags_an_owned_run_and_ends_one_nobody_runs(store: RunStore) -> None:
+    store.create_run("owned", HEADER, "g", "me", 30)
+    store.create_run("queued", HEADER, "g", None, 30)
+    assert store.request_cancel("owned") == "running" and store.renew("owned", "me", 30) is True
+    assert store.request_cancel("queued") == "cancelled" and store.list_runs(status="cancelled")[0].run_id == "queued"
+
+
+def test_finishing_releases_the_lease_and_keeps_the_end(store: RunStore) -> None:
+    store.create_run("r", HEADER, "g", "me", 30)
+    store.commit_steps("r", "me", [record("a"), record("b")])
+    store.finish_run("r", "me", "completed", {"kind": "end", "status": "completed", "spent": {}})
+    loaded = store.load_run("r")
+    assert loaded.status == "completed" and loaded.owner is None and loaded.trace.end is not None
+    assert store.acquire("r", "someone", 30).trace.end is not None  # anyone may take it now
+
+
+def test_a_shared_budget_admits_exactly_its_limit_across_threads(store: Any) -> None:
+    contract = ResourceContract(id="team", max_calls=50, max_money="0.50")
+    ledgers = [SharedLedger(contract, store, owner=f"w{i}") for i in range(4)]
+    admitted: list[int] = []
+
+    def spend(ledger: SharedLedger) -> None:
+        for _ in range(25):
+            held = ledger.reserve(Cost(calls=1, money="0.01"), 0.0)
+            if not hasattr(held, "limit"):
+                ledger.settle(held, Cost(calls=1, money="0.01"))
+                admitted.append(1)
+
+    threads = [threading.Thread(target=spend, args=(ledger,)) for ledger in ledgers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    spent, held, _ = store.budget_state("team")
+    assert len(admitted) == 50 and spent.calls == 50 and spent.money == Decimal("0.50") and held.calls == 0
+
+
+def test_a_shared_budget_takes_back_expired_holds_and_settles_once(store: Any) -> None:
+    contract = ResourceContract(id="team", max_calls=1)
+    dead = store.budget_reserve(contract, Cost(calls=1), time.time() - 1, "gone")
+    ledger = SharedLedger(contract, store, owner="alive")
+    held = ledger.reserve(Cost(calls=1), 0.0)
+    assert not hasattr(held, "limit")
+    refused = ledger.reserve(Cost(calls=1), 0.0)
+    assert refused.limit == "max_calls"  # type: ignore[union-attr]
+    ledger.settle(held, Cost(calls=1))
+    ledger.settle(held, Cost(calls=1))  # twice: counted once
+    store.budget_settle("team", dead, Cost(calls=1))
+    spent, reserved, _ = store.budget_state("team")
+    assert spent.calls == 2 and reserved.calls == 0
+
+
+def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path: Path) -> None:
+    """tests/runs/data/store-v0.sql is a dump of a store the first release wrote (schema version 0)."""
+    import sqlite3
+
+    from aos_core import Runtime, TraceError
+
+    path = tmp_path / "runs.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript((Path(__file__).parent / "data" / "store-v0.sql").read_text())
+    store = open_store(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    runs = {r.goal: r for r in store.list_runs()}
+    assert runs["two echoes"].status == "completed" and runs["two echoes"].committed == 2
+    assert runs["a failure"].status == "failed"
+    assert runs["interrupted"].status == "interrupted"  # was "running" with a dead pid
+    assert store.load_run(runs["interrupted"].run_id).in_flight == ["c"]  # its `started` mark, now a hold
+    store.close()
+    with Runtime(entry_points=False, store=path) as runtime, pytest.raises(TraceError, match="older AOS"):
+        runtime.replay(runs["two echoes"].run_id)
