@@ -23,7 +23,7 @@ from aos_core.contracts.cost import Cost
 from aos_core.contracts.money import MONEY_CONTEXT, MONEY_PLACES, format_money
 from aos_core.contracts.resources import ResourceContract
 
-__all__ = ["Ledger", "Refusal", "Reservation"]
+__all__ = ["Ledger", "Refusal", "Reservation", "refused_before_limits"]
 
 _FIELDS = ("input_tokens", "output_tokens", "calls", "money")
 _LIMITS = ("max_input_tokens", "max_output_tokens", "max_calls", "max_money")
@@ -85,6 +85,29 @@ class Refusal:
         return data
 
 
+def refused_before_limits(
+    contract: ResourceContract, worst: Cost, wall_left_ms: float | None, elapsed_ms: float
+) -> Refusal | None:
+    """The refusals every ledger makes before counting: wall time used up, or another currency."""
+    if wall_left_ms is not None and wall_left_ms <= 0:
+        return Refusal(
+            "max_wall_time_ms",
+            f"{round(elapsed_ms)} ms elapsed",
+            "0 ms",
+            f"the wall-time budget of {contract.max_wall_time_ms} ms is used up",
+            contract.id,
+        )
+    if worst.money and worst.currency != contract.currency:
+        return Refusal(
+            "currency",
+            worst.currency,
+            contract.currency,
+            f"the call is priced in {worst.currency} but the contract counts {contract.currency}",
+            contract.id,
+        )
+    return None
+
+
 class Ledger:
     """Spent and held amounts against one `ResourceContract`; safe across threads."""
 
@@ -117,23 +140,10 @@ class Ledger:
 
     def reserve(self, worst: Cost, now: float) -> Reservation | Refusal:
         """Hold `worst` if it fits every limit; otherwise say which limit it breaks."""
-        contract = self.contract
-        if self.wall_limited and self.elapsed_ms(now) >= contract.max_wall_time_ms:  # type: ignore[operator]
-            return Refusal(
-                "max_wall_time_ms",
-                f"{round(self.elapsed_ms(now))} ms elapsed",
-                "0 ms",
-                f"the wall-time budget of {contract.max_wall_time_ms} ms is used up",
-                contract.id,
-            )
-        if worst.money and worst.currency != contract.currency:
-            return Refusal(
-                "currency",
-                worst.currency,
-                contract.currency,
-                f"the call is priced in {worst.currency} but the contract counts {contract.currency}",
-                contract.id,
-            )
+        left = self.remaining_wall_ms(now)
+        refused = refused_before_limits(self.contract, worst, left, self.elapsed_ms(now))
+        if refused is not None:
+            return refused
         if not self._limited:
             return Reservation(self, worst, None)  # nothing to protect: only spending is counted
         wanted = _values(worst)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from aos_core.budget.ledger import Refusal
+from aos_core.budget.ledger import Refusal, refused_before_limits
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.money import format_money
 from aos_core.contracts.resources import ResourceContract
@@ -84,18 +84,10 @@ class SharedLedger:
 
     def reserve(self, worst: Cost, now: float) -> SharedReservation | Refusal:
         contract = self.contract
-        if worst.money and worst.currency != contract.currency:
-            return Refusal(
-                "currency",
-                worst.currency,
-                contract.currency,
-                f"the call is priced in {worst.currency} but the contract counts {contract.currency}",
-                contract.id,
-            )
         left = self.remaining_wall_ms(now)
-        if left is not None and left <= 0:
-            message = f"the wall-time budget of {contract.max_wall_time_ms} ms is used up"
-            return Refusal("max_wall_time_ms", "time", "0 ms", message, contract.id)
+        refused = refused_before_limits(contract, worst, left, self._elapsed_ms() if left is not None else 0.0)
+        if refused is not None:
+            return refused
         answer = self.store.budget_reserve(contract, worst, time.time() + HOLD_GRACE_S, self.owner)
         if isinstance(answer, int):
             return SharedReservation(self, worst, answer)
