@@ -1,0 +1,228 @@
+"""The SQLite memory backend: one file, WAL, FTS5 for full-text search, vectors as BLOBs.
+
+Safe across threads (one connection behind a lock) and processes (every write is one
+`BEGIN IMMEDIATE` transaction; a writer waits up to `busy_timeout` seconds for another).
+Semantic search is exact, in Python, over the candidates under the namespace prefix (see
+`aos_core.memory.vectors` for its cost). Expired items are invisible at once and deleted, up
+to 100 at a time, by later writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aos_core.memory.backend import Row, Scalar, VectorQuery
+from aos_core.memory.errors import MemoryInputError, MemoryUnavailable
+from aos_core.memory.sqlfilter import sqlite_filter
+from aos_core.memory.vectors import top_k
+
+__all__ = ["SQLiteMemoryBackend"]
+
+SCHEMA_VERSION = 1
+PURGE_BATCH = 100
+_COLUMNS = "namespace, key, value, created_us, updated_us, expires_us"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memory_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS memory_items (
+    id INTEGER PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL,
+    expires_us INTEGER,
+    embedder TEXT,
+    vector BLOB,
+    UNIQUE (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS memory_items_expiry ON memory_items (expires_us) WHERE expires_us IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 0');
+"""
+_UPSERT = f"""
+INSERT INTO memory_items ({_COLUMNS}, embedder, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (namespace, key) DO UPDATE SET
+    value = excluded.value,
+    created_us = CASE WHEN memory_items.expires_us IS NOT NULL AND memory_items.expires_us <= excluded.updated_us
+                      THEN excluded.created_us ELSE memory_items.created_us END,
+    updated_us = excluded.updated_us,
+    expires_us = excluded.expires_us,
+    embedder = excluded.embedder,
+    vector = excluded.vector
+RETURNING id, created_us
+"""
+_LIVE = "(i.expires_us IS NULL OR i.expires_us > ?)"
+
+
+class SQLiteMemoryBackend:
+    """Memory in one SQLite file (or `:memory:`)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, durability: str = "normal") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with _translated(self.path):
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
+            with self._transaction(write=True) as db:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT OR IGNORE INTO memory_meta (name, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._lock, _translated(self.path):
+            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def put(
+        self,
+        namespace: str,
+        key: str,
+        value: str,
+        text: str,
+        *,
+        now: int,
+        expires: int | None,
+        embedder: str | None,
+        vector: bytes | None,
+    ) -> Row:
+        with self._transaction(write=True) as db:
+            self._purge(db, now)
+            item_id, created = db.execute(
+                _UPSERT, (namespace, key, value, now, now, expires, embedder, vector)
+            ).fetchone()
+            db.execute("DELETE FROM memory_fts WHERE rowid = ?", (item_id,))
+            if text:
+                db.execute("INSERT INTO memory_fts (rowid, text) VALUES (?, ?)", (item_id, text))
+        return Row(namespace, key, value, created, now, expires)
+
+    def get(self, namespace: str, key: str, *, now: int) -> Row | None:
+        with _translated(self.path), self._lock:
+            found = self._db.execute(
+                f"SELECT {_COLUMNS} FROM memory_items i WHERE namespace = ? AND key = ? AND {_LIVE}",
+                (namespace, key, now),
+            ).fetchone()
+        return None if found is None else Row(*found)
+
+    def delete(self, namespace: str, key: str, *, now: int) -> bool:
+        with self._transaction(write=True) as db:
+            self._purge(db, now)
+            gone = db.execute(
+                "DELETE FROM memory_items WHERE namespace = ? AND key = ? RETURNING id, expires_us", (namespace, key)
+            ).fetchone()
+            if gone is None:
+                return False
+            db.execute("DELETE FROM memory_fts WHERE rowid = ?", (gone[0],))
+        return gone[1] is None or gone[1] > now
+
+    def search(
+        self,
+        prefix: tuple[str, str] | None,
+        *,
+        terms: Sequence[str],
+        vector: VectorQuery | None,
+        filter: Mapping[str, Scalar],
+        limit: int,
+        offset: int,
+        now: int,
+    ) -> list[tuple[Row, float | None]]:
+        where: list[str] = [_LIVE]
+        params: list[Any] = [now]
+        if prefix is not None:
+            where.append("i.namespace >= ? AND i.namespace < ?")
+            params += prefix
+        clauses, values = sqlite_filter(filter, "i.value")
+        where += clauses
+        params += values
+        if vector is not None:
+            return self._nearest(vector, where, params, limit, offset)
+        columns = ", ".join(f"i.{c.strip()}" for c in _COLUMNS.split(","))
+        if terms:
+            sql = (
+                f"SELECT {columns}, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_items i "
+                f"ON i.id = memory_fts.rowid WHERE memory_fts MATCH ? AND {' AND '.join(where)} "
+                "ORDER BY score DESC, i.namespace, i.key LIMIT ? OFFSET ?"
+            )
+            params = [" OR ".join(f'"{t}"' for t in terms), *params]
+        else:
+            sql = (
+                f"SELECT {columns}, NULL FROM memory_items i WHERE {' AND '.join(where)} "
+                "ORDER BY i.namespace, i.key LIMIT ? OFFSET ?"
+            )
+        with _translated(self.path), self._lock:
+            found = self._db.execute(sql, (*params, limit, offset)).fetchall()
+        return [(Row(*r[:6]), r[6]) for r in found]
+
+    def _nearest(
+        self, vector: VectorQuery, where: list[str], params: list[Any], limit: int, offset: int
+    ) -> list[tuple[Row, float | None]]:
+        with self._transaction(write=False) as db:
+            candidates = db.execute(
+                f"SELECT i.id, i.namespace, i.key, i.vector FROM memory_items i "
+                f"WHERE i.embedder = ? AND {' AND '.join(where)}",
+                (vector.embedder, *params),
+            )
+            best = top_k(vector.vector, candidates, offset + limit)[offset:]
+            marks = ", ".join("?" * len(best))
+            found = db.execute(f"SELECT id, {_COLUMNS} FROM memory_items WHERE id IN ({marks})", [h for h, _ in best])
+            rows = {r[0]: Row(*r[1:]) for r in found}
+        return [(rows[handle], score) for handle, score in best]
+
+    def list_namespaces(self, prefix: tuple[str, str] | None, *, now: int) -> list[str]:
+        sql = f"SELECT DISTINCT i.namespace FROM memory_items i WHERE {_LIVE}"
+        params: list[Any] = [now]
+        if prefix is not None:
+            sql += " AND i.namespace >= ? AND i.namespace < ?"
+            params += prefix
+        with _translated(self.path), self._lock:
+            return [r[0] for r in self._db.execute(sql + " ORDER BY i.namespace", params)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @staticmethod
+    def _purge(db: sqlite3.Connection, now: int) -> None:
+        expired = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM memory_items WHERE expires_us <= ? ORDER BY expires_us, id LIMIT ?", (now, PURGE_BATCH)
+            )
+        ]
+        if expired:
+            marks = ", ".join("?" * len(expired))
+            db.execute(f"DELETE FROM memory_fts WHERE rowid IN ({marks})", expired)
+            db.execute(f"DELETE FROM memory_items WHERE id IN ({marks})", expired)
+
+
+@contextlib.contextmanager
+def _translated(path: str) -> Iterator[None]:
+    """sqlite3's errors as memory errors, each with one line that says what to do."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise MemoryUnavailable(
+                f"the memory store {path} stayed locked by another writer past the busy timeout; retry", timeout=True
+            ) from exc
+        raise MemoryUnavailable(f"the memory store {path} failed: {text}; check the file and its folder") from exc
+    except sqlite3.DatabaseError as exc:
+        raise MemoryInputError(f"{path} is not a memory store ({exc}); point AOS_MEMORY at another file") from exc
