@@ -20,11 +20,21 @@ _EXPORTS = {
     "CostEstimate": "aos_core.contracts.cost",
     "CostEstimator": "aos_core.contracts.protocols",
     "CostModel": "aos_core.contracts.cost",
+    "Embedder": "aos_core.memory.embedders",
+    "EmbedderCost": "aos_core.memory.embedders",
     "ErrorCategory": "aos_core.contracts.errors",
     "ErrorCode": "aos_core.contracts.errors",
     "ErrorInfo": "aos_core.contracts.errors",
     "EstimateContext": "aos_core.contracts.protocols",
     "FailureClassifier": "aos_core.contracts.protocols",
+    "HashingEmbedder": "aos_core.memory.embedders",
+    "Memory": "aos_core.memory.store",
+    "MemoryBackend": "aos_core.memory.backend",
+    "MemoryInputError": "aos_core.memory.errors",
+    "MemoryItem": "aos_core.memory.models",
+    "MemoryRow": "aos_core.memory.backend",
+    "MemoryStoreError": "aos_core.memory.errors",
+    "MemoryUnavailable": "aos_core.memory.errors",
     "NetworkPolicy": "aos_core.contracts.profile",
     "Plan": "aos_core.contracts.plan",
     "PlanProblem": "aos_core.contracts.plan",
@@ -40,6 +50,7 @@ _EXPORTS = {
     "RetryPolicy": "aos_core.contracts.profile",
     "Runtime": "aos_core.runtime",
     "RuntimeConfig": "aos_core.contracts.config",
+    "SearchHit": "aos_core.memory.models",
     "SideEffect": "aos_core.contracts.skill",
     "Skill": "aos_core.contracts.protocols",
     "SkillContext": "aos_core.contracts.protocols",
@@ -47,9 +58,11 @@ _EXPORTS = {
     "SkillMetadata": "aos_core.contracts.skill",
     "StructuredOutcome": "aos_core.contracts.outcome",
     "UnknownSkill": "aos_core.runtime",
+    "VectorQuery": "aos_core.memory.backend",
     "failure_catalog": "aos_core.contracts.errors",
     "hookimpl": "aos_core.hookspecs",
     "make_error": "aos_core.contracts.errors",
+    "memory_from_url": "aos_core.memory.urls",
 }
 
 __all__ = [
@@ -61,11 +74,21 @@ __all__ = [
     "CostEstimate",
     "CostEstimator",
     "CostModel",
+    "Embedder",
+    "EmbedderCost",
     "ErrorCategory",
     "ErrorCode",
     "ErrorInfo",
     "EstimateContext",
     "FailureClassifier",
+    "HashingEmbedder",
+    "Memory",
+    "MemoryBackend",
+    "MemoryInputError",
+    "MemoryItem",
+    "MemoryRow",
+    "MemoryStoreError",
+    "MemoryUnavailable",
     "NetworkPolicy",
     "Plan",
     "PlanProblem",
@@ -81,6 +104,7 @@ __all__ = [
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",
+    "SearchHit",
     "SideEffect",
     "Skill",
     "SkillContext",
@@ -88,10 +112,12 @@ __all__ = [
     "SkillMetadata",
     "StructuredOutcome",
     "UnknownSkill",
+    "VectorQuery",
     "__version__",
     "failure_catalog",
     "hookimpl",
     "make_error",
+    "memory_from_url",
 ]
 
 if TYPE_CHECKING:
@@ -123,6 +149,12 @@ if TYPE_CHECKING:
     from aos_core.contracts.resources import RateLimit, ResourceContract
     from aos_core.contracts.skill import SideEffect, SkillMetadata
     from aos_core.hookspecs import hookimpl
+    from aos_core.memory.backend import MemoryBackend, MemoryRow, VectorQuery
+    from aos_core.memory.embedders import Embedder, EmbedderCost, HashingEmbedder
+    from aos_core.memory.errors import MemoryInputError, MemoryStoreError, MemoryUnavailable
+    from aos_core.memory.models import MemoryItem, SearchHit
+    from aos_core.memory.store import Memory
+    from aos_core.memory.urls import memory_from_url
     from aos_core.plugins.reports import PluginReport
     from aos_core.policy import ApprovalRequest
     from aos_core.runtime import Runtime, UnknownSkill

@@ -18,6 +18,8 @@ _EXPORTS = {
     "HashingEmbedder": "aos_core.memory.embedders",
     "Memory": "aos_core.memory.store",
     "MemoryBackend": "aos_core.memory.backend",
+    "MemoryRow": "aos_core.memory.backend",
+    "VectorQuery": "aos_core.memory.backend",
     "MemoryInputError": "aos_core.memory.errors",
     "MemoryItem": "aos_core.memory.models",
     "MemoryStoreError": "aos_core.memory.errors",
@@ -38,17 +40,19 @@ __all__ = [
     "MemoryBackend",
     "MemoryInputError",
     "MemoryItem",
+    "MemoryRow",
     "MemoryStoreError",
     "MemoryUnavailable",
     "MiniLMEmbedder",
     "SearchHit",
+    "VectorQuery",
     "default_memory_url",
     "embedder_from_name",
     "memory_from_url",
 ]
 
 if TYPE_CHECKING:
-    from aos_core.memory.backend import BackendProvider, MemoryBackend
+    from aos_core.memory.backend import BackendProvider, MemoryBackend, MemoryRow, VectorQuery
     from aos_core.memory.embedders import Embedder, EmbedderCost, HashingEmbedder, MiniLMEmbedder
     from aos_core.memory.errors import MemoryInputError, MemoryStoreError, MemoryUnavailable
     from aos_core.memory.models import MemoryItem, SearchHit

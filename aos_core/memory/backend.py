@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["BackendProvider", "MemoryBackend", "Row", "Scalar", "VectorQuery"]
+__all__ = ["BackendProvider", "MemoryBackend", "MemoryRow", "Scalar", "VectorQuery"]
 
 Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class MemoryRow:
     """An item as stored: encoded namespace, key, JSON text, times in microseconds."""
 
     namespace: str
@@ -51,11 +51,14 @@ class MemoryBackend(Protocol):
         expires: int | None,
         embedder: str | None,
         vector: bytes | None,
-    ) -> Row:
-        """Insert or replace; `created_us` is kept unless the old item had expired. Returns the stored row."""
+    ) -> MemoryRow:
+        """Insert or replace `value` (JSON text); `text` is the words to index for full-text search.
+
+        `created_us` is kept unless the old item had expired. Returns the stored row.
+        """
         ...
 
-    def get(self, namespace: str, key: str, *, now: int) -> Row | None:
+    def get(self, namespace: str, key: str, *, now: int) -> MemoryRow | None:
         """The live item (not expired at `now`), or None."""
         ...
 
@@ -73,7 +76,7 @@ class MemoryBackend(Protocol):
         limit: int,
         offset: int,
         now: int,
-    ) -> list[tuple[Row, float | None]]:
+    ) -> list[tuple[MemoryRow, float | None]]:
         """Live items under `prefix` (None: all) whose value matches `filter`.
 
         With `vector`: those with a vector from that embedder, best cosine first. Else with

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from aos_core.memory.backend import Row, Scalar, VectorQuery
+from aos_core.memory.backend import MemoryRow, Scalar, VectorQuery
 from aos_core.memory.errors import MemoryInputError, MemoryUnavailable
 from aos_core.memory.sqlfilter import postgres_filter
 from aos_core.memory.vectors import top_k, unpack
@@ -136,7 +136,7 @@ class PostgresMemoryBackend:
         expires: int | None,
         embedder: str | None,
         vector: bytes | None,
-    ) -> Row:
+    ) -> MemoryRow:
         params: list[Any] = [namespace, key, value, now, now, expires, value, text, embedder, vector]
         if self.pgvector:
             params.append(_vector_text(vector) if vector is not None else None)
@@ -144,15 +144,15 @@ class PostgresMemoryBackend:
             self._purge(conn, now)
             returned = conn.execute(self._upsert, params).fetchone()
         assert returned is not None  # an upsert always returns its row
-        return Row(namespace, key, value, returned[0], now, expires)
+        return MemoryRow(namespace, key, value, returned[0], now, expires)
 
-    def get(self, namespace: str, key: str, *, now: int) -> Row | None:
+    def get(self, namespace: str, key: str, *, now: int) -> MemoryRow | None:
         with self._errors(), self._pool.connection() as conn:
             found = conn.execute(
                 f"SELECT {_COLUMNS} FROM memory_items WHERE namespace = %s AND key = %s AND {_LIVE}",
                 (namespace, key, now),
             ).fetchone()
-        return None if found is None else Row(*found)
+        return None if found is None else MemoryRow(*found)
 
     def delete(self, namespace: str, key: str, *, now: int) -> bool:
         with self._errors(), self._pool.connection() as conn:
@@ -172,7 +172,7 @@ class PostgresMemoryBackend:
         limit: int,
         offset: int,
         now: int,
-    ) -> list[tuple[Row, float | None]]:
+    ) -> list[tuple[MemoryRow, float | None]]:
         where: list[str] = [_LIVE]
         params: list[Any] = [now]
         if prefix is not None:
@@ -197,11 +197,11 @@ class PostgresMemoryBackend:
             )
         with self._errors(), self._pool.connection() as conn:
             found = conn.execute(sql, (*params, limit, offset)).fetchall()
-        return [(Row(*r[:6]), r[6]) for r in found]
+        return [(MemoryRow(*r[:6]), r[6]) for r in found]
 
     def _nearest(
         self, vector: VectorQuery, condition: str, params: list[Any], limit: int, offset: int
-    ) -> list[tuple[Row, float | None]]:
+    ) -> list[tuple[MemoryRow, float | None]]:
         with self._errors(), self._pool.connection() as conn:
             if self.pgvector:
                 found = conn.execute(
@@ -210,7 +210,7 @@ class PostgresMemoryBackend:
                     "LIMIT %s OFFSET %s",
                     (_vector_text(vector.vector), vector.embedder, *params, _vector_text(vector.vector), limit, offset),
                 ).fetchall()
-                return [(Row(*r[:6]), float(r[6])) for r in found]
+                return [(MemoryRow(*r[:6]), float(r[6])) for r in found]
             with conn.transaction():
                 candidates = conn.execute(
                     f"SELECT id, namespace, key, vector FROM memory_items WHERE embedder = %s AND {condition}",
@@ -218,7 +218,7 @@ class PostgresMemoryBackend:
                 )
                 best = top_k(vector.vector, candidates, offset + limit)[offset:]
                 rows = {
-                    r[0]: Row(*r[1:])
+                    r[0]: MemoryRow(*r[1:])
                     for r in conn.execute(
                         f"SELECT id, {_COLUMNS} FROM memory_items WHERE id = ANY(%s)", ([h for h, _ in best],)
                     )

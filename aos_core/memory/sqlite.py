@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aos_core.memory.backend import Row, Scalar, VectorQuery
+from aos_core.memory.backend import MemoryRow, Scalar, VectorQuery
 from aos_core.memory.errors import MemoryInputError, MemoryUnavailable
 from aos_core.memory.sqlfilter import sqlite_filter
 from aos_core.memory.vectors import top_k
@@ -102,7 +102,7 @@ class SQLiteMemoryBackend:
         expires: int | None,
         embedder: str | None,
         vector: bytes | None,
-    ) -> Row:
+    ) -> MemoryRow:
         with self._transaction(write=True) as db:
             self._purge(db, now)
             item_id, created = db.execute(
@@ -111,15 +111,15 @@ class SQLiteMemoryBackend:
             db.execute("DELETE FROM memory_fts WHERE rowid = ?", (item_id,))
             if text:
                 db.execute("INSERT INTO memory_fts (rowid, text) VALUES (?, ?)", (item_id, text))
-        return Row(namespace, key, value, created, now, expires)
+        return MemoryRow(namespace, key, value, created, now, expires)
 
-    def get(self, namespace: str, key: str, *, now: int) -> Row | None:
+    def get(self, namespace: str, key: str, *, now: int) -> MemoryRow | None:
         with _translated(self.path), self._lock:
             found = self._db.execute(
                 f"SELECT {_COLUMNS} FROM memory_items i WHERE namespace = ? AND key = ? AND {_LIVE}",
                 (namespace, key, now),
             ).fetchone()
-        return None if found is None else Row(*found)
+        return None if found is None else MemoryRow(*found)
 
     def delete(self, namespace: str, key: str, *, now: int) -> bool:
         with self._transaction(write=True) as db:
@@ -142,7 +142,7 @@ class SQLiteMemoryBackend:
         limit: int,
         offset: int,
         now: int,
-    ) -> list[tuple[Row, float | None]]:
+    ) -> list[tuple[MemoryRow, float | None]]:
         where: list[str] = [_LIVE]
         params: list[Any] = [now]
         if prefix is not None:
@@ -168,11 +168,11 @@ class SQLiteMemoryBackend:
             )
         with _translated(self.path), self._lock:
             found = self._db.execute(sql, (*params, limit, offset)).fetchall()
-        return [(Row(*r[:6]), r[6]) for r in found]
+        return [(MemoryRow(*r[:6]), r[6]) for r in found]
 
     def _nearest(
         self, vector: VectorQuery, where: list[str], params: list[Any], limit: int, offset: int
-    ) -> list[tuple[Row, float | None]]:
+    ) -> list[tuple[MemoryRow, float | None]]:
         with self._transaction(write=False) as db:
             candidates = db.execute(
                 f"SELECT i.id, i.namespace, i.key, i.vector FROM memory_items i "
@@ -182,7 +182,7 @@ class SQLiteMemoryBackend:
             best = top_k(vector.vector, candidates, offset + limit)[offset:]
             marks = ", ".join("?" * len(best))
             found = db.execute(f"SELECT id, {_COLUMNS} FROM memory_items WHERE id IN ({marks})", [h for h, _ in best])
-            rows = {r[0]: Row(*r[1:]) for r in found}
+            rows = {r[0]: MemoryRow(*r[1:]) for r in found}
         return [(rows[handle], score) for handle, score in best]
 
     def list_namespaces(self, prefix: tuple[str, str] | None, *, now: int) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from aos_core.contracts.errors import ErrorCode
 from aos_core.contracts.protocols import Clock
 from aos_core.memory import inputs
-from aos_core.memory.backend import MemoryBackend, Row, VectorQuery
+from aos_core.memory.backend import MemoryBackend, MemoryRow, VectorQuery
 from aos_core.memory.embedders import Embedder
 from aos_core.memory.errors import MemoryInputError, MemoryStoreError
 from aos_core.memory.models import MemoryItem, SearchHit
@@ -169,7 +169,7 @@ class Memory:
         return None if unit is None else pack(unit)
 
 
-def _fields(row: Row) -> dict[str, Any]:
+def _fields(row: MemoryRow) -> dict[str, Any]:
     return {
         "namespace": inputs.decode_namespace(row.namespace),
         "key": row.key,
@@ -180,9 +180,9 @@ def _fields(row: Row) -> dict[str, Any]:
     }
 
 
-def _item(row: Row) -> MemoryItem:
+def _item(row: MemoryRow) -> MemoryItem:
     return MemoryItem(**_fields(row))
 
 
-def _hit(row: Row, score: float | None) -> SearchHit:
+def _hit(row: MemoryRow, score: float | None) -> SearchHit:
     return SearchHit(**_fields(row), score=score)

@@ -24,6 +24,7 @@ from aos_core.plugins.contributions import (
     validate_planner,
     validate_skill,
 )
+from aos_core.plugins.memory_contributions import validate_embedder, validate_memory_backend
 from aos_core.plugins.reports import PluginReport
 
 __all__ = ["PluginSource", "Ranked", "Registry", "load_plugins"]
@@ -33,6 +34,8 @@ _KINDS = {
     "aos_register_planners": "planners",
     "aos_register_classifiers": "classifiers",
     "aos_register_estimators": "estimators",
+    "aos_register_memory": "memory_backends",
+    "aos_register_embedders": "embedders",
 }
 _SPEC_ARGS = {name: tuple(inspect.signature(getattr(hookspecs, name)).parameters) for name in _KINDS}
 
@@ -66,6 +69,8 @@ class Registry:
     planners: dict[str, Ranked] = field(default_factory=dict)
     classifiers: list[Ranked] = field(default_factory=list)
     estimators: list[Ranked] = field(default_factory=list)
+    memory_backends: dict[str, Ranked] = field(default_factory=dict)  # by URL scheme
+    embedders: dict[str, Ranked] = field(default_factory=dict)
     reports: list[PluginReport] = field(default_factory=list)
     manager: pluggy.PluginManager | None = None
 
@@ -82,6 +87,8 @@ class _Loaded:
     planners: list[Ranked] = field(default_factory=list)
     classifiers: list[Ranked] = field(default_factory=list)
     estimators: list[Ranked] = field(default_factory=list)
+    memory_backends: list[Ranked] = field(default_factory=list)
+    embedders: list[Ranked] = field(default_factory=list)
     reason: str | None = None
 
 
@@ -191,6 +198,8 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any]) -> None:
                 item.planners.append(Ranked(obj, validate_planner(obj), priority, name))
             elif kind == "classifiers":
                 item.classifiers.append(Ranked(obj, validate_classifier(obj), priority, name))
+            elif kind in ("memory_backends", "embedders"):
+                _collect_memory(item, kind, obj, priority)
             else:
                 item.estimators.append(Ranked(obj, validate_estimator(obj), priority, name))
     except ContributionError as exc:
@@ -228,6 +237,7 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             registry.planners[planner.name] = planner
     registry.classifiers.extend(item.classifiers)
     registry.estimators.extend(item.estimators)
+    _accept_memory(registry, item)
     registry.reports.append(
         _report(
             item.source,
@@ -238,8 +248,30 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             planners=tuple(p.name for p in item.planners),
             classifiers=tuple(c.name for c in item.classifiers),
             estimators=tuple(e.name for e in item.estimators),
+            memory_backends=tuple(b.name for b in item.memory_backends),
+            embedders=tuple(e.name for e in item.embedders),
         )
     )
+
+
+def _collect_memory(item: _Loaded, kind: str, obj: Any, priority: int) -> None:
+    if kind == "embedders":
+        item.embedders.append(Ranked(obj, validate_embedder(obj), priority, item.source.name))
+    else:
+        item.memory_backends.append(Ranked(obj, validate_memory_backend(obj)[0], priority, item.source.name))
+
+
+def _accept_memory(registry: Registry, item: _Loaded) -> None:
+    """Keep, per URL scheme and per embedder name, the highest priority (the first loaded on a tie)."""
+    for backend in item.memory_backends:
+        for scheme in backend.obj.schemes:
+            current = registry.memory_backends.get(scheme)
+            if current is None or backend.priority > current.priority:
+                registry.memory_backends[scheme] = backend
+    for embedder in item.embedders:
+        current = registry.embedders.get(embedder.name)
+        if current is None or embedder.priority > current.priority:
+            registry.embedders[embedder.name] = embedder
 
 
 def _report(

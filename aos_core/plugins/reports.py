@@ -25,6 +25,8 @@ class PluginReport(BaseModel):
     planners: tuple[str, ...] = ()
     classifiers: tuple[str, ...] = ()
     estimators: tuple[str, ...] = ()
+    memory_backends: tuple[str, ...] = ()
+    embedders: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:

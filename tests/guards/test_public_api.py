@@ -26,11 +26,21 @@ PINNED: dict[str, list[str]] = {
         "CostEstimate",
         "CostEstimator",
         "CostModel",
+        "Embedder",
+        "EmbedderCost",
         "ErrorCategory",
         "ErrorCode",
         "ErrorInfo",
         "EstimateContext",
         "FailureClassifier",
+        "HashingEmbedder",
+        "Memory",
+        "MemoryBackend",
+        "MemoryInputError",
+        "MemoryItem",
+        "MemoryRow",
+        "MemoryStoreError",
+        "MemoryUnavailable",
         "NetworkPolicy",
         "Plan",
         "PlanProblem",
@@ -46,6 +56,7 @@ PINNED: dict[str, list[str]] = {
         "RetryPolicy",
         "Runtime",
         "RuntimeConfig",
+        "SearchHit",
         "SideEffect",
         "Skill",
         "SkillContext",
@@ -53,10 +64,12 @@ PINNED: dict[str, list[str]] = {
         "SkillMetadata",
         "StructuredOutcome",
         "UnknownSkill",
+        "VectorQuery",
         "__version__",
         "failure_catalog",
         "hookimpl",
         "make_error",
+        "memory_from_url",
     ],
     "aos_core.hookspecs": ["PROJECT_NAME", "Register", "hookimpl", "hookspec"],
     "aos_core.testing": [
@@ -96,7 +109,14 @@ PINNED: dict[str, list[str]] = {
     "aos_plugin_files": ["FilesClassifier", "ReadFile", "ReadFileInput", "ReadFileOutput", "__version__"],
 }
 
-HOOKS = ["aos_register_classifiers", "aos_register_estimators", "aos_register_planners", "aos_register_skills"]
+HOOKS = [
+    "aos_register_classifiers",
+    "aos_register_embedders",
+    "aos_register_estimators",
+    "aos_register_memory",
+    "aos_register_planners",
+    "aos_register_skills",
+]
 
 # Public models that are deliberately mutable, each with its reason. Empty: every value is frozen.
 NOT_FROZEN: dict[str, str] = {}
