@@ -1,0 +1,93 @@
+"""Memory fixtures: a virtual clock, and one store per backend (SQLite file; PostgreSQL schema).
+
+PostgreSQL is the machine's server (AOS_TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/test). Each test gets its own schema, dropped after it.
+Without psycopg or a reachable server the PostgreSQL cases skip, saying why, except under CI
+(CI set), where they fail: CI must test both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from aos_core.execution.clock import VirtualClock
+from aos_core.memory import Memory, memory_from_url
+
+PG_URL = os.environ.get("AOS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}")
+    pytest.skip(f"PostgreSQL memory tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The server URL, once it answered; else skip (fail under CI)."""
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'aos-core[postgresql]')")
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        _unavailable(f"no server at {PG_URL}: {' '.join(str(exc).split())[:200]}")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema_url(pg_server: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"aos_mem_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'memory.sqlite3'}"
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+@pytest.fixture
+def open_memory(store_url: str, clock: VirtualClock) -> Iterator[Callable[..., Memory]]:
+    """Opens memories on the test's store (closed after the test); keyword arguments go to memory_from_url."""
+    opened: list[Memory] = []
+
+    def open_(**kwargs: Any) -> Memory:
+        kwargs.setdefault("clock", clock)
+        memory = memory_from_url(store_url, **kwargs)
+        opened.append(memory)
+        return memory
+
+    yield open_
+    for memory in opened:
+        memory.close()
+
+
+@pytest.fixture
+def memory(open_memory: Callable[..., Memory]) -> Memory:
+    return open_memory()
