@@ -21,7 +21,6 @@ from aos_core.memory.vectors import top_k, unpack
 
 __all__ = ["PostgresMemoryBackend"]
 
-PURGE_BATCH = 100
 _COLUMNS = "namespace, key, value, created_us, updated_us, expires_us"
 _LIVE = "(expires_us IS NULL OR expires_us > %s)"
 _SCHEMA = [
@@ -39,11 +38,24 @@ _SCHEMA = [
         vector BYTEA,
         UNIQUE (namespace, key)
     )""",
-    "CREATE INDEX IF NOT EXISTS memory_items_tsv ON memory_items USING GIN (tsv)",
+    # fastupdate off: a GIN pending list makes every search scan the recent inserts until the next
+    # vacuum (5x slower searches after 100k puts, bench/case_memory.py); puts pay a little instead.
+    "CREATE INDEX IF NOT EXISTS memory_items_tsv ON memory_items USING GIN (tsv) WITH (fastupdate = off)",
+    "ALTER INDEX memory_items_tsv SET (fastupdate = off)",
     "CREATE INDEX IF NOT EXISTS memory_items_expiry ON memory_items (expires_us) WHERE expires_us IS NOT NULL",
 ]
 _PGVECTOR = "ALTER TABLE memory_items ADD COLUMN IF NOT EXISTS embedding vector"
-_UPSERT = f"""
+# Expired rows are purged in the same statement as each write (one round trip), never the row
+# being written: one statement must not modify a row twice.
+_PURGE = """
+WITH purged AS (
+    DELETE FROM memory_items WHERE id IN (
+        SELECT id FROM memory_items WHERE expires_us <= %s AND NOT (namespace = %s AND key = %s)
+        ORDER BY expires_us LIMIT 100 FOR UPDATE SKIP LOCKED
+    )
+)
+"""
+_UPSERT = _PURGE + f"""
 INSERT INTO memory_items ({_COLUMNS}, doc, tsv, embedder, vector{{embedding}})
 VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, to_tsvector('simple', %s), %s, %s{{embedding_value}})
 ON CONFLICT (namespace, key) DO UPDATE SET
@@ -137,11 +149,11 @@ class PostgresMemoryBackend:
         embedder: str | None,
         vector: bytes | None,
     ) -> MemoryRow:
-        params: list[Any] = [namespace, key, value, now, now, expires, value, text, embedder, vector]
+        purge = [now, namespace, key]
+        params: list[Any] = [*purge, namespace, key, value, now, now, expires, value, text, embedder, vector]
         if self.pgvector:
             params.append(_vector_text(vector) if vector is not None else None)
         with self._errors(), self._pool.connection() as conn:
-            self._purge(conn, now)
             returned = conn.execute(self._upsert, params).fetchone()
         assert returned is not None  # an upsert always returns its row
         return MemoryRow(namespace, key, value, returned[0], now, expires)
@@ -156,9 +168,9 @@ class PostgresMemoryBackend:
 
     def delete(self, namespace: str, key: str, *, now: int) -> bool:
         with self._errors(), self._pool.connection() as conn:
-            self._purge(conn, now)
             gone = conn.execute(
-                "DELETE FROM memory_items WHERE namespace = %s AND key = %s RETURNING expires_us", (namespace, key)
+                _PURGE + "DELETE FROM memory_items WHERE namespace = %s AND key = %s RETURNING expires_us",
+                (now, namespace, key, namespace, key),
             ).fetchone()
         return gone is not None and (gone[0] is None or gone[0] > now)
 
@@ -236,14 +248,6 @@ class PostgresMemoryBackend:
 
     def close(self) -> None:
         self._pool.close()
-
-    @staticmethod
-    def _purge(conn: Any, now: int) -> None:
-        conn.execute(
-            "DELETE FROM memory_items WHERE id IN (SELECT id FROM memory_items WHERE expires_us <= %s "
-            "ORDER BY expires_us LIMIT %s FOR UPDATE SKIP LOCKED)",
-            (now, PURGE_BATCH),
-        )
 
 
 def _vector_text(blob: bytes) -> str:
