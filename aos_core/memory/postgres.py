@@ -17,7 +17,7 @@ from typing import Any
 from aos_core.memory.backend import MemoryRow, Scalar, VectorQuery
 from aos_core.memory.errors import MemoryInputError, MemoryUnavailable
 from aos_core.memory.sqlfilter import postgres_filter
-from aos_core.memory.vectors import top_k, unpack
+from aos_core.memory.vectors import SCORE_DIGITS, top_k, unpack
 
 __all__ = ["PostgresMemoryBackend"]
 
@@ -218,10 +218,10 @@ class PostgresMemoryBackend:
         with self._errors(), self._pool.connection() as conn:
             if self.pgvector:
                 found = conn.execute(
-                    f"SELECT {_COLUMNS}, 1 - (embedding <=> %s::vector) AS score FROM memory_items "
-                    f"WHERE embedder = %s AND {condition} ORDER BY embedding <=> %s::vector, namespace, key "
+                    f"SELECT {_COLUMNS}, round((1 - (embedding <=> %s::vector))::numeric, {SCORE_DIGITS}) AS score "
+                    f"FROM memory_items WHERE embedder = %s AND {condition} ORDER BY score DESC, namespace, key "
                     "LIMIT %s OFFSET %s",
-                    (_vector_text(vector.vector), vector.embedder, *params, _vector_text(vector.vector), limit, offset),
+                    (_vector_text(vector.vector), vector.embedder, *params, limit, offset),
                 ).fetchall()
                 return [(MemoryRow(*r[:6]), float(r[6])) for r in found]
             with conn.transaction():

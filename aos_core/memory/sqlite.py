@@ -3,8 +3,10 @@
 Safe across threads (one connection behind a lock) and processes (every write is one
 `BEGIN IMMEDIATE` transaction; a writer waits up to `busy_timeout` seconds for another).
 Semantic search is exact, in Python, over the candidates under the namespace prefix (see
-`aos_core.memory.vectors` for its cost). Expired items are invisible at once and deleted, up
-to 100 at a time, by later writes.
+`aos_core.memory.vectors` for its cost), or in C with sqlite-vec when the store is opened with
+`vector_index="sqlite-vec"` (see `sqlite_vec_index`); a store created so is marked, and is
+always opened that way after. Expired items are invisible at once and deleted, up to 100 at a
+time, by later writes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from aos_core.memory.backend import MemoryRow, Scalar, VectorQuery
 from aos_core.memory.errors import MemoryInputError, MemoryUnavailable
 from aos_core.memory.sqlfilter import sqlite_filter
+from aos_core.memory.sqlite_vec_index import VecIndex
 from aos_core.memory.vectors import top_k
 
 __all__ = ["SQLiteMemoryBackend"]
@@ -61,17 +64,43 @@ _LIVE = "(i.expires_us IS NULL OR i.expires_us > ?)"
 class SQLiteMemoryBackend:
     """Memory in one SQLite file (or `:memory:`)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, durability: str = "normal") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 30.0,
+        durability: str = "normal",
+        vector_index: str | None = None,
+    ) -> None:
+        if vector_index not in (None, "sqlite-vec"):
+            raise MemoryInputError(f"vector_index is 'sqlite-vec' or unset, got {vector_index!r}")
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._vec: VecIndex | None = None
+        self._busy_timeout = busy_timeout
+        self._durability = durability
+        self._db = self._connect(vector_index == "sqlite-vec")
+        if self._vec is None and self._marked():
+            self._db.close()
+            self._db = self._connect(True)
+
+    def _connect(self, with_vec: bool) -> Any:
+        """A connection with the schema in place; an apsw one with sqlite-vec loaded when asked."""
         with _translated(self.path):
-            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
-            with self._transaction(write=True) as db:
+            if with_vec:
+                db = _apsw_connection(self.path, self._busy_timeout)
+                self._vec = VecIndex()
+            else:
+                db = sqlite3.connect(
+                    self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                )
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {'FULL' if self._durability == 'full' else 'NORMAL'}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -79,9 +108,23 @@ class SQLiteMemoryBackend:
                     "INSERT OR IGNORE INTO memory_meta (name, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+                if self._vec is not None:
+                    self._vec.setup(db)
+                    if not self._marked(db):
+                        self._vec.backfill(db)
+                        db.execute("INSERT INTO memory_meta (name, value) VALUES ('vector_index', 'sqlite-vec')")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return db
+
+    def _marked(self, db: Any = None) -> bool:
+        found = (db or self._db).execute("SELECT value FROM memory_meta WHERE name = 'vector_index'").fetchone()
+        return found is not None and found[0] == "sqlite-vec"
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, write: bool) -> Iterator[Any]:
         with self._lock, _translated(self.path):
             self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -111,6 +154,8 @@ class SQLiteMemoryBackend:
             db.execute("DELETE FROM memory_fts WHERE rowid = ?", (item_id,))
             if text:
                 db.execute("INSERT INTO memory_fts (rowid, text) VALUES (?, ?)", (item_id, text))
+            if self._vec is not None:
+                self._vec.replace(db, item_id, embedder, vector)
         return MemoryRow(namespace, key, value, created, now, expires)
 
     def get(self, namespace: str, key: str, *, now: int) -> MemoryRow | None:
@@ -130,6 +175,8 @@ class SQLiteMemoryBackend:
             if gone is None:
                 return False
             db.execute("DELETE FROM memory_fts WHERE rowid = ?", (gone[0],))
+            if self._vec is not None:
+                self._vec.remove(db, [gone[0]])
         return gone[1] is None or gone[1] > now
 
     def search(
@@ -174,6 +221,10 @@ class SQLiteMemoryBackend:
         self, vector: VectorQuery, where: list[str], params: list[Any], limit: int, offset: int
     ) -> list[tuple[MemoryRow, float | None]]:
         with self._transaction(write=False) as db:
+            if self._vec is not None:
+                hits = self._vec.nearest(db, vector, where, params, limit, offset)
+                if hits is not None:
+                    return hits
             candidates = db.execute(
                 f"SELECT i.id, i.namespace, i.key, i.vector FROM memory_items i "
                 f"WHERE i.embedder = ? AND {' AND '.join(where)}",
@@ -198,8 +249,7 @@ class SQLiteMemoryBackend:
         with self._lock:
             self._db.close()
 
-    @staticmethod
-    def _purge(db: sqlite3.Connection, now: int) -> None:
+    def _purge(self, db: Any, now: int) -> None:
         expired = [
             r[0]
             for r in db.execute(
@@ -210,19 +260,45 @@ class SQLiteMemoryBackend:
             marks = ", ".join("?" * len(expired))
             db.execute(f"DELETE FROM memory_fts WHERE rowid IN ({marks})", expired)
             db.execute(f"DELETE FROM memory_items WHERE id IN ({marks})", expired)
+            if self._vec is not None:
+                self._vec.remove(db, expired)
+
+
+def _apsw_connection(path: str, busy_timeout: float) -> Any:
+    try:
+        import apsw
+        import sqlite_vec
+    except ImportError:
+        raise MemoryInputError(
+            f"the memory store {path} uses a sqlite-vec index: pip install 'aos-core[sqlite-vec]' (apsw and sqlite-vec)"
+        ) from None
+    db = apsw.Connection(path)
+    db.set_busy_timeout(int(busy_timeout * 1000))
+    db.enable_load_extension(True)
+    sqlite_vec.load(db)
+    db.enable_load_extension(False)
+    return db
+
+
+_BUSY = {"BusyError", "LockedError"}
+_NOT_A_STORE = {"NotADBError", "CorruptError"}
 
 
 @contextlib.contextmanager
 def _translated(path: str) -> Iterator[None]:
-    """sqlite3's errors as memory errors, each with one line that says what to do."""
+    """sqlite3's (and apsw's) errors as memory errors, each with one line that says what to do."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
+    except Exception as exc:
+        if not (isinstance(exc, sqlite3.Error) or type(exc).__module__ == "apsw"):
+            raise
+        kind = type(exc).__name__
         text = str(exc)
-        if "locked" in text or "busy" in text:
+        if kind in _BUSY or (isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)):
             raise MemoryUnavailable(
                 f"the memory store {path} stayed locked by another writer past the busy timeout; retry", timeout=True
             ) from exc
+        corrupt = isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+        if kind in _NOT_A_STORE or corrupt:
+            raise MemoryInputError(f"{path} is not a memory store ({text}); point AOS_MEMORY at another file") from exc
         raise MemoryUnavailable(f"the memory store {path} failed: {text}; check the file and its folder") from exc
-    except sqlite3.DatabaseError as exc:
-        raise MemoryInputError(f"{path} is not a memory store ({exc}); point AOS_MEMORY at another file") from exc

@@ -47,7 +47,8 @@ def default_memory_url() -> str:
 
 
 class SQLiteProvider:
-    """`sqlite:///PATH` and plain paths. Options: `busy_timeout` (seconds, default 30), `durability`."""
+    """`sqlite:///PATH` and plain paths. Options (also as URL query parameters, `?vector_index=sqlite-vec`):
+    `busy_timeout` (seconds, default 30), `durability` (`normal` or `full`), `vector_index`."""
 
     name: str = "sqlite"
     schemes: tuple[str, ...] = ("sqlite",)
@@ -55,6 +56,10 @@ class SQLiteProvider:
     def open(self, url: str, options: Mapping[str, Any]) -> MemoryBackend:
         from aos_core.memory.sqlite import SQLiteMemoryBackend
 
+        options = dict(options)
+        if "?" in url:
+            url, query = url.split("?", 1)
+            options.update(_sqlite_query(url, query))
         if "://" in url:
             if not url.startswith("sqlite:///"):
                 raise MemoryInputError(f"{url!r}: an SQLite URL is sqlite:///PATH (three slashes, then the path)")
@@ -65,7 +70,24 @@ class SQLiteProvider:
             raise MemoryInputError(f"{url!r} names no file; give sqlite:///PATH")
         if path != ":memory:" and (Path(path).is_dir() or path.endswith(("/", os.sep))):
             path = str(Path(path) / "memory.sqlite3")
-        return SQLiteMemoryBackend(path, **dict(options))
+        return SQLiteMemoryBackend(path, **options)
+
+
+def _sqlite_query(url: str, query: str) -> dict[str, Any]:
+    from urllib.parse import parse_qsl
+
+    options: dict[str, Any] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "busy_timeout":
+            try:
+                options[name] = float(value)
+            except ValueError:
+                raise MemoryInputError(f"{url}: busy_timeout is seconds, got {value!r}") from None
+        elif name in ("durability", "vector_index"):
+            options[name] = value
+        else:
+            raise MemoryInputError(f"{url}: unknown option {name!r} (busy_timeout, durability, vector_index)")
+    return options
 
 
 class PostgresProvider:

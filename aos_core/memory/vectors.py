@@ -1,7 +1,10 @@
 """Vectors as bytes, and exact nearest-neighbour search in plain Python.
 
 Vectors are normalised to unit length by the facade and stored as little-endian float32, so
-the score of a match is the dot product (the cosine similarity). The exact search scans every
+the score of a match is the dot product (the cosine similarity), rounded to 6 decimals
+(`score`): float32 keeps about 7 digits, so two cosines that are equal in exact arithmetic tie
+however they were computed (in Python here, in C by sqlite-vec or pgvector), and the tie is
+broken by namespace, then key, on every path. The exact search scans every
 candidate: about 1 s per 100,000 vectors of 256 dimensions on one core (see docs/memory.md);
 past that, narrow the namespace prefix or use a backend with a vector index.
 """
@@ -16,7 +19,14 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["normalise", "pack", "top_k", "unpack"]
+__all__ = ["SCORE_DIGITS", "normalise", "pack", "score", "top_k", "unpack"]
+
+SCORE_DIGITS = 6
+
+
+def score(cosine: float) -> float:
+    """A cosine as the score search reports and orders by."""
+    return round(cosine, SCORE_DIGITS)
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -51,7 +61,7 @@ def top_k(query: bytes, candidates: Iterable[Sequence[Any]], k: int) -> list[tup
     size = len(query)
     mul = operator.mul
     scored = (
-        (-sum(map(mul, q, unpack(blob))), namespace, key, handle)
+        (-round(sum(map(mul, q, unpack(blob))), SCORE_DIGITS), namespace, key, handle)
         for handle, namespace, key, blob in candidates
         if len(blob) == size
     )

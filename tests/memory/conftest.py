@@ -1,9 +1,11 @@
-"""Memory fixtures: a virtual clock, and one store per backend (SQLite file; PostgreSQL schema).
+"""Memory fixtures: a virtual clock, and one store per backend (SQLite file; the same with the
+sqlite-vec index, through apsw; PostgreSQL schema).
 
 PostgreSQL is the machine's server (AOS_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/test). Each test gets its own schema, dropped after it.
-Without psycopg or a reachable server the PostgreSQL cases skip, saying why, except under CI
-(CI set), where they fail: CI must test both backends.
+Without psycopg or a reachable server the PostgreSQL cases skip, saying why, and without apsw
+and sqlite-vec the sqlite-vec cases do, except under CI (CI set), where they fail: CI must test
+every backend.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from aos_core.execution.clock import VirtualClock
 from aos_core.memory import Memory, memory_from_url
 
 PG_URL = os.environ.get("AOS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "sqlite-vec", "postgresql"]
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str, what: str = "PostgreSQL") -> None:
     if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}")
-    pytest.skip(f"PostgreSQL memory tests skipped: {reason}")
+        pytest.fail(f"{what} tests cannot run under CI: {reason}")
+    pytest.skip(f"{what} memory tests skipped: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +71,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty store on each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'memory.sqlite3'}"
+    if request.param == "sqlite-vec":
+        try:
+            import apsw  # noqa: F401
+            import sqlite_vec  # noqa: F401
+        except ImportError:
+            _unavailable("apsw or sqlite-vec is not installed (pip install 'aos-core[sqlite-vec]')", "sqlite-vec")
+        return f"sqlite:///{tmp_path / 'memory.sqlite3'}?vector_index=sqlite-vec"
     return str(request.getfixturevalue("pg_schema_url"))
 
 

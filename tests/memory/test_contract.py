@@ -140,7 +140,7 @@ def _rows(url: str) -> int:
     if url.startswith("sqlite:///"):
         import sqlite3
 
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        with sqlite3.connect(url.removeprefix("sqlite:///").split("?")[0]) as db:
             return int(db.execute("SELECT count(*) FROM memory_items").fetchone()[0])
     import psycopg
 
