@@ -2,7 +2,8 @@
 operations done directly with sqlite3 / psycopg, in the same run.
 
 Run on its own (it is not one of run.py's cases yet; it needs `aos-core[postgresql]` and the
-machine's PostgreSQL for the PostgreSQL rows, and skips them otherwise):
+machine's PostgreSQL for the PostgreSQL rows, `aos-core[sqlite-vec]` for the sqlite-vec rows,
+and skips them otherwise):
 
     .venv/bin/python bench/case_memory.py --table            # 10k and 100k items, ~6 min on 2 cores
     .venv/bin/python bench/case_memory.py --sizes 10000      # one size
@@ -16,7 +17,10 @@ word over the whole store (limit 10), and semantic searches over one namespace p
 - sqlite3: one table (namespace, key, value) with a UNIQUE index and an FTS5 table kept in the
   same transaction (`BEGIN IMMEDIATE`, WAL, synchronous=NORMAL), `bm25` ranking;
 - psycopg: one table (namespace, key, value, tsvector) with a GIN index, `INSERT ... ON
-  CONFLICT` in its own transaction, `ts_rank` ranking.
+  CONFLICT` in its own transaction, `ts_rank` ranking;
+- apsw + sqlite-vec (for the `sqlite-vec` store, which is the SQLite store opened with
+  `?vector_index=sqlite-vec`): a vec0 table of the same vectors, a k=10 KNN query joined to
+  the items, over the whole store.
 Figures are microseconds per operation (median of rounds, with min-max).
 """
 
@@ -106,6 +110,52 @@ class RawSQLite:
         ]
 
 
+class RawVec(RawSQLite):
+    """The direct baseline of the sqlite-vec store: apsw, the same tables, plus one vec0 table."""
+
+    def __init__(self, path: Path) -> None:
+        import apsw
+        import sqlite_vec
+
+        self.db = apsw.Connection(str(path))
+        self.db.enable_load_extension(True)
+        sqlite_vec.load(self.db)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, namespace TEXT, key TEXT, value TEXT, UNIQUE (namespace, key))"
+        )
+        self.db.execute("CREATE VIRTUAL TABLE f USING fts5(text)")
+        self.db.execute("CREATE VIRTUAL TABLE v USING vec0(item_id INTEGER PRIMARY KEY, embedding float[256] "
+                        "distance_metric=cosine)")
+        self.embedder = HashingEmbedder()
+
+    def vector(self, text: str) -> bytes:
+        from aos_core.memory.vectors import normalise, pack
+
+        unit = normalise(self.embedder.embed([text])[0])
+        assert unit is not None
+        return pack(unit)
+
+    def load(self, data: list[Any]) -> None:
+        super().load(data)
+        self.db.execute("BEGIN")
+        for item_id, value in self.db.execute("SELECT id, value FROM t").fetchall():
+            self.db.execute("INSERT INTO v (item_id, embedding) VALUES (?, ?)",
+                            (item_id, self.vector(json.loads(value)["text"])))
+        self.db.execute("COMMIT")
+
+    def semantic(self, query: str) -> list[Any]:
+        knn = "SELECT item_id, distance FROM v WHERE embedding MATCH ? AND k = 10"
+        return [
+            json.loads(r[0])
+            for r in self.db.execute(
+                f"SELECT t.value FROM ({knn}) n JOIN t ON t.id = n.item_id ORDER BY n.distance, t.namespace, t.key",
+                (self.vector(query),),
+            )
+        ]
+
+
 class RawPostgres:
     def __init__(self, url: str) -> None:
         import psycopg
@@ -172,6 +222,8 @@ def measure(backend: str, url: str, raw: Any, n: int, rounds: int) -> tuple[list
         "semantic_prefix": f"{backend} {n // 1000}k: AOS semantic search, one namespace ({n // 100:,} items)",
         "semantic_all": f"{backend} {n // 1000}k: AOS semantic search, whole store ({n:,} items)",
     }
+    if isinstance(raw, RawVec):
+        names["raw_semantic"] = f"{backend} {n // 1000}k: direct vec0 KNN (k=10), whole store"
     samples: dict[str, list[float]] = {k: [] for k in names}
     rng = random.Random(7)
     with memory_from_url(url, clock=clock) as memory, memory_from_url(
@@ -195,6 +247,8 @@ def measure(backend: str, url: str, raw: Any, n: int, rounds: int) -> tuple[list
                 per_op(lambda i, q=queries: semantic.search(("bench", "u7"), query=q[i]), SEMANTIC)
             )
             samples["semantic_all"].append(per_op(lambda i, q=queries: semantic.search(("bench",), query=q[i]), 2))
+            if "raw_semantic" in samples:
+                samples["raw_semantic"].append(per_op(lambda i, q=queries: raw.semantic(q[i]), SEMANTIC))
     return [row(names[k], "µs/op", v, key=k) for k, v in samples.items()], notes
 
 
@@ -238,6 +292,15 @@ def main() -> None:
                                   RawSQLite(Path(name) / "raw.sqlite3"), n, args.rounds)
             rows += found
             notes += said
+            try:
+                vec = RawVec(Path(name) / "raw-vec.sqlite3")
+            except ImportError:
+                notes.append("sqlite-vec rows skipped: pip install 'aos-core[sqlite-vec]'")
+            else:
+                url = f"sqlite:///{Path(name) / 'memory-vec.sqlite3'}?vector_index=sqlite-vec"
+                found, said = measure("sqlite-vec", url, vec, n, args.rounds)
+                rows += found
+                notes += said
         pg = postgres_url()
         if pg is None:
             notes.append("PostgreSQL rows skipped: no psycopg or no server at " + PG)

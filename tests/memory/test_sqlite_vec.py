@@ -31,19 +31,21 @@ def ranking(memory: Memory, **search: Any) -> list[tuple[tuple[str, ...], str, f
 
 
 def test_the_index_ranks_like_the_exact_search(tmp_path: Path) -> None:
+    """Past EXACT_UP_TO candidates vec0 answers (whole store, a wide filter); below, Python does; the pages agree."""
     clock = VirtualClock()
     embedder = HashingEmbedder()
     plain = memory_from_url(str(tmp_path / "plain.sqlite3"), clock=clock, embedder=embedder)
     indexed = memory_from_url(f"sqlite:///{tmp_path / 'vec.sqlite3'}?vector_index=sqlite-vec", clock=clock,
                               embedder=embedder)
     with plain, indexed:
-        fill(plain, 300)
-        fill(indexed, 300)
+        fill(plain, 2400)
+        fill(indexed, 2400)
         for query in ["word1 word2", "word7", "word30 word31 word32 word33"]:
             for search in [
                 {"limit": 10},
                 {"limit": 5, "offset": 20},
                 {"limit": 50, "namespace_prefix": ("c", "ns1")},
+                {"limit": 10, "namespace_prefix": ("c",), "offset": 3},
                 {"limit": 7, "filter": {"even": False}},
             ]:
                 expected = ranking(plain, query=query, **search)
@@ -77,3 +79,12 @@ def test_past_the_index_limit_the_exact_search_answers(tmp_path: Path) -> None:
         hits = memory.search(("c",), query="word3", limit=200, offset=4000)
         assert len(hits) == 200
         assert len(memory.search(("c",), query="word3", limit=1000, offset=3500)) == 700
+
+
+def test_ties_at_the_edge_of_k_are_ordered_by_namespace_then_key(tmp_path: Path) -> None:
+    """1,100 identical texts, put in reverse key order: the first page is still the smallest keys."""
+    url = f"sqlite:///{tmp_path / 'ties.sqlite3'}?vector_index=sqlite-vec"
+    with memory_from_url(url, clock=VirtualClock(), embedder=HashingEmbedder()) as memory:
+        for i in reversed(range(1100)):
+            memory.put(("t",), f"k{i:04d}", "the very same words")
+        assert [h.key for h in memory.search(("t",), query="same words", limit=5)] == [f"k{i:04d}" for i in range(5)]
