@@ -33,9 +33,14 @@ class VecIndex:
     @staticmethod
     def setup(db: Any) -> None:
         db.execute(
-            "CREATE TABLE IF NOT EXISTS memory_vec_tables "
-            "(embedder TEXT PRIMARY KEY, dimensions INTEGER NOT NULL, name TEXT NOT NULL UNIQUE)"
+            "CREATE TABLE IF NOT EXISTS memory_vec_tables (embedder TEXT PRIMARY KEY, dimensions INTEGER NOT NULL, "
+            "name TEXT NOT NULL UNIQUE, vectors INTEGER NOT NULL DEFAULT 0)"
         )
+
+    def size(self, db: Any, embedder: str) -> int:
+        """How many vectors the embedder's table holds (kept in memory_vec_tables: vec0 counts by scanning)."""
+        found = db.execute("SELECT vectors FROM memory_vec_tables WHERE embedder = ?", (embedder,)).fetchone()
+        return 0 if found is None else int(found[0])
 
     def load(self, db: Any) -> None:
         """Read the table list (another process may have added one)."""
@@ -61,6 +66,9 @@ class VecIndex:
         marks = ", ".join("?" * len(ids))
         for name, _ in self.tables.values():
             db.execute(f"DELETE FROM {name} WHERE item_id IN ({marks})", ids)
+            gone = db.execute("SELECT changes()").fetchone()[0]
+            if gone:
+                db.execute("UPDATE memory_vec_tables SET vectors = vectors - ? WHERE name = ?", (gone, name))
 
     def _insert(self, db: Any, item_id: int, embedder: str, vector: bytes) -> None:
         dimensions = len(vector) // 4
@@ -80,6 +88,7 @@ class VecIndex:
         name, size = self.tables[embedder]
         if size == dimensions:  # a vector of another length is never a match (as in the exact search)
             db.execute(f"INSERT INTO {name} (item_id, embedding) VALUES (?, ?)", (item_id, vector))
+            db.execute("UPDATE memory_vec_tables SET vectors = vectors + 1 WHERE name = ?", (name,))
 
     def nearest(
         self, db: Any, query: VectorQuery, where: list[str], params: list[Any], limit: int, offset: int

@@ -31,7 +31,7 @@ def ranking(memory: Memory, **search: Any) -> list[tuple[tuple[str, ...], str, f
 
 
 def test_the_index_ranks_like_the_exact_search(tmp_path: Path) -> None:
-    """Past EXACT_UP_TO candidates vec0 answers (whole store, a wide filter); below, Python does; the pages agree."""
+    """vec0 answers with the prefix and filter applied after it (and Python for a narrow prefix); the pages agree."""
     clock = VirtualClock()
     embedder = HashingEmbedder()
     plain = memory_from_url(str(tmp_path / "plain.sqlite3"), clock=clock, embedder=embedder)
@@ -45,6 +45,7 @@ def test_the_index_ranks_like_the_exact_search(tmp_path: Path) -> None:
                 {"limit": 10},
                 {"limit": 5, "offset": 20},
                 {"limit": 50, "namespace_prefix": ("c", "ns1")},
+                {"limit": 3, "namespace_prefix": ("c", "ns1"), "filter": {"even": True}},
                 {"limit": 10, "namespace_prefix": ("c",), "offset": 3},
                 {"limit": 7, "filter": {"even": False}},
             ]:
