@@ -252,7 +252,8 @@ def measure(backend: str, url: str, raw: Any, n: int, rounds: int) -> tuple[list
     return [row(names[k], "µs/op", v, key=k) for k, v in samples.items()], notes
 
 
-def postgres_url() -> tuple[str, Callable[[], None]] | None:
+def postgres_url() -> tuple[str, str, Callable[[], None]] | None:
+    """(the memory URL, the direct tables' URL, drop) for a fresh schema, or None without a server."""
     try:
         import psycopg
     except ImportError:
@@ -260,7 +261,7 @@ def postgres_url() -> tuple[str, Callable[[], None]] | None:
     schema = f"bench_mem_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(PG, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
+            conn.execute(f"CREATE SCHEMA {schema}")  # the direct tables live here too
     except psycopg.Error:
         return None
 
@@ -268,7 +269,7 @@ def postgres_url() -> tuple[str, Callable[[], None]] | None:
         with psycopg.connect(PG, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
-    return f"{PG}?options={quote(f'-csearch_path={schema}')}", drop
+    return f"{PG}?schema={schema}", f"{PG}?options={quote(f'-csearch_path={schema}')}", drop
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -288,7 +289,7 @@ def main() -> None:
     notes: list[str] = [f"SQLite {sqlite3.sqlite_version}; Python {sys.version.split()[0]}"]
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="aos-bench-memory-") as name:
-            found, said = measure("sqlite", f"sqlite:///{Path(name) / 'memory.sqlite3'}",
+            found, said = measure("sqlite", f"sqlite://{Path(name) / 'memory.sqlite3'}",
                                   RawSQLite(Path(name) / "raw.sqlite3"), n, args.rounds)
             rows += found
             notes += said
@@ -297,7 +298,7 @@ def main() -> None:
             except ImportError:
                 notes.append("sqlite-vec rows skipped: pip install 'aos-core[sqlite-vec]'")
             else:
-                url = f"sqlite:///{Path(name) / 'memory-vec.sqlite3'}?vector_index=sqlite-vec"
+                url = f"sqlite://{Path(name) / 'memory-vec.sqlite3'}?vector_index=sqlite-vec"
                 found, said = measure("sqlite-vec", url, vec, n, args.rounds)
                 rows += found
                 notes += said
@@ -305,9 +306,9 @@ def main() -> None:
         if pg is None:
             notes.append("PostgreSQL rows skipped: no psycopg or no server at " + PG)
             continue
-        url, drop = pg
+        url, raw_url, drop = pg
         try:
-            found, said = measure("postgresql", url, RawPostgres(url), n, args.rounds)
+            found, said = measure("postgresql", url, RawPostgres(raw_url), n, args.rounds)
             rows += found
             notes += said
         finally:

@@ -27,7 +27,7 @@ def _store_options(func: Callable[..., Any]) -> Callable[..., Any]:
         envvar="AOS_MEMORY",
         default=None,
         metavar="URL",
-        help="Memory store: PATH, sqlite:///PATH or postgresql://... (default: $AOS_HOME/memory.sqlite3).",
+        help="Memory store: PATH, sqlite://PATH or postgresql://... (default: $AOS_HOME/memory.sqlite3).",
     )(func)
 
 

@@ -5,12 +5,15 @@ Install with `pip install 'aos-core[postgresql]'`; psycopg is imported when a ba
 never before. Namespaces and keys use the "C" collation, so order is code-point order, as on
 SQLite. Values are stored as the JSON text they were put as (so they come back byte for byte)
 and as jsonb for filters. Without pgvector, semantic search is exact, in Python, as on SQLite.
-Pick a schema with libpq's options: `postgresql://host/db?options=-csearch_path%3Dmy_schema`.
+The URL rules are the run store's: `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`,
+the tables (`memory_items`) in schema NAME (default `aos`, the run store's), created when the
+store opens.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +23,8 @@ from aos_core.memory.sqlfilter import postgres_filter
 from aos_core.memory.vectors import SCORE_DIGITS, top_k, unpack
 
 __all__ = ["PostgresMemoryBackend"]
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _COLUMNS = "namespace, key, value, created_us, updated_us, expires_us"
 _LIVE = "(expires_us IS NULL OR expires_us > %s)"
@@ -85,6 +90,7 @@ class PostgresMemoryBackend:
             raise MemoryInputError(
                 "PostgreSQL memory needs psycopg: pip install 'aos-core[postgresql]'"
             ) from None
+        url, self.schema = _schema(url)
         self.where = _where(url)
         self._purged_at: int | None = None
         with self._errors():
@@ -96,6 +102,8 @@ class PostgresMemoryBackend:
             # database, bad password) at once, where the pool would only time out. It sets up the schema.
             with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('aos_memory_schema'))")
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                conn.execute(f"SET LOCAL search_path TO {self.schema}")
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 found = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
@@ -115,6 +123,7 @@ class PostgresMemoryBackend:
                 open=False,
                 name="aos-memory",
                 kwargs={"prepare_threshold": None, "autocommit": True},
+                configure=self._configure,
             )
             try:
                 self._pool.open(wait=True, timeout=timeout)
@@ -267,6 +276,9 @@ class PostgresMemoryBackend:
     def close(self) -> None:
         self._pool.close()
 
+    def _configure(self, conn: Any) -> None:
+        conn.execute(f"SET search_path TO {self.schema}")
+
     def _purge(self, conn: Any, now: int) -> None:
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_US:
             self._purged_at = now
@@ -275,6 +287,18 @@ class PostgresMemoryBackend:
 
 def _vector_text(blob: bytes) -> str:
     return "[" + ",".join(repr(x) for x in unpack(blob)) + "]"
+
+
+def _schema(url: str) -> tuple[str, str]:
+    """The URL without its `schema` parameter, and the schema (default `aos`)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "aos")
+    if not _SCHEMA_NAME.match(schema):
+        raise MemoryInputError(f"schema {schema!r} in the memory URL is not a plain lower-case name")
+    return urlunsplit(parts._replace(query=urlencode(query))), schema
 
 
 def _where(url: str) -> str:

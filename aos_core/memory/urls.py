@@ -2,8 +2,10 @@
 
     AOS_MEMORY unset           $AOS_HOME/memory.sqlite3 (beside the run store)
     PATH, or a directory       an SQLite file (a directory gets memory.sqlite3 inside)
-    sqlite:///PATH             an SQLite file: sqlite:///rel/path, sqlite:////abs/path, sqlite:///:memory:
-    postgresql://...           PostgreSQL (pip install 'aos-core[postgresql]'); postgres:// too
+    sqlite://PATH              an SQLite file: sqlite:///abs/path, sqlite://rel/path, sqlite://:memory:
+    postgresql://...[?schema=NAME]   PostgreSQL (pip install 'aos-core[postgresql]'); postgres:// too
+
+These are the run store's rules (`--store`, `AOS_STORE`), so one URL names both stores.
 
 A plugin adds a scheme with `aos_register_memory(register)`; pass the loaded providers as
 `providers` (a scheme it registers replaces the built-in one).
@@ -47,7 +49,7 @@ def default_memory_url() -> str:
 
 
 class SQLiteProvider:
-    """`sqlite:///PATH` and plain paths. Options (also as URL query parameters, `?vector_index=sqlite-vec`):
+    """`sqlite://PATH` and plain paths. Options (also as URL query parameters, `?vector_index=sqlite-vec`):
     `busy_timeout` (seconds, default 30), `durability` (`normal` or `full`), `vector_index`."""
 
     name: str = "sqlite"
@@ -60,14 +62,9 @@ class SQLiteProvider:
         if "?" in url:
             url, query = url.split("?", 1)
             options.update(_sqlite_query(url, query))
-        if "://" in url:
-            if not url.startswith("sqlite:///"):
-                raise MemoryInputError(f"{url!r}: an SQLite URL is sqlite:///PATH (three slashes, then the path)")
-            path = url.removeprefix("sqlite:///")
-        else:
-            path = url
+        path = url.removeprefix("sqlite://")
         if not path:
-            raise MemoryInputError(f"{url!r} names no file; give sqlite:///PATH")
+            raise MemoryInputError(f"{url!r} names no file; give sqlite:///ABSOLUTE/PATH or sqlite://RELATIVE/PATH")
         if path != ":memory:" and (Path(path).is_dir() or path.endswith(("/", os.sep))):
             path = str(Path(path) / "memory.sqlite3")
         return SQLiteMemoryBackend(path, **options)
@@ -91,7 +88,7 @@ def _sqlite_query(url: str, query: str) -> dict[str, Any]:
 
 
 class PostgresProvider:
-    """`postgresql://user@host:port/db` (libpq URL; `?options=-csearch_path%3DSCHEMA` picks a schema).
+    """`postgresql://user@host:port/db[?schema=NAME]` (a libpq URL; the tables in schema NAME, default `aos`).
     Options: `min_size`, `max_size` (the connection pool), `timeout` (seconds to get a connection)."""
 
     name: str = "postgresql"

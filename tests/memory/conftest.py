@@ -1,7 +1,7 @@
 """Memory fixtures: a virtual clock, and one store per backend (SQLite file; the same with the
 sqlite-vec index, through apsw; PostgreSQL schema).
 
-PostgreSQL is the machine's server (AOS_TEST_POSTGRES_URL, default
+PostgreSQL is the machine's server (AOS_TEST_POSTGRES, default
 postgresql://postgres@127.0.0.1:5432/test). Each test gets its own schema, dropped after it.
 Without psycopg or a reachable server the PostgreSQL cases skip, saying why, and without apsw
 and sqlite-vec the sqlite-vec cases do, except under CI (CI set), where they fail: CI must test
@@ -15,14 +15,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from aos_core.execution.clock import VirtualClock
 from aos_core.memory import Memory, memory_from_url
 
-PG_URL = os.environ.get("AOS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get("AOS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "sqlite-vec", "postgresql"]
 
 
@@ -49,16 +48,14 @@ def pg_server() -> str:
 
 @pytest.fixture
 def pg_schema_url(pg_server: str) -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped after the test."""
+    """A URL naming a fresh schema (the store creates it), dropped after the test."""
     import psycopg
 
     schema = f"aos_mem_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in pg_server else "?"
-    yield f"{pg_server}{separator}options={quote(f'-csearch_path={schema}')}"
+    yield f"{pg_server}{separator}schema={schema}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture
@@ -70,14 +67,14 @@ def clock() -> VirtualClock:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty store on each backend."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'memory.sqlite3'}"
+        return f"sqlite://{tmp_path / 'memory.sqlite3'}"
     if request.param == "sqlite-vec":
         try:
             import apsw  # noqa: F401
             import sqlite_vec  # noqa: F401
         except ImportError:
             _unavailable("apsw or sqlite-vec is not installed (pip install 'aos-core[sqlite-vec]')", "sqlite-vec")
-        return f"sqlite:///{tmp_path / 'memory.sqlite3'}?vector_index=sqlite-vec"
+        return f"sqlite://{tmp_path / 'memory.sqlite3'}?vector_index=sqlite-vec"
     return str(request.getfixturevalue("pg_schema_url"))
 
 

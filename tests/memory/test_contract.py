@@ -137,15 +137,16 @@ def test_expired_items_are_purged_by_later_writes(memory: Memory, clock: Virtual
 
 
 def _rows(url: str) -> int:
-    if url.startswith("sqlite:///"):
+    if url.startswith("sqlite://"):
         import sqlite3
 
-        with sqlite3.connect(url.removeprefix("sqlite:///").split("?")[0]) as db:
+        with sqlite3.connect(url.removeprefix("sqlite://").split("?")[0]) as db:
             return int(db.execute("SELECT count(*) FROM memory_items").fetchone()[0])
     import psycopg
 
-    with psycopg.connect(url) as conn:
-        found = conn.execute("SELECT count(*) FROM memory_items").fetchone()
+    base, _, schema = url.partition("?schema=")
+    with psycopg.connect(base) as conn:
+        found = conn.execute(f"SELECT count(*) FROM {schema}.memory_items").fetchone()
         assert found is not None
         return int(found[0])
 

@@ -74,7 +74,8 @@ def test_memory_errors_are_skill_errors_so_a_skill_fails_with_their_code() -> No
     ("url", "message"),
     [
         ("redis://localhost", "no memory backend for redis://"),
-        ("sqlite://relative.db", "an SQLite URL is sqlite:///PATH"),
+        ("sqlite://", "names no file"),
+        ("postgresql://host/db?schema=Bad-Name", "schema 'Bad-Name' in the memory URL is not a plain lower-case name"),
         ("   ", "the memory URL must be a non-empty string"),
         ("postgresql://host/db?bogus_option=1", "the PostgreSQL URL is malformed"),
     ],
@@ -116,8 +117,8 @@ def test_the_default_store_is_memory_sqlite3_in_aos_home(monkeypatch: pytest.Mon
     with memory_from_url(clock=VirtualClock()) as memory:
         memory.put(("a",), "k", 1)
     assert (tmp_path / "memory.sqlite3").exists()
-    monkeypatch.setenv("AOS_MEMORY", f"sqlite:///{tmp_path / 'other.db'}")
-    assert default_memory_url() == f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("AOS_MEMORY", f"sqlite://{tmp_path / 'other.db'}")
+    assert default_memory_url() == f"sqlite://{tmp_path / 'other.db'}"
 
 
 def test_a_naive_clock_is_refused(tmp_path: Any) -> None:

@@ -35,7 +35,7 @@ def test_the_index_ranks_like_the_exact_search(tmp_path: Path) -> None:
     clock = VirtualClock()
     embedder = HashingEmbedder()
     plain = memory_from_url(str(tmp_path / "plain.sqlite3"), clock=clock, embedder=embedder)
-    indexed = memory_from_url(f"sqlite:///{tmp_path / 'vec.sqlite3'}?vector_index=sqlite-vec", clock=clock,
+    indexed = memory_from_url(f"sqlite://{tmp_path / 'vec.sqlite3'}?vector_index=sqlite-vec", clock=clock,
                               embedder=embedder)
     with plain, indexed:
         fill(plain, 2400)
@@ -60,7 +60,7 @@ def test_a_store_made_with_the_index_is_opened_with_it_and_a_plain_store_gets_on
     with memory_from_url(str(tmp_path / "m.sqlite3"), clock=clock, embedder=HashingEmbedder()) as plain:
         plain.put(("n",), "a", "apples and pears")
         plain.put(("n",), "b", "bread and butter")
-    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    url = f"sqlite://{tmp_path / 'm.sqlite3'}"
     with memory_from_url(url + "?vector_index=sqlite-vec", clock=clock, embedder=HashingEmbedder()) as indexed:
         assert indexed.search(("n",), query="apples", limit=1)[0].key == "a"  # backfilled
     with memory_from_url(url, clock=clock, embedder=HashingEmbedder()) as again:
@@ -74,7 +74,7 @@ def test_a_store_made_with_the_index_is_opened_with_it_and_a_plain_store_gets_on
 def test_past_the_index_limit_the_exact_search_answers(tmp_path: Path) -> None:
     """A page beyond vec0's k limit of 4096 still comes back complete, from the exact search."""
     clock = VirtualClock()
-    url = f"sqlite:///{tmp_path / 'big.sqlite3'}?vector_index=sqlite-vec"
+    url = f"sqlite://{tmp_path / 'big.sqlite3'}?vector_index=sqlite-vec"
     with memory_from_url(url, clock=clock, embedder=HashingEmbedder()) as memory:
         fill(memory, 4200)
         hits = memory.search(("c",), query="word3", limit=200, offset=4000)
@@ -84,7 +84,7 @@ def test_past_the_index_limit_the_exact_search_answers(tmp_path: Path) -> None:
 
 def test_ties_at_the_edge_of_k_are_ordered_by_namespace_then_key(tmp_path: Path) -> None:
     """1,100 identical texts, put in reverse key order: the first page is still the smallest keys."""
-    url = f"sqlite:///{tmp_path / 'ties.sqlite3'}?vector_index=sqlite-vec"
+    url = f"sqlite://{tmp_path / 'ties.sqlite3'}?vector_index=sqlite-vec"
     with memory_from_url(url, clock=VirtualClock(), embedder=HashingEmbedder()) as memory:
         for i in reversed(range(1100)):
             memory.put(("t",), f"k{i:04d}", "the very same words")
