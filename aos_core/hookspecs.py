@@ -152,3 +152,39 @@ def aos_register_commands(cli: click.Group, config: Mapping[str, Any]) -> None:
 
     Return value: ignored.
     """
+
+
+@hookspec
+def aos_register_memory(register: Register, config: Mapping[str, Any]) -> None:
+    """Contribute memory backends, chosen by the scheme of the memory URL (``AOS_MEMORY``, ``--memory``).
+
+    Call ``register(provider, priority=0)``. A provider has ``name``, ``schemes`` (a tuple of
+    URL schemes it opens, such as ``("redis",)``) and ``open(url, options)`` returning a backend
+    with the methods of ``aos_core.memory.MemoryBackend`` (``put``, ``get``, ``delete``,
+    ``search``, ``list_namespaces``, ``close``). Import its driver inside ``open``. aos-core
+    registers ``sqlite`` and ``postgresql``/``postgres``; for a scheme registered twice the
+    higher ``priority`` wins (on a tie, the first loaded).
+
+    Refused at load time: no valid ``name``, no schemes or a malformed one, an ``open`` not
+    callable as ``open(url, options)``.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def aos_register_embedders(register: Register, config: Mapping[str, Any]) -> None:
+    """Contribute embedders: text to vectors, for semantic search in memory.
+
+    Call ``register(embedder, priority=0)``. An embedder has ``name``, ``dimensions`` (an int)
+    and ``embed(texts)`` returning one sequence of ``dimensions`` floats per text; the same text
+    must always give the same vector. It may have ``cost`` (an ``aos_core.memory.EmbedderCost``:
+    money per call, per million tokens, tokens per call), which a budget can price. aos-core
+    registers ``hashing`` (deterministic, no model) and ``all-minilm-l6-v2`` (the
+    ``aos-core[embeddings]`` extra). Two embedders with one name: the higher ``priority`` wins.
+
+    Refused at load time: no valid ``name``, ``dimensions`` not a positive int, an ``embed`` not
+    callable as ``embed(texts)``, a ``cost`` without ``money_per_call`` and ``currency``.
+
+    Return value: ignored.
+    """

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("aos_core.cli.runs:runs", "List recorded runs."),
     "show": ("aos_core.cli.runs:show", "Show a recorded run, or export its trace as JSON Lines."),
     "replay": ("aos_core.cli.runs:replay", "Replay a recorded run or trace file and check it matches."),
+    "memory": ("aos_core.cli.memory:memory", "Put, get, search and delete items of the memory store."),
     "demo": ("aos_core.cli.demo:demo", "Run the offline demo: simulate, run and replay a three-skill plan."),
     "plugin": ("aos_core.cli.authoring:plugin", "Tools for plugin authors (aos plugin new NAME)."),
     "install": ("aos_core.cli.authoring:install", "Install plugin distributions into aos's environment."),

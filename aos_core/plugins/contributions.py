@@ -39,7 +39,7 @@ _COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 # plugin may not add a command of one of these names.
 CORE_COMMANDS = frozenset(
     {
-        "demo", "describe", "exec", "failures", "install", "plan", "plugin", "plugins", "query",
+        "demo", "describe", "exec", "failures", "install", "memory", "plan", "plugin", "plugins", "query",
         "replay", "run", "runs", "schema", "show", "simulate", "skills", "uninstall",
     }
 )  # fmt: skip

