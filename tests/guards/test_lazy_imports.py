@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
+HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "rich")
 PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
 DISCOVERY = {
     "aos --help": (["--help"], set(HEAVY)),

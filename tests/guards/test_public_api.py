@@ -45,6 +45,7 @@ PINNED: dict[str, list[str]] = {
         "PlannerContext",
         "PluginReport",
         "Policy",
+        "PreflightContext",
         "RateLimit",
         "ReplayResult",
         "ResourceContract",
