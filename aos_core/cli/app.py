@@ -156,10 +156,20 @@ def cli() -> None:
     """AOS: run machine-native agents with declared costs, structured failures and exact replay.
 
     Every command takes --json for machine output. Exit codes: 0 ok, 1 internal error,
-    2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent.
+    2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent,
+    130/143 interrupted (Ctrl-C, SIGTERM).
 
     JSON arguments (--params, --contract, --profile, a PLAN) are inline JSON, @FILE or - (stdin):
     UTF-8, at most 100 levels of nesting and 64 MiB; anything else is a usage error.
+
+    \b
+    Getting started (offline, no key needed):
+      aos skills                 # what the installed plugins provide
+      aos demo                   # simulate, run and replay a three-skill plan
+      aos runs                   # the demo's run: aos show RUN, aos replay RUN
+
+    Docs: docs/cli.md (every command), docs/user_guide.md, docs/error_taxonomy.md in the
+    AOS repository; `aos COMMAND --help` for one command.
     """
 
 
