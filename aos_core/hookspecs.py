@@ -75,6 +75,8 @@ def aos_register_skills(register: Register, config: Mapping[str, Any]) -> None:
       ``SkillError`` for one; the core fills in the step. Never do I/O here. A preflight that
       crashes is reported as a warning, never as a problem. The core itself already checks
       the policy's allowed and denied skills and that every ``${secrets.NAME}`` is set.
+    - optionally ``warm_up()``: called once per executor before the skill's first call is timed;
+      import heavy libraries here so their import time is not counted in a call's duration.
 
     Refused at load time, with the reason: invalid metadata, missing or non-pydantic
     ``Input``/``Output``, an ``execute`` that is not callable as ``execute(params, ctx)``, a

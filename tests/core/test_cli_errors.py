@@ -106,3 +106,15 @@ def test_query_answers_from_the_latest_recorded_run_or_the_one_named(aos_cli: An
     assert budget["limits"]["max_calls"] == 5 and budget["spent"]["calls"] == 1 and budget["remaining"]["calls"] == 4
     assert json.loads(aos_cli("query", "state", "--json").stdout)["state"] == {}
     assert aos_cli("query", "skills", "--run", first).returncode == 2
+
+
+def test_a_plain_http_connection_error_says_nothing_of_tls(aos_cli: Any) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = aos_cli("exec", "http_call", "--params", json.dumps({"url": f"http://127.0.0.1:{port}/"}),
+                   "--allow-net", f"127.0.0.1:{port}", "--json")  # fmt: skip
+    error = error_of(done)
+    assert error["code"] == "CONNECTION_FAILED" and "ssl:" not in error["message"]

@@ -167,3 +167,25 @@ def test_a_skills_preflight_problem_gets_its_step_and_a_crashing_preflight_is_on
         ("b", "PERMISSION_DENIED", "raising: not with this policy"),
     ]
     assert any("the preflight of broken failed (ZeroDivisionError" in w for w in report.warnings)
+
+
+def test_warm_up_runs_before_the_clock_starts_and_a_failing_one_fails_the_call() -> None:
+    """A heavy import in warm_up() is not counted in the call's duration (llm_invoke imports anthropic there)."""
+    import time
+
+    from aos_core import ErrorCode
+
+    slow = fake_skill("slow_start", returns={"value": 1})
+    slow.warm_up = lambda: time.sleep(0.3)
+    broken = fake_skill("broken_start")
+
+    def fail_to_start() -> None:
+        raise ImportError("no module named 'sdk'")
+
+    broken.warm_up = fail_to_start
+    with Runtime(plugins=[FakePlugin(skills=[slow, broken])], entry_points=False) as runtime:
+        timed = runtime.execute("slow_start", {"value": 1})
+        failed = runtime.execute("broken_start", {"value": 1})
+    assert timed.ok and timed.duration_ms < 100
+    assert failed.error is not None and failed.error.code == ErrorCode.SKILL_CRASHED
+    assert failed.error.message == "broken_start's warm_up() failed: ImportError: no module named 'sdk'"
