@@ -22,7 +22,6 @@ surface as SKILL_CRASHED.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
