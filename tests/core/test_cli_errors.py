@@ -118,3 +118,16 @@ def test_a_plain_http_connection_error_says_nothing_of_tls(aos_cli: Any) -> None
                    "--allow-net", f"127.0.0.1:{port}", "--json")  # fmt: skip
     error = error_of(done)
     assert error["code"] == "CONNECTION_FAILED" and "ssl:" not in error["message"]
+
+
+def test_aos_plugins_counts_cost_warnings_per_estimator(aos_cli: Any) -> None:
+    """What `aos exec`/`aos run` record when an outcome carries a cost warning, `aos plugins` shows."""
+    from aos_core.cli.records import note_cost_warnings
+
+    warning = {"kind": "overrun", "estimator": "anthropic", "message": "estimator anthropic priced llm_invoke above"}
+    assert note_cost_warnings([{"skill": "llm_invoke", "cost_warning": warning}, {"skill": "x", "cost_warning": None}]) == 1
+    note_cost_warnings([{"skill": "llm_invoke", "cost_warning": {**warning, "kind": "unpriced"}}])
+    listed = json.loads(aos_cli("plugins", "--json").stdout)["cost_warnings"]
+    assert {k: listed["anthropic"][k] for k in ("overrun", "unpriced", "last_skill")} == {
+        "overrun": 1, "unpriced": 1, "last_skill": "llm_invoke"}  # fmt: skip
+    assert "cost warnings from estimator anthropic: 1 overrun(s), 1 unpriced" in aos_cli("plugins").stdout
