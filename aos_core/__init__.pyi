@@ -38,6 +38,7 @@ from aos_core.contracts.protocols import FailureClassifier as FailureClassifier
 from aos_core.contracts.protocols import Planner as Planner
 from aos_core.contracts.protocols import PlannerContext as PlannerContext
 from aos_core.contracts.protocols import PlanRequest as PlanRequest
+from aos_core.contracts.protocols import PreflightContext as PreflightContext
 from aos_core.contracts.protocols import Skill as Skill
 from aos_core.contracts.protocols import SkillContext as SkillContext
 from aos_core.contracts.protocols import SkillError as SkillError

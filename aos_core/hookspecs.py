@@ -66,6 +66,17 @@ def aos_register_skills(register: Register, config: Mapping[str, Any]) -> None:
       ``SkillContext``; returns an ``Output`` (or a dict that validates as one). To fail with a
       specific code, raise ``SkillError(code, message)``; any other exception goes to the
       failure classifiers and otherwise becomes ``SKILL_CRASHED``.
+    - optionally ``preflight(params, ctx)``: what would make a call fail at once that only the
+      skill can tell, found without sending anything (``aos simulate`` and the check ``aos run``
+      makes before its first step). ``params`` are the step's parameters as the plan writes them
+      (``${steps...}`` and ``${secrets...}`` references unresolved: skip what you cannot judge);
+      ``ctx`` is a ``PreflightContext`` (``policy``, the skill's ``config``, ``has_secret(name)``).
+      Return a list of ``PlanProblem(code=..., message=...)`` (empty when all is well), or raise
+      ``SkillError`` for one; the core fills in the step. Never do I/O here. A preflight that
+      crashes is reported as a warning, never as a problem. The core itself already checks
+      the policy's allowed and denied skills and that every ``${secrets.NAME}`` is set.
+    - optionally ``warm_up()``: called once per executor before the skill's first call is timed;
+      import heavy libraries here so their import time is not counted in a call's duration.
 
     Refused at load time, with the reason: invalid metadata, missing or non-pydantic
     ``Input``/``Output``, an ``execute`` that is not callable as ``execute(params, ctx)``, a

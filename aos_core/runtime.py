@@ -51,7 +51,7 @@ from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, open_store, owner_id
 from aos_core.runs.trace import TraceDocument
 from aos_core.simulation import simulate
 
-__all__ = ["QUERY_KEYS", "Runtime", "UnknownSkill"]
+__all__ = ["QUERY_KEYS", "Runtime", "UnknownSkill", "history_of"]
 
 QUERY_KEYS = ("budget", "history", "state", "skills", "plugins", "contracts")
 
@@ -262,7 +262,14 @@ class Runtime:
             contract=self.contract,
             skill_config=self.config.skills,
             at=self.clock.now(),
+            has_secret=self._has_secret,
         )
+
+    def _has_secret(self, name: str) -> bool:
+        try:
+            return self.secrets.find(name) is not None
+        except LookupError:  # the provider failed: the call would fail as well
+            return False
 
     def _setup(self) -> RunSetup:
         return RunSetup(
@@ -378,18 +385,32 @@ class Runtime:
         """The stored events of a run (`keep_events=True`), numbered from 1, after number `after`."""
         return self.store.read_events(self.store.resolve_id(run_id), after, limit)
 
-    def replay(self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None) -> ReplayResult:
+    def replay(
+        self,
+        source: str | Path | TraceDocument,
+        plan: Plan | Mapping[str, Any] | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> ReplayResult:
         """Replay a run id, a trace file or a `TraceDocument`; `plan` replaces the recorded plan.
-        `RunNotFound`, `RunNotFinished` or `TraceError` when there is nothing to replay."""
-        result: ReplayResult = self._loop.run(self.areplay(source, plan))
+        `RunNotFound`, `RunNotFinished` or `TraceError` when there is nothing to replay.
+        `on_event` hears the replay's events, as a run's (live progress)."""
+        result: ReplayResult = self._loop.run(self.areplay(source, plan, on_event=on_event))
         return result
 
     async def areplay(
-        self, source: str | Path | TraceDocument, plan: Plan | Mapping[str, Any] | None = None
+        self,
+        source: str | Path | TraceDocument,
+        plan: Plan | Mapping[str, Any] | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> ReplayResult:
         """Async twin of `replay`."""
         trace, run_id = replay_source(source, lambda: self.store)
-        return await replay_trace(trace, run_id, plan, make_executor=self._new_executor, waits=self._async)
+        observers = () if on_event is None else (on_event,)
+        return await replay_trace(
+            trace, run_id, plan, make_executor=self._new_executor, waits=self._async, observers=observers
+        )
 
     def runs(self, limit: int = 50) -> list[RunSummary]:
         """Recorded runs, newest first."""
@@ -444,7 +465,7 @@ class Runtime:
         if key == "budget":
             return self.ledger.snapshot(self.clock.monotonic())
         if key == "history":
-            return _history(self._history, params)
+            return history_of(self._history, params)
         if key == "state":
             return {"state": self.state.snapshot()}
         if key == "skills":
@@ -494,7 +515,8 @@ class Runtime:
         await self.aclose()
 
 
-def _history(outcomes: Iterable[StructuredOutcome], params: dict[str, Any]) -> dict[str, Any]:
+def history_of(outcomes: Iterable[StructuredOutcome], params: Mapping[str, Any]) -> dict[str, Any]:
+    """`query("history")` over `outcomes`: filtered by `skill`, `status`, `code`; the last `limit`."""
     skill = params.get("skill")
     status = params.get("status")
     code = params.get("code")

@@ -1,11 +1,14 @@
 """Simulation: what a plan would cost and how long it would take, found without executing it.
 
 Pure over data: the plan, the loaded skills, the cost estimators, the policy and the contract.
+It also runs the checks that would refuse a call at once, without sending anything: the policy's
+allowed and denied skills, every `${secrets.NAME}` a step names, and each skill's own optional
+`preflight(params, ctx)` (http_call: a URL the network policy refuses; llm_invoke: no API key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +17,10 @@ from aos_core.contracts.cost import Cost, CostEstimate, CurrencyMismatch
 from aos_core.contracts.errors import ErrorCode
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
-from aos_core.contracts.protocols import EstimateContext
+from aos_core.contracts.protocols import EstimateContext, PreflightContext, SkillError
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import CostRange, SimulationReport, StepEstimate
+from aos_core.execution.secrets import SECRET_REF
 from aos_core.planning.validation import dependencies, plan_graph, topological_order, validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.policy import check_allowed, needs_approval
@@ -36,9 +40,11 @@ def simulate(
     skill_config: Mapping[str, Mapping[str, Any]],
     at: datetime,
     problems: list[PlanProblem] | None = None,
+    has_secret: Callable[[str], bool] | None = None,
 ) -> SimulationReport:
     """Problems, approvals, cost range and critical-path latency of `plan`; runs nothing.
-    `problems`: what validating the plan already found (validated here when not given)."""
+    `problems`: what validating the plan already found (validated here when not given).
+    `has_secret`: whether a secret is set (None: secrets are not checked)."""
     problems = list(validate_plan(plan, skills) if problems is None else problems)
     graph = plan_graph(plan)
     warnings: list[str] = []
@@ -61,6 +67,10 @@ def simulate(
         approval = needs_approval(policy, meta)
         if approval:
             approvals.append(step.id)
+        if has_secret is not None:
+            problems += _missing_secrets(step.id, meta.name, step.params, has_secret)
+            context = PreflightContext(policy, skill_config.get(meta.name, {}), has_secret)
+            problems += _preflight(step.id, entry, step.params, context, warnings)
         estimate = _estimate(step.id, meta, entry, estimators, step.params, skill_config, at, problems)
         refs = [r.text for r in graph.references[step.id]]
         if refs and meta.cost.uses_tokens:
@@ -156,6 +166,57 @@ def _estimate(
             )
         )
         return None
+
+
+def _missing_secrets(
+    step_id: str, skill: str, params: Any, has_secret: Callable[[str], bool]
+) -> list[PlanProblem]:
+    """A problem for each `${secrets.NAME}` in the step's own text that is not set (what the
+    pipeline would refuse the call for: INVALID_INPUT)."""
+    names: list[str] = []
+    stack = [params]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            names += [m.group(1) for m in SECRET_REF.finditer(value) if m.group(1) not in names]
+        elif isinstance(value, Mapping):
+            stack += list(value.values())
+        elif isinstance(value, list | tuple):
+            stack += list(value)
+    return [
+        PlanProblem(
+            step_id=step_id,
+            code=ErrorCode.INVALID_INPUT,
+            message=f"{skill}: secret {name} is not set; export {name}=... or configure a secrets provider",
+        )
+        for name in sorted(names)
+        if not has_secret(name)
+    ]
+
+
+def _preflight(
+    step_id: str, entry: SkillEntry, params: Any, ctx: PreflightContext, warnings: list[str]
+) -> list[PlanProblem]:
+    """The skill's own preflight, if it has one: its problems, with this step's id."""
+    check = getattr(entry.skill, "preflight", None)
+    if check is None:
+        return []
+    name = entry.metadata.name
+    try:
+        found = check(params, ctx)
+    except SkillError as exc:
+        return [PlanProblem(step_id=step_id, code=exc.code, message=f"{name}: {exc.message}")]
+    except Exception as exc:  # noqa: BLE001 - a broken preflight must not stop a plan; it is reported
+        warnings.append(f"step {step_id}: the preflight of {name} failed ({type(exc).__name__}: {exc}); unchecked")
+        return []
+    problems = []
+    for item in found or ():
+        if isinstance(item, PlanProblem):
+            problems.append(item.model_copy(update={"step_id": step_id}))
+        else:
+            shown = type(item).__name__
+            warnings.append(f"step {step_id}: the preflight of {name} returned {shown}, not a PlanProblem")
+    return problems
 
 
 def _critical_path(plan: Plan, order: list[str], latency: Mapping[str, float]) -> tuple[list[str], float]:

@@ -21,6 +21,7 @@ surface as SKILL_CRASHED.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -133,7 +134,7 @@ def _translate(exc: Exception, where: Where) -> SkillError | None:
         )
     for types, code, template in _rows():
         if isinstance(exc, types):
-            error = str(exc) or type(exc).__name__
+            error = _plain(str(exc) or type(exc).__name__, where.url)
             text = template.format(timeout_ms=where.timeout_ms, error=error)
             details: dict[str, Any] = {"url": where.url, "exception_type": type(exc).__name__}
             if code is ErrorCode.TIMEOUT:
@@ -142,6 +143,18 @@ def _translate(exc: Exception, where: Where) -> SkillError | None:
                 details["request_sent"] = False  # no connection, so nothing was sent: safe to retry any method
             return SkillError(code, f"{where.method} {where.url} {text}", details=details)
     return None
+
+
+_SSL_NOTE = re.compile(r" ssl:(?:default|None|True|False|<[^>]*>)")
+_CONNECT_CALL = re.compile(r"\[Connect call failed \('?([^',]+)'?, (\d+)\)\]")
+
+
+def _plain(text: str, url: str) -> str:
+    """aiohttp's connection message without its TLS note on a plain-http URL ("ssl:default") and
+    with its tuple spelled as an address: `connection refused by 127.0.0.1:9`."""
+    if url.startswith("http:"):
+        text = _SSL_NOTE.sub("", text)
+    return _CONNECT_CALL.sub(lambda m: f"(connection refused by {m.group(1)}:{m.group(2)})", text)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], datetime]) -> int | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aos_core import ErrorCode, SideEffect, SkillContext, SkillMetadata
+from aos_core import ErrorCode, PlanProblem, PreflightContext, SideEffect, SkillContext, SkillMetadata
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
 
 if TYPE_CHECKING:
@@ -63,6 +63,12 @@ class HttpCall:
         if params.method in IDEMPOTENT_METHODS:
             return True
         return any(name.lower() == "idempotency-key" for name in params.headers)
+
+    def preflight(self, params: dict[str, Any], ctx: PreflightContext) -> list[PlanProblem]:
+        """A literal URL the network policy refuses whatever DNS says (checked before a run)."""
+        from aos_skill_http.preflight import preflight
+
+        return preflight(params, ctx)
 
     async def execute(self, params: HttpCallInput, ctx: SkillContext) -> HttpCallOutput:
         perform = _perform or _load()

@@ -82,6 +82,24 @@ def _walk(path: list[str], command: click.Command) -> Iterator[list[str]]:
                 yield from _walk([*path, sub], subcommand)
 
 
+def _cli_errors() -> str:
+    """The error codes of the command line itself, beside the failure catalog's."""
+    from aos_core.cli.errors import CLI_ERRORS
+
+    rows = "".join(
+        f"| `{code}` | {category} | {exit_code} | {_cell(meaning)} |\n"
+        for code, (category, exit_code, meaning) in CLI_ERRORS.items()
+    )
+    return (
+        "\n## Errors\n\nEvery failure is one line `aos: ...` on stderr (a usage error adds the command's usage"
+        " and where its help is); with `--json`, stdout holds one JSON object: the command's own result when it"
+        " has one (an outcome, a run), else `{\"ok\": false, \"error\": {\"code\", \"category\", \"message\","
+        " \"retryable\", \"details\", \"exit_code\"}}`. A failed skill call or run has a code from the failure"
+        " catalog; the command line's own failures have these:\n\n"
+        "| code | category | exit | meaning |\n|---|---|---|---|\n" + rows
+    )
+
+
 def cli_doc() -> str:
     available, missing = command_status()
     parts = [
@@ -90,6 +108,7 @@ def cli_doc() -> str:
         "\nEvery command takes `--json` for machine output. Exit codes: 0 ok, 1 internal error, 2 usage"
         " error, 3 VALIDATION, 4 PERMISSION, 5 RESOURCE, 6 TRANSIENT, 7 PERMANENT"
         " (see [error_taxonomy.md](error_taxonomy.md)).\n",
+        _cli_errors(),
         "\n## aos\n\n```text\n" + _command_help([]) + "```\n",
     ]
     for name, command in available.items():

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("aos_core.cli.discovery:schema", "Print the JSON Schema of a contract model."),
     "failures": ("aos_core.cli.discovery:failures", "Print the failure catalog: codes, categories, recovery."),
     "exec": ("aos_core.cli.work:exec_", "Execute one skill and print its outcome."),
-    "query": ("aos_core.cli.work:query", "Ask the runtime what it knows (budget, skills, state...)."),
+    "query": ("aos_core.cli.work:query", "Ask what the runtime knows (budget, history, state, skills...)."),
     "plan": ("aos_core.cli.runs:plan", "Ask a planner for a plan for GOAL."),
     "simulate": ("aos_core.cli.runs:simulate", "Check a plan and estimate its cost and latency; runs nothing."),
     "run": ("aos_core.cli.runs:run", "Run a plan, recording a durable, replayable trace."),
@@ -33,8 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "memory": ("aos_core.cli.memory:memory", "Put, get, search and delete items of the memory store."),
     "demo": ("aos_core.cli.demo:demo", "Run the offline demo: simulate, run and replay a three-skill plan."),
     "plugin": ("aos_core.cli.authoring:plugin", "Tools for plugin authors (aos plugin new NAME)."),
-    "install": ("aos_core.cli.authoring:install", "Install plugin distributions into aos's environment."),
-    "uninstall": ("aos_core.cli.authoring:uninstall", "Remove plugin distributions from aos's environment."),
+    "install": ("aos_core.cli.installing:install", "Install plugin distributions into aos's environment."),
+    "uninstall": ("aos_core.cli.installing:uninstall", "Remove plugin distributions from aos's environment."),
 }
 
 
@@ -47,6 +47,35 @@ class LazyGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plugin_of: dict[str, str] = {}  # plugin command -> the plugin that added it, once loaded
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Every failure is reported once, in one style (`cli/errors.py`), whoever calls `main`."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from aos_core.cli.errors import guarded
+
+        argv = list(sys.argv[1:] if args is None else args)
+        sys.exit(guarded(lambda: super(LazyGroup, self).main(argv, prog_name, complete_var, False, **extra), argv))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command is a usage error naming the closest commands."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; 'aos --help' lists the commands"
+            raise click.UsageError(f"no command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         """A plugin command that raises ends with one line naming it and its plugin, not a traceback."""
@@ -62,7 +91,7 @@ class LazyGroup(click.Group):
 
             text = " ".join(str(exc).split())[:300] or "(no message)"
             message = f"`aos {name}` (plugin {self._plugin_of[name]}) failed: {type(exc).__name__}: {text}"
-            fail(message, EXIT_INTERNAL, as_json=False)
+            fail(message, EXIT_INTERNAL, error_code="INTERNAL", details={"plugin": self._plugin_of[name]})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = {*COMMANDS, *self.commands}
@@ -128,10 +157,20 @@ def cli() -> None:
     """AOS: run machine-native agents with declared costs, structured failures and exact replay.
 
     Every command takes --json for machine output. Exit codes: 0 ok, 1 internal error,
-    2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent.
+    2 usage error, 3 validation, 4 permission, 5 resource, 6 transient, 7 permanent,
+    130/143 interrupted (Ctrl-C, SIGTERM).
 
     JSON arguments (--params, --contract, --profile, a PLAN) are inline JSON, @FILE or - (stdin):
     UTF-8, at most 100 levels of nesting and 64 MiB; anything else is a usage error.
+
+    \b
+    Getting started (offline, no key needed):
+      aos skills                 # what the installed plugins provide
+      aos demo                   # simulate, run and replay a three-skill plan
+      aos runs                   # the demo's run: aos show RUN, aos replay RUN
+
+    Docs: docs/cli.md (every command), docs/user_guide.md, docs/error_taxonomy.md in the
+    AOS repository; `aos COMMAND --help` for one command.
     """
 
 

@@ -91,7 +91,14 @@ def demo_plan(base_url: str) -> dict[str, Any]:
 def demo(store: Path | None, as_json: bool) -> None:
     """Run the offline demo: simulate, run and replay a three-skill plan.
 
-    Uses Anthropic when ANTHROPIC_API_KEY is set, else a local Messages-API endpoint.
+    Starts a local inventory service and, unless ANTHROPIC_API_KEY is set, a local Messages-API
+    endpoint: nothing leaves the machine. The run is recorded, so `aos show`, `aos replay` and
+    `aos query` work on it afterwards.
+
+    \b
+    Examples:
+      aos demo
+      aos demo --json | python -m json.tool
     """
     from aos_core.contracts.profile import AgentProfile, NetworkPolicy, Policy
     from aos_core.contracts.resources import ResourceContract

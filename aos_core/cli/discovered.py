@@ -76,7 +76,7 @@ def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
 
         why = registry.reports[0].reason if registry.reports else "it is no longer installed"
         message = f"plugin {plugin!r}, which provides `aos {name}`, failed to load: {why}"
-        fail(message, EXIT_CODES["VALIDATION"], as_json=False)
+        fail(message, EXIT_CODES["VALIDATION"], error_code="PLUGIN_FAILED")
     command: click.Command = found.command
     return command, plugin
 

@@ -18,23 +18,51 @@ from aos_core.cli.options import json_option
 def plugins(strict: bool, as_json: bool) -> None:
     """List plugins and whether each loaded.
 
-    A failed plugin is shown with the reason; the others keep working.
+    A failed plugin is shown with the reason; the others keep working. Plugins installed with
+    `aos install` are marked: `uv tool upgrade aos-core` (and pipx's upgrade) drops them, so
+    install aos-core with them, e.g. `uv tool install aos-core --with aos-skill-weather`. Cost
+    warnings (an estimator that priced a call above the worst case it reserved, or could not
+    price it) seen by `aos exec` and `aos run` are counted per estimator.
+
+    \b
+    Examples:
+      aos plugins
+      aos plugins --strict --json
     """
+    from aos_core.cli.records import cost_warnings, installed
+
     reports = discovered()["plugins"]
     failed = [r for r in reports if r["status"] == "failed"]
+    ours = installed()
+    warnings = cost_warnings()
+    for report in reports:
+        report["installed_by_aos"] = bool(report["distribution"]) and report["distribution"] in ours
     if as_json:
-        emit({"plugins": reports})
+        emit({"plugins": reports, "installed_by_aos": ours, "cost_warnings": warnings})
     else:
         rows = []
         for r in reports:
             origin = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
             commands = [f"aos {c}" for c in r.get("commands", [])]
             gives = ", ".join(r["skills"] + r["planners"] + r["classifiers"] + r["estimators"] + commands)
-            rows.append([r["name"], r["status"], origin, r["reason"] or gives])
+            mark = " *" if r["installed_by_aos"] else ""
+            rows.append([r["name"], r["status"], origin + mark, r["reason"] or gives])
         click.echo(table(rows, ["PLUGIN", "STATUS", "FROM", "PROVIDES / REASON"]))
+        if ours:
+            names = " ".join(f"--with {name}" for name in sorted(ours))
+            click.echo(
+                f"\n* installed with aos install. An upgrade with uv tool or pipx drops them; keep them with: "
+                f"uv tool install aos-core {names}"
+            )
+        for estimator, counts in sorted(warnings.items()):
+            click.echo(
+                f"\ncost warnings from estimator {estimator}: {counts.get('overrun', 0)} overrun(s), "
+                f"{counts.get('unpriced', 0)} unpriced; last ({counts.get('last_skill', '?')}): "
+                f"{counts.get('last', '')}"
+            )
     if strict and failed:
         names = ", ".join(r["name"] for r in failed)
-        fail(f"{len(failed)} plugin(s) failed to load: {names}", EXIT_CODES["VALIDATION"], as_json=False)
+        fail(f"{len(failed)} plugin(s) failed to load: {names}", EXIT_CODES["VALIDATION"], error_code="PLUGIN_FAILED")
 
 
 @click.command()
@@ -43,21 +71,41 @@ def skills(as_json: bool) -> None:
     """List the skills the loaded plugins provide.
 
     Discovery is cached under $AOS_HOME/cache until a plugin, aos-core or the configuration
-    changes; AOS_NO_CACHE=1 skips the cache.
+    changes; AOS_NO_CACHE=1 skips the cache. A plugin that failed to load is counted on stderr.
+
+    \b
+    Examples:
+      aos skills
+      aos skills --json
     """
-    metadata = discovered()["skills"]
+    found = discovered()
+    metadata = found["skills"]
+    failed = [r for r in found["plugins"] if r["status"] == "failed"]
     if as_json:
         emit({"skills": metadata})
-        return
-    rows = [[m["name"], m["version"], _effects(m), m["description"]] for m in metadata]
-    click.echo(table(rows, ["SKILL", "VERSION", "EFFECTS", "DESCRIPTION"]))
+    elif metadata:
+        rows = [[m["name"], m["version"], _effects(m), m["description"]] for m in metadata]
+        click.echo(table(rows, ["SKILL", "VERSION", "EFFECTS", "DESCRIPTION"]))
+    else:
+        click.echo(
+            "No skills installed. Install some: aos install aos-skill-http aos-skill-json aos-skill-llm "
+            "(or write one: aos plugin new aos-skill-NAME)"
+        )
+    if failed:
+        click.echo(f"aos: {len(failed)} plugin(s) failed to load: see aos plugins", err=True)
 
 
 @click.command()
 @click.argument("skill")
 @json_option
 def describe(skill: str, as_json: bool) -> None:
-    """Show one skill's full metadata and schemas."""
+    """Show one skill's full metadata and schemas.
+
+    \b
+    Examples:
+      aos describe http_call
+      aos describe llm_invoke --json
+    """
     found = discovered()
     by_name = {m["name"]: m for m in found["skills"]}
     if skill not in by_name:
@@ -67,7 +115,7 @@ def describe(skill: str, as_json: bool) -> None:
         exc = UnknownSkill(skill, by_name)
         error = make_error(ErrorCode.SKILL_NOT_FOUND, str(exc), details={"suggestions": exc.suggestions})
         data = {"ok": False, "error": error.model_dump(mode="json")}
-        fail(str(exc), EXIT_CODES["PERMANENT"], as_json=as_json, data=data)
+        fail(str(exc), EXIT_CODES["PERMANENT"], data=data)
     metadata = by_name[skill]
     if as_json:
         emit(metadata)
@@ -95,6 +143,11 @@ def schema(name: str | None, as_json: bool) -> None:
     """Print the JSON Schema of a contract model.
 
     Without NAME, list the models that have one.
+
+    \b
+    Examples:
+      aos schema
+      aos schema ResourceContract
     """
     from pydantic import TypeAdapter
 
@@ -125,7 +178,13 @@ def schema(name: str | None, as_json: bool) -> None:
 @click.command()
 @json_option
 def failures(as_json: bool) -> None:
-    """Print the failure catalog: codes, categories, recovery."""
+    """Print the failure catalog: codes, categories, recovery.
+
+    \b
+    Examples:
+      aos failures
+      aos failures --json
+    """
     from aos_core.contracts.errors import failure_catalog
 
     entries = [e.model_dump(mode="json") for e in failure_catalog()]

@@ -19,8 +19,10 @@ __all__ = [
     "emit",
     "exit_code_for",
     "fail",
+    "fail_with",
     "read_json_arg",
     "render_outcome",
+    "show_money",
     "table",
 ]
 
@@ -112,22 +114,63 @@ def _too_deep(option: str, source: str) -> str:
 
 
 def emit(data: Any) -> None:
-    """Write one JSON document to stdout."""
+    """Write one JSON document to stdout (a failure after it prints no second one)."""
+    from aos_core.cli.errors import mark_emitted
+
     click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    mark_emitted()
 
 
-def fail(message: str, code: int, *, as_json: bool, data: Any = None) -> NoReturn:
-    """Exit with `code`: JSON (when asked) on stdout, one readable line on stderr."""
-    if as_json and data is not None:
-        emit(data)
-    click.echo(f"aos: {message}", err=True)
-    sys.exit(code)
+def fail(
+    message: str,
+    code: int,
+    *,
+    as_json: bool = False,
+    data: Any = None,
+    error_code: str | None = None,
+    category: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> NoReturn:
+    """End the command with exit `code`: one line `aos: MESSAGE` on stderr and, with --json,
+    `data` (or an error object) on stdout, unless the command already printed its JSON.
+
+    `as_json` is accepted for the callers that know it; the error handler reads `--json` itself.
+    """
+    from aos_core.cli.errors import Failure
+
+    raise Failure(message, code, code=error_code, category=category, details=details, data=data)
+
+
+def fail_with(error: dict[str, Any], message: str | None = None, data: Any = None) -> NoReturn:
+    """End the command with an `ErrorInfo` (as JSON): its category's exit code, `CODE: message`."""
+    fail(
+        message or f"{error['code']}: {error['message']}",
+        exit_code_for(error["category"]),
+        data=data,
+        error_code=error["code"],
+        category=error["category"],
+        details=error.get("details") or {},
+    )
+
+
+def show_money(value: Any) -> str:
+    """Money as a person reads it, everywhere alike: every digit it has, no trailing zeros past
+    the cents (`0.00550` -> `0.0055`, `0.005496` stays, `1` -> `1.00`)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    text = format(amount.normalize(), "f")
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 def render_outcome(outcome: dict[str, Any]) -> str:
     """A person's view of an outcome."""
     cost = outcome.get("cost") or {}
-    money = f"{cost.get('money', '0')} {cost.get('currency', '')}".strip()
+    money = f"{show_money(cost.get('money', '0'))} {cost.get('currency', '')}".strip()
     tail = (
         f"{outcome.get('duration_ms', 0)} ms, {outcome.get('attempts', 0)} attempt(s), "
         f"cost {money}, {cost.get('calls', 0)} call(s), tokens {cost.get('input_tokens', 0)}/"

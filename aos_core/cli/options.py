@@ -21,62 +21,100 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Machine output: JSON on stdout only.")(func)
 
 
-def runtime_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --profile, --contract, --allow-net, --approve, --config, --seed and --store."""
-    options = [
-        click.option(
-            "--store",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Run store: an SQLite file or a directory (default: $AOS_HOME/runs.sqlite3).",
-        ),
-        click.option("--seed", type=int, default=None, help="Seed for the run's random source."),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Runtime configuration TOML (default: $AOS_HOME/config.toml when present).",
-        ),
-        click.option(
-            "--approve",
-            multiple=True,
-            metavar="SKILL|all",
-            help="Approve a skill that needs approval (repeatable).",
-        ),
-        click.option(
-            "--allow-net",
-            multiple=True,
-            metavar="HOST[:PORT]|CIDR",
-            help="Allow a network destination the policy refuses by default (repeatable).",
-        ),
-        click.option("--contract", metavar="JSON|@FILE", default=None, help="Resource contract (budgets, limits)."),
-        click.option(
-            "--profile",
-            "profile_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Agent profile JSON file.",
-        ),
-    ]
+def _store(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--store",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Run store: an SQLite file or a directory (default: $AOS_HOME/runs.sqlite3).",
+    )(func)
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
 
-    for option in options:
-        wrapper = option(wrapper)
-    return wrapper
+def _config(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Runtime configuration TOML (default: $AOS_HOME/config.toml when present).",
+    )(func)
+
+
+def _seed(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--seed", type=int, default=None, help="Seed for the run's random source.")(func)
+
+
+def _approve(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--approve", multiple=True, metavar="SKILL|all", help="Approve a skill that needs approval (repeatable)."
+    )(func)
+
+
+def _allow_net(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--allow-net",
+        multiple=True,
+        metavar="HOST[:PORT]|CIDR",
+        help="Allow a network destination the policy refuses by default (repeatable).",
+    )(func)
+
+
+def _contract(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--contract", metavar="JSON|@FILE", default=None, help="Resource contract (budgets, limits)."
+    )(func)
+
+
+def _profile(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--profile",
+        "profile_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Agent profile JSON file.",
+    )(func)
+
+
+_OPTIONS = {
+    "profile": _profile,
+    "contract": _contract,
+    "allow_net": _allow_net,
+    "approve": _approve,
+    "config": _config,
+    "seed": _seed,
+    "store": _store,
+}
+
+
+def runtime_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the named runtime options (default: all of them) in one order for every command:
+    profile, contract, allow_net, approve, config, seed, store."""
+    chosen = [name for name in _OPTIONS if name in names] if names else list(_OPTIONS)
+    unknown = set(names) - set(_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown runtime options: {sorted(unknown)}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        decorated: Callable[..., Any] = wrapper
+        for name in reversed(chosen):
+            decorated = _OPTIONS[name](decorated)
+        return decorated
+
+    return decorate
 
 
 def build_runtime(
     *,
-    profile_path: Path | None,
-    contract: str | None,
-    allow_net: tuple[str, ...],
-    approve: tuple[str, ...],
-    config_path: Path | None,
-    seed: int | None,
+    profile_path: Path | None = None,
+    contract: str | None = None,
+    allow_net: tuple[str, ...] = (),
+    approve: tuple[str, ...] = (),
+    config_path: Path | None = None,
+    seed: int | None = None,
     store: Path | None = None,
     **overrides: Any,
 ) -> Any:
@@ -107,13 +145,32 @@ def build_runtime(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise click.UsageError(f"invalid {exc.title}: {where}: {first['msg']}") from None
+        model = {"ResourceContract": ResourceContract, "AgentProfile": AgentProfile}.get(exc.title)
+        hint = _field_hint(model, first["loc"]) if first["type"] == "extra_forbidden" and model else ""
+        raise click.UsageError(f"invalid {exc.title}: {where}: {first['msg']}{hint}") from None
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     if store is not None and (store.is_dir() or not store.suffix):
         store = store / "runs.sqlite3"
     options: dict[str, Any] = {"store": store, "approve": _terminal_approver(), **overrides}
     return Runtime(profile=profile, contract=resource, config=config, seed=seed, **options)
+
+
+def _field_hint(model: Any, loc: tuple[Any, ...]) -> str:
+    """"; did you mean max_money?" for a misspelt field of `model` (nested models followed)."""
+    import difflib
+
+    from pydantic import BaseModel
+
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        kind = getattr(field, "annotation", None)
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            return ""
+        model = kind
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else f"; known fields: {', '.join(known)}"
 
 
 def _terminal_approver() -> Callable[[Any], bool] | None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from aos_core.cli.io import EXIT_CODES, EXIT_USAGE, emit, exit_code_for, fail, read_json_arg, render_outcome, table
+from aos_core.cli.io import emit, fail, fail_with, read_json_arg, render_outcome, show_money, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
+from aos_core.cli.running import interrupted_run, preflight_refusal, running, shown_contract
 
 
 def _read_plan(path: str) -> Any:
@@ -18,16 +18,29 @@ def _read_plan(path: str) -> Any:
     return read_json_arg(path if path == "-" else f"@{path}", "PLAN")
 
 
+_PROGRESS = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Live progress on stderr (default: on a terminal, without --json).",
+)
+
+
 @click.command()
 @click.argument("goal")
 @click.option("--planner", default=None, help="Planner name (default: the profile's, 'stub').")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the plan here.")
-@runtime_options
+@runtime_options("profile", "contract", "config")
 @json_option
 def plan(goal: str, planner: str | None, output: Path | None, as_json: bool, **options: Any) -> None:
     """Ask a planner for a plan for GOAL.
 
-    The plan is validated against the skills' schemas before it is shown.
+    The plan is validated against the skills' schemas before it is shown. The stub planner
+    (the default) works offline; --planner claude needs ANTHROPIC_API_KEY and the network.
+
+    \b
+    Examples:
+      aos plan 'fetch https://example.org/data.json, select `items[0]`' -o plan.json
+      aos plan 'summarise the inventory' --planner claude --contract '{"max_money": "0.05"}'
     """
     with build_runtime(**options) as runtime:
         result = runtime.plan(goal, planner).model_dump(mode="json")
@@ -41,32 +54,42 @@ def plan(goal: str, planner: str | None, output: Path | None, as_json: bool, **o
         error = result["error"]
         if not as_json:
             for problem in result["problems"]:
-                click.echo(f"  step {problem['step_id'] or '-'}: {problem['code']}: {problem['message']}", err=True)
-        fail(f"{error['code']}: {error['message']}", exit_code_for(error["category"]), as_json=False)
+                click.echo(f"  {_where(problem)}: {problem['code']}: {problem['message']}", err=True)
+        fail_with(error)
 
 
 @click.command()
 @click.argument("plan_path", metavar="PLAN")
-@runtime_options
+@runtime_options("profile", "contract", "allow_net", "approve", "config")
 @json_option
 def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
     """Check a plan and estimate its cost and latency; runs nothing.
 
-    Exit 0 when the plan is feasible; otherwise the code of the first problem's category.
+    Runs the checks that would refuse a call at once, sending nothing: the policy (denied
+    skills, network destinations), every ${secrets.NAME} set, each skill's own preflight (an
+    API key present). Exit 0 when the plan is feasible; otherwise the code of the first
+    problem's category.
+
+    \b
+    Examples:
+      aos simulate plan.json
+      aos simulate plan.json --contract '{"max_money": "0.01"}' --json
     """
     from aos_core.contracts.errors import catalog_entry
 
     document = _read_plan(plan_path)
     with build_runtime(**options) as runtime:
         report = runtime.simulate(document).model_dump(mode="json")
+        contract = runtime.contract.model_dump(mode="json")
     if as_json:
         emit(report)
     else:
-        click.echo(_render_simulation(report))
+        click.echo(_render_simulation(report, contract))
     if not report["feasible"]:
         first = report["problems"][0] if report["problems"] else {"code": "BUDGET_EXCEEDED", "message": "does not fit"}
         category = catalog_entry(first["code"]).category.value
-        fail(f"plan is not feasible: {first['code']}: {first['message']}", exit_code_for(category), as_json=False)
+        message = f"plan is not feasible: {_where(first)}: {first['code']}: {first['message']}"
+        fail(message, _exit_for(category), error_code=first["code"], category=category)
 
 
 @click.command()
@@ -86,91 +109,132 @@ def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
     metavar="STEP|all",
     help="With --resume: record a step that was in flight as CANCELLED instead of running it again.",
 )
-@runtime_options
+@click.option(
+    "--no-preflight",
+    "skip_preflight",
+    is_flag=True,
+    help="Run even if the simulation finds problems or a worst case over the contract.",
+)
+@_PROGRESS
+@runtime_options()
 @json_option
 def run(
     plan_path: str | None,
     resume: str | None,
     repeat: tuple[str, ...],
     abandon: tuple[str, ...],
+    skip_preflight: bool,
+    progress: bool | None,
     as_json: bool,
     **options: Any,
 ) -> None:
     """Run a plan, recording a durable, replayable trace.
 
-    Exit 0 when every step succeeded, else the code of the first failed step's category.
-    A resume that leaves a step undecided (in flight, not safe to repeat) exits 6 and says how
-    to decide.
-    """
-    from aos_core.contracts.exceptions import RunBusy, RunNotFound, StoreError, TraceError
+    Before the first step the plan is simulated: a worst case over the contract (exit 5) or a
+    problem the simulation finds (a refused destination, a missing secret or key: its
+    category's exit code) refuses the plan, nothing spent; --no-preflight runs it anyway, each
+    call still reserving its worst case. Exit 0 when every step succeeded, else the code of the
+    first failed step's category. Ctrl-C (or SIGTERM) stops the run, records it interrupted and
+    exits 130 (143); resume it with --resume RUN.
 
+    \b
+    Examples:
+      aos run plan.json --contract '{"max_money": "0.05"}'
+      aos run --resume 20250101T120000-a1b2c3
+    """
     if (plan_path is None) == (resume is None):
         raise click.UsageError("give a PLAN, or --resume RUN")
     if (repeat or abandon) and resume is None:
         raise click.UsageError("--repeat-in-flight and --abandon-in-flight go with --resume RUN")
+    from aos_core.cli.records import note_cost_warnings
+
     document = _read_plan(plan_path) if plan_path is not None else None
     with build_runtime(**options) as runtime:
-        try:
-            result = runtime.run(
-                document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon
-            ).model_dump(mode="json")
-        except (RunNotFound, TraceError, StoreError) as exc:
-            fail(str(exc), EXIT_USAGE, as_json=False)
-        except RunBusy as exc:
-            fail(str(exc), EXIT_CODES["TRANSIENT"], as_json=False)
+        if document is not None and not skip_preflight:
+            refusal = preflight_refusal(runtime, document, plan_path or "-")
+            if refusal is not None:
+                message, refused = refusal
+                data = {"ok": False, "run_id": None, "status": "refused", "error": refused}
+                fail_with(refused, message, data=data)
+        with running(runtime, progress, as_json, "run") as watch:
+            try:
+                result = runtime.run(
+                    document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon, on_event=watch
+                ).model_dump(mode="json")
+            except KeyboardInterrupt:
+                watch.stop()
+                interrupted_run(runtime, watch.run_id or resume)
+    warned = note_cost_warnings(result["outcomes"].values())
     if as_json:
         emit(result)
     else:
         click.echo(_render_run(result))
-    if not result["ok"]:
-        if result["status"] == "interrupted" and result["not_repeated"]:
-            steps = ",".join(result["not_repeated"])
-            fail(
-                f"run {result['run_id']} waits for a decision on step(s) {steps}, in flight when it stopped: "
-                f"aos run --resume {result['run_id']} --repeat-in-flight STEP (or --abandon-in-flight STEP)",
-                EXIT_CODES["TRANSIENT"],
-                as_json=False,
-            )
-        error = result["error"] or (result["outcomes"].get(result["failed_step"] or "", {}) or {}).get("error")
-        if error:
-            fail(f"{error['code']}: {error['message']}", exit_code_for(error["category"]), as_json=False)
-        fail(f"run {result['run_id']} did not complete", EXIT_CODES["PERMANENT"], as_json=False)
+        if warned:
+            click.echo(f"aos: note: {warned} cost warning(s) from estimators (see aos plugins)", err=True)
+    if result["ok"]:
+        return
+    run_id = result["run_id"]
+    if result["status"] == "interrupted" and result["not_repeated"]:
+        steps = ",".join(result["not_repeated"])
+        fail(
+            f"run {run_id} waits for a decision on step(s) {steps}, in flight when it stopped: "
+            f"aos run --resume {run_id} --repeat-in-flight STEP (or --abandon-in-flight STEP)",
+            _exit_for("TRANSIENT"),
+            error_code="RUN_BUSY",
+            category="TRANSIENT",
+        )
+    failed = result["outcomes"].get(result["failed_step"] or "") or {}
+    error: dict[str, Any] | None = result["error"] or failed.get("error")
+    if error:
+        where = f"run {run_id} failed at step {result['failed_step']}: " if result["failed_step"] else ""
+        fail_with(error, f"{where}{error['code']}: {error['message']}")
+    fail(f"run {run_id} did not complete ({result['status']})", _exit_for("PERMANENT"))
 
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many runs to list.")
-@runtime_options
+@runtime_options("store")
 @json_option
 def runs(limit: int, as_json: bool, **options: Any) -> None:
-    """List recorded runs."""
-    from aos_core.contracts.exceptions import StoreError
+    """List recorded runs.
 
+    STEPS counts the steps that succeeded out of the plan's steps.
+
+    \b
+    Examples:
+      aos runs --limit 5
+      aos runs --json --store ./runs.sqlite3
+    """
     with build_runtime(**options) as runtime:
-        try:
-            rows = [r.model_dump(mode="json") for r in runtime.runs(limit)]
-        except StoreError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=False)
+        rows = [r.model_dump(mode="json") for r in runtime.runs(limit)]
     if as_json:
         emit({"runs": rows})
         return
-    body = [[r["run_id"], r["status"], f"{r['committed']}/{r['steps']}", r["created_at"], r["goal"][:60]] for r in rows]
+    body = [
+        [r["run_id"], _status(r), f"{r['committed'] - (1 if r['failed_step'] else 0)}/{r['steps']}", r["created_at"],
+         r["goal"][:60]]
+        for r in rows
+    ]  # fmt: skip
     click.echo(table(body, ["RUN", "STATUS", "STEPS", "CREATED", "GOAL"]))
 
 
 @click.command()
 @click.argument("run_id", metavar="RUN")
 @click.option("--trace", "as_trace", is_flag=True, help="Write the canonical trace as JSON Lines to stdout.")
-@runtime_options
+@runtime_options("store")
 @json_option
 def show(run_id: str, as_trace: bool, as_json: bool, **options: Any) -> None:
-    """Show a recorded run, or export its trace as JSON Lines."""
-    from aos_core.contracts.exceptions import RunNotFound, StoreError
+    """Show a recorded run, or export its trace as JSON Lines.
+
+    \b
+    Examples:
+      aos show 20250101T120000-a1b2c3
+      aos show 20250101T120000-a1b2c3 --trace > run.jsonl
+    """
+    import sys
 
     with build_runtime(**options) as runtime:
-        try:
-            stored = runtime.store.load_run(run_id)
-        except (RunNotFound, StoreError) as exc:
-            fail(str(exc), EXIT_USAGE, as_json=False)
+        stored = runtime.store.load_run(run_id)
     if as_trace:
         sys.stdout.write(stored.trace.text())
         return
@@ -192,28 +256,45 @@ def show(run_id: str, as_trace: bool, as_json: bool, **options: Any) -> None:
         lines.append(f"in flight when it stopped: {', '.join(stored.in_flight)}  (aos run --resume {stored.run_id})")
     if trace.end:
         spent = trace.end["spent"]
-        lines.append(f"spent {spent['money']} {spent['currency']}, {spent['calls']} call(s)")
+        lines.append(f"spent {show_money(spent['money'])} {spent['currency']}, {spent['calls']} call(s)")
     click.echo("\n".join(lines))
 
 
 @click.command()
 @click.argument("source", metavar="RUN|FILE")
 @click.option("--plan", "plan_path", default=None, help="Replay against this plan instead of the recorded one.")
-@runtime_options
+@_PROGRESS
+@runtime_options("config", "store")
 @json_option
-def replay(source: str, plan_path: str | None, as_json: bool, **options: Any) -> None:
+def replay(source: str, plan_path: str | None, progress: bool | None, as_json: bool, **options: Any) -> None:
     """Replay a recorded run or trace file and check it matches.
 
     Exit 0 when the replay matched byte for byte; 7 (NON_DETERMINISTIC) when it diverged.
+    A replay sends nothing and spends nothing; Ctrl-C stops it (exit 130).
+
+    \b
+    Examples:
+      aos replay 20250101T120000-a1b2c3
+      aos show RUN --trace > run.jsonl && aos replay run.jsonl --plan changed-plan.json
     """
-    from aos_core.contracts.exceptions import RunNotFinished, RunNotFound, StoreError, TraceError
+    from aos_core.cli.interrupts import signal_exit
+    from aos_core.contracts.exceptions import TraceError
 
     document = _read_plan(plan_path) if plan_path else None
-    with build_runtime(**options) as runtime:
+    with build_runtime(**options) as runtime, running(runtime, progress, as_json, "replay") as watch:
         try:
-            result = runtime.replay(source, plan=document).model_dump(mode="json")
-        except (RunNotFound, RunNotFinished, TraceError, StoreError) as exc:
-            fail(str(exc), EXIT_USAGE, as_json=False)
+            result = runtime.replay(source, plan=document, on_event=watch).model_dump(mode="json")
+        except KeyboardInterrupt:
+            watch.stop()
+            code = signal_exit()
+            fail(
+                f"interrupted: the replay of {source} stopped; it changed nothing",
+                code,
+                error_code="TERMINATED" if code == 143 else "INTERRUPTED",
+                category="INTERRUPTED",
+            )
+        except TraceError as exc:
+            raise TraceError(_not_a_trace(source) or str(exc)) from None
     if as_json:
         emit(result)
     elif result["matched"]:
@@ -224,39 +305,78 @@ def replay(source: str, plan_path: str | None, as_json: bool, **options: Any) ->
     if not result["matched"]:
         div = result["divergence"] or {}
         if not as_json:
-            click.echo(f"replay diverged at step {div.get('step_id') or '-'}: {div.get('reason')}")
             click.echo(f"  recorded: {json.dumps(div.get('recorded'))[:400]}")
             click.echo(f"  actual:   {json.dumps(div.get('actual'))[:400]}")
-        fail(result["error"]["message"], EXIT_CODES["PERMANENT"], as_json=False)
+        fail_with(result["error"], result["error"]["message"])
 
 
-def _render_simulation(report: dict[str, Any]) -> str:
+def _not_a_trace(source: str) -> str | None:
+    """For a plan file given to `aos replay`, a message that says so (it is valid JSON, not a trace)."""
+    try:
+        data = json.loads(Path(source).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and "steps" in data and "kind" not in data:
+        return (
+            f"{source} is a plan, not a trace: replay takes a run id or a trace file (aos show RUN --trace > "
+            f"run.jsonl); to run the plan: aos run {source}"
+        )
+    return None
+
+
+def _exit_for(category: str) -> int:
+    from aos_core.cli.io import exit_code_for
+
+    return exit_code_for(category)
+
+
+def _where(problem: dict[str, Any]) -> str:
+    return f"step {problem['step_id']}" if problem.get("step_id") else "plan"
+
+
+def _status(row: dict[str, Any]) -> str:
+    return f"{row['status']} at {row['failed_step']}" if row.get("failed_step") else str(row["status"])
+
+
+def _render_simulation(report: dict[str, Any], contract: dict[str, Any]) -> str:
     cost = report["cost"]
+    worst = cost["worst"]
+    path = " -> ".join(report["critical_path"])
+    latency = f"{report['latency_ms']:g} ms along {path}" if path else "no steps"
     lines = [
-        f"feasible: {'yes' if report['feasible'] else 'no'}   fits contract {report['contract']!r}: "
+        f"feasible: {'yes' if report['feasible'] else 'no'}   fits the contract ({shown_contract(contract)}): "
         f"{'yes' if report['fits_contract'] else 'no'}",
         "cost (low / expected / worst): "
-        + " / ".join(f"{cost[k]['money']} {cost[k]['currency']}" for k in ("low", "expected", "worst"))
-        + f"   calls {cost['worst']['calls']}, tokens in/out "
-        + f"{cost['worst']['input_tokens']}/{cost['worst']['output_tokens']}",
-        f"latency: {report['latency_ms']} ms along {' -> '.join(report['critical_path']) or '-'}",
+        + " / ".join(show_money(cost[k]["money"]) for k in ("low", "expected", "worst"))
+        + f" {worst['currency']}   calls {worst['calls']}, tokens in/out "
+        + f"{worst['input_tokens']}/{worst['output_tokens']}",
+        f"latency: {latency}",
     ]
     if report["needs_approval"]:
         lines.append(f"needs approval: {', '.join(report['needs_approval'])}")
-    lines += [f"problem: step {p['step_id'] or '-'}: {p['code']}: {p['message']}" for p in report["problems"]]
+    lines += [f"problem: {_where(p)}: {p['code']}: {p['message']}" for p in report["problems"]]
     lines += [f"note: {w}" for w in report["warnings"]]
     return "\n".join(lines)
 
 
 def _render_run(result: dict[str, Any]) -> str:
+    """One line per step (a failure's message is printed once, on stderr), then the run's totals."""
     if result["error"] and not result["run_id"]:
         return f"not started: {result['error']['message']}"
-    lines = [render_outcome(o) for o in result["outcomes"].values()]
+    lines = []
+    for step_id, outcome in result["outcomes"].items():
+        cost = outcome["cost"]
+        money = f"{show_money(cost['money'])} {cost['currency']}"
+        tail = f"{outcome['duration_ms']:g} ms, {outcome['attempts']} attempt(s), {money}"
+        if outcome["ok"]:
+            lines.append(f"ok      {step_id} ({outcome['skill']}, {tail})")
+        else:
+            lines.append(f"FAILED  {step_id} ({outcome['skill']}, {tail}): {outcome['error']['code']}")
     if result["skipped"]:
         lines.append(f"skipped: {', '.join(result['skipped'])}")
     spent = result["spent"]
     lines.append(
-        f"run {result['run_id']} {result['status']}: spent {spent['money']} {spent['currency']}, "
+        f"run {result['run_id']} {result['status']}: spent {show_money(spent['money'])} {spent['currency']}, "
         f"{spent['calls']} call(s), tokens {spent['input_tokens']}/{spent['output_tokens']}"
     )
     if result["reused"]:
@@ -267,4 +387,9 @@ def _render_run(result: dict[str, Any]) -> str:
         lines.append(
             f"not run again (in flight when it stopped, not safe to repeat): {', '.join(result['not_repeated'])}"
         )
-    return "\n".join(lines)
+    if result["ok"]:
+        lines.append(f"output of the last step ({list(result['outcomes'])[-1]}):" if result["outcomes"] else "")
+        if result["outcomes"]:
+            last = list(result["outcomes"].values())[-1]
+            lines.append(json.dumps(last["output"], indent=2, ensure_ascii=False))
+    return "\n".join(line for line in lines if line)

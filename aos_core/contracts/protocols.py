@@ -35,6 +35,7 @@ __all__ = [
     "PlanRequest",
     "Planner",
     "PlannerContext",
+    "PreflightContext",
     "Secrets",
     "Skill",
     "SkillContext",
@@ -204,6 +205,11 @@ class SkillContext(Protocol):
 class Skill(Protocol):
     """A skill: metadata, input and output models, and `execute(params, ctx)`, sync or async.
 
+    Optionally `preflight(params, ctx) -> list[PlanProblem]` finds, before anything runs, what
+    would make a call fail at once that only the skill knows (a URL the network policy refuses,
+    a missing API key); `aos simulate` reports each problem at its step and `aos run` refuses
+    the plan before its first step. See `aos_register_skills` in `aos_core.hookspecs`.
+
     Optionally `is_idempotent(params) -> bool` says, per call, whether repeating this very call
     is safe (http_call: GET, HEAD, OPTIONS, PUT, DELETE, or a POST with an Idempotency-Key);
     without it, `metadata.idempotent` decides for every call. The answer is recorded in the
@@ -226,6 +232,17 @@ class PlanRequest:
     skills: Sequence[SkillMetadata]
     contract: ResourceContract
     config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightContext:
+    """What a skill's optional `preflight(params, ctx)` may consult, without sending anything:
+    the policy the plan would run under, the skill's configuration, and whether a secret is set
+    (`has_secret(name)`; its value is never handed out here)."""
+
+    policy: Policy
+    config: Mapping[str, Any] = field(default_factory=dict)
+    has_secret: Callable[[str], bool] = field(default=lambda name: False)
 
 
 @dataclass(frozen=True, slots=True)

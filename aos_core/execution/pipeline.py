@@ -115,8 +115,8 @@ class Executor:
         """One call of skill `name` with `params` (as the caller wrote them: secret references
         unresolved, which is what approvals and traces see)."""
         world = scope.world
+        prep = self.prepared(name) if type(name) is str else None  # before the clock starts: see warm_up
         started = world.started(self)
-        prep = self.prepared(name) if type(name) is str else None
         output: Any = None
         total: Cost | None = None
         attempts = 0

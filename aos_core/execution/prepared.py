@@ -165,11 +165,24 @@ def _shown(value: Any) -> str:
 
 
 def prepare(entry: SkillEntry, *, policy: Policy, estimator: Any, config: Mapping[str, Any]) -> PreparedSkill:
-    """`entry` under `policy`, priced by `estimator` (None: the metadata's own price)."""
+    """`entry` under `policy`, priced by `estimator` (None: the metadata's own price). The skill's
+    optional `warm_up()` runs here, before any call is timed (a heavy import is not a call's
+    duration); if it raises, every call fails with SKILL_CRASHED naming it."""
     meta = entry.metadata
+    refusal = check_allowed(policy, meta.name)
+    warm_up = getattr(entry.skill, "warm_up", None)
+    if refusal is None and callable(warm_up):
+        try:
+            warm_up()
+        except Exception as exc:  # noqa: BLE001 - a skill that cannot get ready fails its calls, with the reason
+            refusal = make_error(
+                ErrorCode.SKILL_CRASHED,
+                f"{meta.name}'s warm_up() failed: {type(exc).__name__}: {exc}",
+                details={"stage": "warm_up", "exception_type": type(exc).__name__},
+            )
     return PreparedSkill(
         entry,
-        refusal=check_allowed(policy, meta.name),
+        refusal=refusal,
         approval=needs_approval(policy, meta),
         estimator=estimator,
         config=config,

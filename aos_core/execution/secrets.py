@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MAX_DEPTH", "MissingSecret", "SecretStore", "TooDeep", "resolve_secrets"]
+__all__ = ["MAX_DEPTH", "SECRET_REF", "MissingSecret", "SecretStore", "TooDeep", "resolve_secrets"]
 
 SECRET_REF = re.compile(r"\$\{secrets\.([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_DEPTH = 200  # parameters nested deeper than this are refused (and never walked recursively)

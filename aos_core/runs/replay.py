@@ -37,7 +37,7 @@ from aos_core.execution.prepared import PreparedSkill
 from aos_core.execution.secrets import MissingSecret, SecretStore, resolve_secrets
 from aos_core.execution.state import RunState
 from aos_core.execution.world import Admission, AttemptRecord, CallRecord, attempt_record
-from aos_core.runs.engine import RunEngine
+from aos_core.runs.engine import Observer, RunEngine
 from aos_core.runs.store import RunStore
 from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, canonical_json, first_difference, same_json
 
@@ -316,8 +316,10 @@ async def replay_trace(
     *,
     make_executor: Callable[..., Executor],
     waits: Waits,
+    observers: tuple[Observer, ...] = (),
 ) -> ReplayResult:
-    """Replay `trace` (with `plan` instead of the recorded one, when given)."""
+    """Replay `trace` (with `plan` instead of the recorded one, when given); `observers` hear
+    its events as a run's do."""
     header = trace.header
     if header.get("format") != TRACE_FORMAT:
         raise TraceError(
@@ -348,6 +350,7 @@ async def replay_trace(
         world_for=lambda step_id, state: _replay_world(trace, step_id, state, reexecuted),
         in_flight_limit=contract.max_concurrency or 64,
         currency=contract.currency,
+        observers=observers,
     )
     order = [step.id for step in chosen.steps]
     try:

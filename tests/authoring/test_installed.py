@@ -86,6 +86,7 @@ def test_aos_install_reports_the_new_plugin_and_its_skill(weather: tuple[Path, A
     assert installed.returncode == 0, installed.stderr
     report = json.loads(installed.stdout)
     assert report["ok"] and report["not_plugins"] == []
+    assert report["installer"] == "pip"  # a pip venv: its own installer
     assert [d["name"] for d in report["distributions"]] == ["aos-skill-weather"]
     (plugin,) = report["plugins"]
     assert (plugin["name"], plugin["status"], plugin["skills"]) == ("weather", "loaded", ["weather"])

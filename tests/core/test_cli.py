@@ -125,7 +125,7 @@ def test_run_simulate_show_replay_through_the_cli(tmp_path: Path) -> None:
         )
     )
     store = ["--store", str(tmp_path / "store")]
-    assert json.loads(aos("simulate", str(plan), "--json", *store).stdout)["feasible"] is True
+    assert json.loads(aos("simulate", str(plan), "--json").stdout)["feasible"] is True
     ran = json.loads(aos("run", str(plan), "--json", *store).stdout)
     assert ran["ok"] and ran["outcomes"]["b"]["output"] == {"result": 2}
     listed = json.loads(aos("runs", "--json", *store).stdout)["runs"]

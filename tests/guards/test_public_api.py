@@ -55,6 +55,7 @@ PINNED: dict[str, list[str]] = {
         "PlannerContext",
         "PluginReport",
         "Policy",
+        "PreflightContext",
         "RateLimit",
         "ReplayResult",
         "ResourceContract",

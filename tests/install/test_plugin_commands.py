@@ -104,4 +104,4 @@ def test_a_plugin_command_that_raises_ends_with_one_line_naming_it(broken_dist: 
 def test_an_unknown_command_is_still_a_usage_error(broken_dist: Any) -> None:
     result = broken_dist.aos("no-such-command")
     assert result.returncode == 2
-    assert "No such command" in result.stderr
+    assert "aos: no command 'no-such-command'" in result.stderr
