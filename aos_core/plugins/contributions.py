@@ -54,13 +54,12 @@ def validate_skill(obj: Any, plugin: str) -> SkillEntry:
     raw = getattr(obj, "metadata", None)
     if raw is None:
         raise ContributionError(f"{label} has no 'metadata'; give it a SkillMetadata(...)")
-    if isinstance(raw, SkillMetadata):
-        metadata = raw
-    else:
-        try:
-            metadata = SkillMetadata.model_validate(raw)
-        except ValidationError as exc:
-            raise ContributionError(f"{label} has invalid metadata: {_first_errors(exc)}") from None
+    try:
+        # an instance is validated again: one built with `model_construct` (or holding a part that
+        # was, like a negative CostModel) must not get past the door
+        metadata = SkillMetadata.model_validate(raw.model_dump() if isinstance(raw, SkillMetadata) else raw)
+    except ValidationError as exc:
+        raise ContributionError(f"{label} has invalid metadata: {_first_errors(exc)}") from None
     label = f"skill {metadata.name!r}"
     models = {}
     for attr in ("Input", "Output"):
