@@ -304,6 +304,9 @@ async def replay_trace(
         in_flight_limit=contract.max_concurrency or 64,
         currency=contract.currency,
     )
+    for step_id, record in trace.steps.items():
+        if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
+            engine.lost[step_id] = list(record["lost"])
     order = [step.id for step in chosen.steps]
     try:
         await engine.run()
