@@ -6,6 +6,7 @@ runtime's direct calls)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 from aos_core import ErrorCode, RateLimit, ResourceContract, Runtime
@@ -37,7 +38,7 @@ def test_a_named_rate_limit_holds_across_concurrent_runs(runtime_factory: Any) -
     results = four_concurrent_runs(runtime, ONE_STEP)
     assert all(r.ok for r in results) and len(seen) == 4
     times = sorted(seen)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 1.0 - 1e-6, times
 
 

@@ -152,7 +152,7 @@ def test_keyboard_interrupt_from_an_async_skill_reaches_the_sync_caller_and_the_
     def call() -> None:
         try:
             runtime.execute("interrupted", {})
-        except BaseException as exc:  # noqa: BLE001 - what reaches the caller is the point of the test
+        except BaseException as exc:  # what reaches the caller is the point of the test
             raised.append(exc)
 
     caller = threading.Thread(target=call, daemon=True)
