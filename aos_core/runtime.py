@@ -291,8 +291,11 @@ class Runtime:
         repeat_in_flight: Collection[str] = (),
         abandon_in_flight: Collection[str] = (),
     ) -> RunResult:
-        """Async twin of `run`."""
+        """Async twin of `run`. On resume, a profile whose policy says `repeat_in_flight` repeats
+        every in-flight step that `abandon_in_flight` does not name."""
         if resume is not None:
+            if self.profile.policy.repeat_in_flight and not repeat_in_flight:
+                repeat_in_flight = ("all",)
             return await resume_run(resume, setup=self._setup(), repeat=repeat_in_flight, abandon=abandon_in_flight)
         if plan is None:
             raise TypeError("run() needs a plan, or resume=RUN_ID")

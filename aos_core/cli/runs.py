@@ -72,23 +72,54 @@ def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
 @click.command()
 @click.argument("plan_path", metavar="PLAN", required=False)
 @click.option("--resume", metavar="RUN", default=None, help="Continue a run that was interrupted.")
+@click.option(
+    "--repeat-in-flight",
+    "repeat",
+    multiple=True,
+    metavar="STEP|all",
+    help="On --resume: run again a step that was in flight when the run stopped (repeatable).",
+)
+@click.option(
+    "--abandon-in-flight",
+    "abandon",
+    multiple=True,
+    metavar="STEP|all",
+    help="On --resume: record a step that was in flight as CANCELLED instead (repeatable).",
+)
 @runtime_options
 @json_option
-def run(plan_path: str | None, resume: str | None, as_json: bool, **options: Any) -> None:
+def run(
+    plan_path: str | None,
+    resume: str | None,
+    repeat: tuple[str, ...],
+    abandon: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Run a plan, recording a durable, replayable trace.
 
-    Exit 0 when every step succeeded, else the code of the first failed step's category.
+    Exit 0 when every step succeeded, else the code of the first failed step's category. A
+    resumed run whose in-flight steps with side effects were neither repeated nor abandoned stays
+    resumable: it exits 7 and names them.
     """
+    from aos_core.contracts.exceptions import RunBusy, StoreError
     from aos_core.runs.store import RunNotFound
 
     if (plan_path is None) == (resume is None):
         raise click.UsageError("give a PLAN, or --resume RUN")
+    if (repeat or abandon) and resume is None:
+        raise click.UsageError("--repeat-in-flight and --abandon-in-flight go with --resume RUN")
     document = _read_plan(plan_path) if plan_path is not None else None
     with build_runtime(**options) as runtime:
         try:
-            result = runtime.run(document, resume=resume).model_dump(mode="json")
+            outcome = runtime.run(document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon)
         except RunNotFound as exc:
             fail(str(exc), EXIT_USAGE, as_json=False)
+        except RunBusy as exc:
+            fail(str(exc), EXIT_CODES["TRANSIENT"], as_json=False)
+        except StoreError as exc:
+            fail(str(exc), EXIT_CODES["PERMANENT"], as_json=False)
+        result = outcome.model_dump(mode="json")
     if as_json:
         emit(result)
     else:
@@ -97,6 +128,15 @@ def run(plan_path: str | None, resume: str | None, as_json: bool, **options: Any
         error = result["error"] or (result["outcomes"].get(result["failed_step"] or "", {}) or {}).get("error")
         if error:
             fail(f"{error['code']}: {error['message']}", exit_code_for(error["category"]), as_json=False)
+        if result["not_repeated"]:
+            steps = ", ".join(result["not_repeated"])
+            fail(
+                f"run {result['run_id']} is waiting for a decision on {steps} (in flight when it stopped, with side "
+                f"effects): aos run --resume {result['run_id']} --repeat-in-flight STEP|all or --abandon-in-flight "
+                "STEP|all",
+                EXIT_CODES["PERMANENT"],
+                as_json=False,
+            )
         fail(f"run {result['run_id']} did not complete", EXIT_CODES["PERMANENT"], as_json=False)
 
 
@@ -162,8 +202,10 @@ def show(run_id: str, as_trace: bool, as_json: bool, **options: Any) -> None:
 def replay(source: str, plan_path: str | None, as_json: bool, **options: Any) -> None:
     """Replay a recorded run or trace file and check it matches.
 
-    Exit 0 when the replay matched byte for byte; 7 (NON_DETERMINISTIC) when it diverged.
+    Exit 0 when the replay matched byte for byte; 7 (NON_DETERMINISTIC) when it diverged; 2
+    when there is nothing to replay (no such run, a run that never finished, not a trace).
     """
+    from aos_core.contracts.exceptions import RunNotFinished
     from aos_core.runs.store import RunNotFound
     from aos_core.runs.trace import TraceError
 
@@ -171,7 +213,7 @@ def replay(source: str, plan_path: str | None, as_json: bool, **options: Any) ->
     with build_runtime(**options) as runtime:
         try:
             result = runtime.replay(source, plan=document).model_dump(mode="json")
-        except (RunNotFound, TraceError) as exc:
+        except (RunNotFound, RunNotFinished, TraceError) as exc:
             fail(str(exc), EXIT_USAGE, as_json=False)
     if as_json:
         emit(result)
