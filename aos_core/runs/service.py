@@ -7,8 +7,8 @@ lease first, so two resumes of one run never both execute its steps.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import threading
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +18,7 @@ from typing import Any
 from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
-from aos_core.contracts.exceptions import RunNotFinished, TraceError
+from aos_core.contracts.exceptions import RunNotFinished, StoreError, TraceError
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
@@ -36,7 +36,7 @@ from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
 from aos_core.runs.engine import RunEngine
 from aos_core.runs.replay import ComparingSink, Diverged, ReplayWorld
-from aos_core.runs.store import Hold, RunStore, StoredRun
+from aos_core.runs.store import Hold, LeaseLost, RunStore, StoredRun
 from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, step_record
 
 __all__ = ["RunSetup", "new_run_id", "refused_run", "replay_source", "replay_trace", "resume_run", "start_run"]
@@ -114,18 +114,27 @@ def _engine(
 
 
 async def _leased(run: Coroutine[Any, Any, RunResult], setup: RunSetup, run_id: str) -> RunResult:
-    """Run the engine while a heartbeat renews the run's lease."""
+    """Run the engine while a heartbeat renews the run's lease.
 
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(setup.lease_s / 3)
-            setup.store.renew(run_id, setup.owner, setup.lease_s)
+    The heartbeat is a thread, not a task: a skill that holds the event loop (an inline sync
+    skill taking longer than the lease) must not make a live owner lose its run to another process.
+    """
+    stop = threading.Event()
 
-    heartbeat = asyncio.ensure_future(beat())
+    def beat() -> None:
+        while not stop.wait(setup.lease_s / 3):
+            try:
+                setup.store.renew(run_id, setup.owner, setup.lease_s)
+            except LeaseLost:
+                return  # another owner took the run: this one's writes are fenced from now on
+            except StoreError:
+                continue  # the store is busy or failing: try again at the next beat
+
+    threading.Thread(target=beat, name=f"aos-lease-{run_id}", daemon=True).start()
     try:
         return await run
     finally:
-        heartbeat.cancel()
+        stop.set()
 
 
 async def start_run(
