@@ -118,3 +118,20 @@ def test_a_replay_without_the_secret_serves_the_step_and_matches(store_path: Pat
     with Runtime(plugins=[skills], entry_points=False, store=store_path, secrets={}) as rt:
         replay = rt.replay(run_id)
     assert replay.matched and replay.reexecuted == () and seen == [SECRET]
+
+
+def test_a_step_whose_output_holds_its_secret_replays_with_the_secret_present(store_path: Path) -> None:
+    """The recording keeps the output redacted; the replay compares what the skill returns redacted
+    the same way, so re-executing it with the real secret matches (and shows nothing of it)."""
+
+    def bearer(params: Token, ctx: Any) -> dict[str, Any]:
+        return {"authorization": f"Bearer {params.token}"}
+
+    plan = {"steps": [{"id": "auth", "skill": "auth", "params": {"token": "${secrets.API_TOKEN}"}}]}
+    skills = FakePlugin(skills=[fake_skill("auth", bearer, input_model=Token)])
+    with Runtime(plugins=[skills], entry_points=False, store=store_path, secrets={"API_TOKEN": SECRET}) as rt:
+        result = rt.run(plan)
+        assert result.outcomes["auth"].output == {"authorization": "Bearer [REDACTED:API_TOKEN]"}
+        replay = rt.replay(result.run_id)
+    assert replay.matched, replay.divergence
+    assert replay.reexecuted == ("auth",) and SECRET not in replay.model_dump_json()
