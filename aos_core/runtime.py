@@ -372,7 +372,7 @@ class Runtime:
         if key == "history":
             return _history(self._history, params)
         if key == "state":
-            return {"state": self.state.snapshot()}
+            return {"state": self.secrets.redact(self.state.snapshot())}
         if key == "skills":
             return {"skills": [m.model_dump(mode="json") for m in self.skills.values()]}
         if key == "plugins":

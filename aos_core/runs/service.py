@@ -350,7 +350,7 @@ def _replay_result(
         error=error,
         divergence=divergence,
         outcomes=ordered,
-        state=engine.state.snapshot(),
+        state=engine.executor.secrets.redact(engine.state.snapshot()),
         spent=engine.spent,
         reexecuted=tuple(s for s in engine.order if s in reexecuted),
         trace_sha256=sha,
