@@ -1,6 +1,6 @@
-"""Replay with the secrets present (defect 1): a replay binds a plan's literals with the same one
-function as the run, so a `${secrets...}` inside fetched data is never resolved, and nothing it
-reports (outcomes, divergences) carries a secret's value in any encoding."""
+"""Secrets in runs and replays (defect 1): a replay binds a plan's literals with the same one
+function as the run, so a `${secrets...}` inside fetched data is never resolved, and nothing a run
+or a replay reports (outcomes, divergences, state, traces) carries a secret's value in any encoding."""
 
 from __future__ import annotations
 
@@ -135,3 +135,25 @@ def test_a_step_whose_output_holds_its_secret_replays_with_the_secret_present(st
         replay = rt.replay(result.run_id)
     assert replay.matched, replay.divergence
     assert replay.reexecuted == ("auth",) and SECRET not in replay.model_dump_json()
+
+
+def test_a_secret_a_skill_keeps_in_state_never_leaves_the_core(store_path: Path) -> None:
+    """State written with a secret's value is redacted wherever it is shown: the run's result, the
+    trace (its attempts and its end record), `query("state")`; and the run still replays."""
+
+    def keep(params: Token, ctx: Any) -> dict[str, Any]:
+        ctx.state.set("authorization", f"Bearer {params.token}")
+        return {"kept": True}
+
+    plan = {"steps": [{"id": "keep", "skill": "keep", "params": {"token": "${secrets.API_TOKEN}"}}]}
+    skills = FakePlugin(skills=[fake_skill("keep", keep, input_model=Token)])
+    with Runtime(plugins=[skills], entry_points=False, store=store_path, secrets={"API_TOKEN": SECRET}) as rt:
+        result = rt.run(plan)
+        assert result.state == {"authorization": "Bearer [REDACTED:API_TOKEN]"}
+        trace = rt.trace(result.run_id).text()
+        assert rt.execute("keep", {"token": "${secrets.API_TOKEN}"}).ok
+        shown = json.dumps(rt.query("state"))
+        replay = rt.replay(result.run_id)
+    assert not [form for form in FORMS if form in trace + shown + result.model_dump_json()]
+    assert replay.matched, replay.divergence
+    assert SECRET not in replay.model_dump_json()
