@@ -6,6 +6,7 @@ Imported lazily by `HttpCall.execute` (it imports the HTTP library through `tran
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -59,7 +60,7 @@ def _target(url: str, field: str) -> tuple[str, int]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL: {exc}", field=field) from None
+        raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL: {_url_problem(exc)}", field=field) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         shown = f"scheme {scheme!r}" if scheme else "no scheme"
@@ -67,6 +68,26 @@ def _target(url: str, field: str) -> tuple[str, int]:
     if not parts.hostname:
         raise _invalid(f"{field} {safe_url(url)!r} has no host", field=field)
     return parts.hostname, port or _DEFAULT_PORTS[scheme]
+
+
+def _url_problem(exc: ValueError) -> str:
+    """What the URL parser found, without quoting the piece it choked on: with a `/` in a password,
+    that piece is the start of the password (the parser reads it as the port)."""
+    text = str(exc)
+    if text.startswith("Port out of range"):
+        return "its port is out of range 0-65535"
+    if text.startswith("Port could not be cast"):
+        return "its port is not a number (a '/', '?' or '#' in a user name or password must be percent-encoded)"
+    if "IPv6" in text:
+        return "its IPv6 address is malformed (it needs a closing ']')"
+    return "it cannot be parsed"
+
+
+def _carries_secret(params: HttpCallInput, ctx: SkillContext) -> bool:
+    """Whether the request body holds a secret's value (in any form AOS redacts)."""
+    if params.content is not None and ctx.secrets.contains_secret(params.content):
+        return True
+    return params.json_body is not None and ctx.secrets.contains_secret(json.dumps(params.json_body, default=str))
 
 
 @lru_cache(maxsize=256)
@@ -211,7 +232,15 @@ async def _exchange(
                 send_body = False
                 headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
             if _origin(target) != _origin(request.url):
-                headers = without_credentials(headers)
+                # credentials by name, and every header whose value holds a secret, stay with their origin
+                headers = {k: v for k, v in without_credentials(headers).items() if not ctx.secrets.contains_secret(v)}
+                if send_body and _carries_secret(params, ctx):
+                    raise SkillError(
+                        ErrorCode.POLICY_VIOLATION,
+                        f"{method} was redirected to another origin ({where.url}) that would receive a body holding "
+                        "a secret; the redirect was not followed",
+                        details={"rule": "secrets.cross_origin", "redirects": [*redirects, where.url]},
+                    )
             method, url = new_method, target
             redirects.append(where.url)
         finally:
