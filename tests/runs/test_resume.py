@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,30 @@ def test_a_repeated_step_costs_its_lost_attempt_and_its_repeat(runtime_factory: 
     )
     run_id = till.interrupted_in(runtime, chain("a"), "a")
     assert runtime.run(resume=run_id).spent.money == Decimal("0.20")  # the lost attempt and its repeat
+
+
+def test_aos_run_resume_of_a_run_another_process_holds_exits_transient(
+    aos_cli: Any, pay_plugin: Any, tmp_path: Path, store_path: Path
+) -> None:
+    """While its owner is alive (here: this process, renewing its lease), `aos run --resume` is
+    refused with the owner named and exit 6: retrying later can work."""
+    _, module = pay_plugin
+    hold, log = tmp_path / "hold.b", tmp_path / "pay.log"
+    hold.touch()
+    with Runtime(plugins=[module], entry_points=False, store=store_path, lease_s=0.5) as owner:
+        running = threading.Thread(target=owner.run, args=(chain("a", "b"),))
+        running.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not (log.exists() and "b" in log.read_text().split()):
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            time.sleep(0.7)  # past the lease: only the owner's heartbeat holds it now
+            run_id = owner.runs(1)[0].run_id
+            done = aos_cli("run", "--resume", run_id, "--store", str(store_path), env=plugin_env(pay_plugin[0]))
+        finally:
+            hold.unlink()
+            running.join(20)
+    assert done.returncode == 6, done.stderr
+    assert "held by another process" in done.stderr and "Traceback" not in done.stderr
+    assert log.read_text().split() == ["a", "b"]
