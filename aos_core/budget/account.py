@@ -25,6 +25,8 @@ class Account:
         self.contract = contract
         self.ledger = ledger or Ledger(contract, started_at)
         self.durable = False  # True when the ledger lives in a store (it remembers a run's spend itself)
+        # runs whose spend this account counted as it happened (a resume of one of them adds nothing)
+        self.runs_counted: set[str] = set()
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         self._started_at = started_at
         self._buckets: dict[str, TokenBucket] = {}

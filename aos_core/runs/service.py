@@ -154,6 +154,8 @@ async def start_run(
     }
     setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
     engine = _engine(run_id, parsed, contract, policy, seed, setup)
+    for account in engine.accounts:
+        account.runs_counted.add(run_id)
     return await _leased(engine.run(), setup, run_id)
 
 
@@ -189,11 +191,10 @@ async def resume_run(
 
 def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[str], abandon: set[str]) -> None:
     trace = stored.trace
-    previous = Cost(currency=engine.currency)
     for step_id in trace.step_order():
         if step_id in engine.steps:
             engine.take_committed(step_id, trace.steps[step_id])
-            previous = previous + engine.outcomes[step_id].cost
+    previous = engine.spent  # committed steps, with the attempts they lost in earlier crashes
     by_step: dict[str, list[Hold]] = {}
     for hold in stored.holds:
         if hold.step_id not in trace.steps and hold.step_id in engine.steps:
@@ -221,8 +222,10 @@ def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[s
             engine.pending.add(step_id)
             engine.not_repeated.append(step_id)
     for account in engine.accounts:
-        if not account.durable:
+        # a shared account of this runtime that ran the run already counted its spend as it happened
+        if not account.durable and engine.run_id not in account.runs_counted:
             account.ledger.record(previous)
+            account.runs_counted.add(engine.run_id)
 
 
 def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> None:
