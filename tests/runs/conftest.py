@@ -108,13 +108,19 @@ def chain_plan() -> dict[str, Any]:
     }
 
 
-def interrupt(runtime: Runtime, plan: dict[str, Any], in_flight: threading.Event | Callable[[], bool]) -> str:
-    """Run `plan` and interrupt it the way Ctrl-C does (its task is cancelled) once `in_flight` is
-    set (or returns True): a skill has started and is waiting. The id of the interrupted run."""
+def interrupt(
+    runtime: Runtime,
+    plan: dict[str, Any] | None,
+    in_flight: threading.Event | Callable[[], bool],
+    resume: str | None = None,
+) -> str:
+    """Run `plan` (or resume run `resume`) and interrupt it the way Ctrl-C does (its task is
+    cancelled) once `in_flight` is set (or returns True): a skill has started and is waiting.
+    The id of the interrupted run."""
     ready = in_flight.is_set if isinstance(in_flight, threading.Event) else in_flight
 
     async def main() -> None:
-        task = asyncio.ensure_future(runtime.arun(plan))
+        task = asyncio.ensure_future(runtime.arun(plan, resume=resume))
         while not ready():
             assert not task.done(), f"the run ended before the skill it was to be interrupted in: {task.result()}"
             await asyncio.sleep(0.001)
@@ -122,4 +128,4 @@ def interrupt(runtime: Runtime, plan: dict[str, Any], in_flight: threading.Event
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(main())
-    return runtime.runs(1)[0].run_id
+    return resume or runtime.runs(1)[0].run_id

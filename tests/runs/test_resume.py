@@ -340,3 +340,48 @@ def test_aos_run_resume_of_a_run_another_process_holds_exits_transient(
     assert done.returncode == 6, done.stderr
     assert "held by another process" in done.stderr and "Traceback" not in done.stderr
     assert log.read_text().split() == ["a", "b"]
+
+
+def test_a_run_resumed_by_the_runtime_that_ran_it_counts_its_spend_once_under_a_named_contract(
+    runtime_factory: Any,
+) -> None:
+    """A shared contract's account already counted what the interrupted run spent in this runtime;
+    the resume must not count it again (max_calls=4: a, b, c lost, c repeated; d is refused)."""
+    till = Till(idempotent=True)
+    runtime = runtime_factory(
+        plugins=[FakePlugin(skills=[till.skill])], contract=ResourceContract(id="team", max_calls=4)
+    )
+    run_id = till.interrupted_in(runtime, chain("a", "b", "c", "d"), "c")
+    assert runtime.query("budget")["spent"]["calls"] == 3
+    result = runtime.run(resume=run_id)
+    assert result.outcomes["c"].ok and result.outcomes["d"].error.code == ErrorCode.BUDGET_EXCEEDED
+    assert till.executions == ["a", "b", "c", "c"]
+    assert runtime.query("budget")["spent"]["calls"] == 4 == result.spent.calls
+
+
+def test_a_run_resumed_by_another_runtime_brings_its_spend_into_the_named_contract(
+    runtime_factory: Any, store_path: Path
+) -> None:
+    """Another runtime (another process) never saw that spend: the resume counts it there, once."""
+    till = Till(idempotent=True)
+    contract = ResourceContract(id="team", max_calls=4)
+    plugins = [FakePlugin(skills=[till.skill])]
+    run_id = till.interrupted_in(runtime_factory(plugins=plugins, contract=contract), chain("a", "b", "c", "d"), "c")
+    other = runtime_factory(plugins=plugins, contract=contract)
+    result = other.run(resume=run_id)
+    assert result.outcomes["c"].ok and result.outcomes["d"].error.code == ErrorCode.BUDGET_EXCEEDED
+    assert other.query("budget")["spent"]["calls"] == 4
+
+
+def test_attempts_lost_before_an_earlier_resume_still_count_after_the_next(runtime_factory: Any) -> None:
+    """Interrupted twice (c in flight, then d): the second resume still counts c's lost attempt,
+    so under max_calls=5 the fifth real call is the last one."""
+    till = Till(idempotent=True)
+    runtime = runtime_factory(plugins=[FakePlugin(skills=[till.skill])], contract=ResourceContract(max_calls=5))
+    run_id = till.interrupted_in(runtime, chain("a", "b", "c", "d", "e"), "c")
+    till.hang_in, till.in_flight = "d", threading.Event()
+    interrupt(runtime, None, till.in_flight, resume=run_id)
+    till.hang_in = None
+    result = runtime.run(resume=run_id)
+    assert till.executions == ["a", "b", "c", "c", "d"]  # five real calls: the limit
+    assert result.outcomes["d"].error.code == ErrorCode.BUDGET_EXCEEDED and result.spent.calls == 5
