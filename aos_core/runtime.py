@@ -330,9 +330,12 @@ class Runtime:
         keep_events: bool = False,
         budgets: Collection[ResourceContract] = (),
     ) -> RunResult:
-        """Async twin of `run`."""
+        """Async twin of `run`. On resume, a profile whose policy says `repeat_in_flight` repeats
+        every in-flight step that `abandon_in_flight` does not name."""
         options = RunOptions(approvals, keep_events, () if on_event is None else (on_event,))
         if resume is not None:
+            if self.profile.policy.repeat_in_flight and not repeat_in_flight:
+                repeat_in_flight = ("all",)
             return await resume_run(
                 resume, setup=self._setup(), repeat=repeat_in_flight, abandon=abandon_in_flight, options=options
             )
@@ -467,7 +470,7 @@ class Runtime:
         if key == "history":
             return history_of(self._history, params)
         if key == "state":
-            return {"state": self.state.snapshot()}
+            return {"state": self.secrets.redact(self.state.snapshot())}
         if key == "skills":
             return {"skills": [m.model_dump(mode="json") for m in self.skills.values()]}
         if key == "plugins":

@@ -54,6 +54,7 @@ def simulate(
     unknown_latency: dict[str, str] = {}
     currency = contract.currency
     low = expected = worst = Cost(currency=currency)
+    currency_problem = ""  # a step priced in another currency is refused at run time, whatever the limits
     for step in plan.steps:
         entry = skills.get(step.skill)
         if entry is None:
@@ -97,27 +98,21 @@ def simulate(
             try:
                 low, expected, worst = low + estimate.low, expected + estimate.expected, worst + estimate.worst
             except CurrencyMismatch:
-                problems.append(
-                    PlanProblem(
-                        step_id=step.id,
-                        code=ErrorCode.BUDGET_EXCEEDED,
-                        message=f"{meta.name} is priced in {estimate.worst.currency}, but the plan's other steps "
-                        f"and the contract count {worst.currency if worst.money else currency}; price every "
-                        "step in one currency",
-                    )
+                currency_problem = (
+                    f"{meta.name} is priced in {estimate.worst.currency}, but the plan's other steps "
+                    f"and the contract count {worst.currency if worst.money else currency}; price every "
+                    "step in one currency"
                 )
+                problems.append(PlanProblem(step_id=step.id, code=ErrorCode.BUDGET_EXCEEDED, message=currency_problem))
     warnings += [
         f"{skill} declares no expected latency (first at step {first}); counted as 0 ms"
         for skill, first in unknown_latency.items()
     ]
     if worst.money and worst.currency != currency:
-        problems.append(
-            PlanProblem(
-                code=ErrorCode.BUDGET_EXCEEDED,
-                message=f"the plan is priced in {worst.currency} but the contract counts {currency}; "
-                "every call would be refused",
-            )
+        currency_problem = (
+            f"the plan is priced in {worst.currency} but the contract counts {currency}; every call would be refused"
         )
+        problems.append(PlanProblem(code=ErrorCode.BUDGET_EXCEEDED, message=currency_problem))
     order, cyclic = topological_order(plan)
     path, total_ms = _critical_path(plan, order, latency) if not cyclic else ([], 0.0)
     if contract.max_concurrency:
@@ -125,6 +120,7 @@ def simulate(
     fits, why = _fits(worst, total_ms, contract)
     if not fits:
         problems.append(PlanProblem(code=ErrorCode.BUDGET_EXCEEDED, message=why))
+    fits = fits and not currency_problem
     blocking = [p for p in problems if p.code != ErrorCode.BUDGET_EXCEEDED]
     return SimulationReport(
         feasible=not blocking and fits,
@@ -153,24 +149,21 @@ def _estimate(
 ) -> CostEstimate | None:
     estimator = estimators.get(meta.name, _FALLBACK)
     try:
-        estimate: CostEstimate = estimator.estimate(
-            meta, params, EstimateContext(at=at, config=skill_config.get(meta.name, {}))
-        )
-        return estimate
+        estimate = estimator.estimate(meta, params, EstimateContext(at=at, config=skill_config.get(meta.name, {})))
+        if isinstance(estimate, CostEstimate):
+            return estimate
+        problem = f"estimator {getattr(estimator, 'name', '?')} returned {type(estimate).__name__}, not a CostEstimate"
     except Exception as exc:  # noqa: BLE001 - an estimator that cannot price a step is a problem, not a crash
-        problems.append(
-            PlanProblem(
-                step_id=step_id,
-                code=ErrorCode.INVALID_INPUT,
-                message=f"cannot estimate the cost of {meta.name}: {type(exc).__name__}: {exc}",
-            )
+        problem = f"{type(exc).__name__}: {exc}"
+    problems.append(
+        PlanProblem(
+            step_id=step_id, code=ErrorCode.INVALID_INPUT, message=f"cannot estimate the cost of {meta.name}: {problem}"
         )
-        return None
+    )
+    return None
 
 
-def _missing_secrets(
-    step_id: str, skill: str, params: Any, has_secret: Callable[[str], bool]
-) -> list[PlanProblem]:
+def _missing_secrets(step_id: str, skill: str, params: Any, has_secret: Callable[[str], bool]) -> list[PlanProblem]:
     """A problem for each `${secrets.NAME}` in the step's own text that is not set (what the
     pipeline would refuse the call for: INVALID_INPUT)."""
     names: list[str] = []

@@ -27,6 +27,8 @@ class Account:
         self.ledger = ledger or Ledger(contract, started_at)  # a Ledger, or a SharedLedger held in a store
         # True when the ledger lives in a store: it remembers what a run spent before a resume itself
         self.durable = bool(getattr(self.ledger, "durable", False))
+        # runs whose spend this account counted as it happened (a resume of one of them adds nothing)
+        self.runs_counted: set[str] = set()
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         self._started_at = started_at
         self._buckets: dict[str, TokenBucket] = {}

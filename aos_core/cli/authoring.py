@@ -90,5 +90,3 @@ def _refuse_taken(raw: str, kind: str, name: str) -> None:
                 f"provides; two {kind}s of one name {'are both refused' if kind == 'skill' else 'shadow each other'}"
                 f", so choose another name, e.g. aos-{kind}-my-{name.replace('_', '-')}"
             )
-
-

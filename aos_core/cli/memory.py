@@ -80,8 +80,9 @@ def memory() -> None:
 @click.option("--ttl", type=float, default=None, metavar="SECONDS", help="Forget the item after this many seconds.")
 @_store_options
 @json_option
-def put(namespace: str, key: str, value: str, ttl: float | None, url: str | None, embedder: str | None,
-        as_json: bool) -> None:
+def put(
+    namespace: str, key: str, value: str, ttl: float | None, url: str | None, embedder: str | None, as_json: bool
+) -> None:
     """Store VALUE (JSON, @FILE or - for stdin) under NAMESPACE and KEY.
 
     NAMESPACE is labels joined by '/' (users/u1) or a JSON array ('["users", "u1"]').
@@ -122,19 +123,33 @@ def get(namespace: str, key: str, url: str | None, embedder: str | None, as_json
 @click.option("--offset", type=int, default=0, show_default=True)
 @_store_options
 @json_option
-def search(prefix: str, query: str | None, filter_: str | None, limit: int, offset: int, url: str | None,
-           embedder: str | None, as_json: bool) -> None:
+def search(
+    prefix: str,
+    query: str | None,
+    filter_: str | None,
+    limit: int,
+    offset: int,
+    url: str | None,
+    embedder: str | None,
+    as_json: bool,
+) -> None:
     """Find items under PREFIX (all when omitted), best match first."""
     wanted = read_json_arg(filter_, "--filter")
     with _memory(url, embedder, as_json) as store:
-        hits = [h.model_dump(mode="json") for h in store.search(_namespace(prefix, prefix=True), query, wanted,
-                                                                limit, offset)]
+        hits = [
+            h.model_dump(mode="json")
+            for h in store.search(_namespace(prefix, prefix=True), query, wanted, limit, offset)
+        ]
     if as_json:
         emit({"ok": True, "hits": hits})
         return
     rows = [
-        ["/".join(h["namespace"]), h["key"], "" if h["score"] is None else f"{h['score']:.4g}",
-         json.dumps(h["value"], ensure_ascii=False)[:80]]
+        [
+            "/".join(h["namespace"]),
+            h["key"],
+            "" if h["score"] is None else f"{h['score']:.4g}",
+            json.dumps(h["value"], ensure_ascii=False)[:80],
+        ]
         for h in hits
     ]
     click.echo(table(rows, ["NAMESPACE", "KEY", "SCORE", "VALUE"]))
@@ -162,8 +177,9 @@ def delete(namespace: str, key: str, url: str | None, embedder: str | None, as_j
 @click.option("--offset", type=int, default=0, show_default=True)
 @_store_options
 @json_option
-def ls(prefix: str, max_depth: int | None, limit: int, offset: int, url: str | None, embedder: str | None,
-       as_json: bool) -> None:
+def ls(
+    prefix: str, max_depth: int | None, limit: int, offset: int, url: str | None, embedder: str | None, as_json: bool
+) -> None:
     """List the namespaces under PREFIX that hold items."""
     with _memory(url, embedder, as_json) as store:
         found = store.list_namespaces(_namespace(prefix, prefix=True), max_depth, limit, offset)

@@ -60,9 +60,9 @@ def _allow_net(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _contract(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--contract", metavar="JSON|@FILE", default=None, help="Resource contract (budgets, limits)."
-    )(func)
+    return click.option("--contract", metavar="JSON|@FILE", default=None, help="Resource contract (budgets, limits).")(
+        func
+    )
 
 
 def _profile(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -157,7 +157,7 @@ def build_runtime(
 
 
 def _field_hint(model: Any, loc: tuple[Any, ...]) -> str:
-    """"; did you mean max_money?" for a misspelt field of `model` (nested models followed)."""
+    """ "; did you mean max_money?" for a misspelt field of `model` (nested models followed)."""
     import difflib
 
     from pydantic import BaseModel

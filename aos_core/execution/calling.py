@@ -265,18 +265,25 @@ class LoopThread:
 
         async def runner() -> Any:
             try:
-                return await coroutine
+                return (True, await coroutine)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # asyncio re-raises these out of run_forever, which would kill the loop thread and
+                # leave this caller waiting for ever: carry them to the caller's thread instead
+                return (False, exc)
             finally:
                 finished.set()
 
         future = asyncio.run_coroutine_threadsafe(runner(), self.loop)
         try:
-            return future.result()
+            returned, value = future.result()
         except BaseException:
             if not future.done():
                 future.cancel()
                 finished.wait(30.0)
             raise
+        if not returned:
+            raise value
+        return value
 
     def close(self) -> None:
         """Stop the loop after what is scheduled on it finished closing; then close it."""

@@ -87,9 +87,7 @@ class PostgresMemoryBackend:
             import psycopg.conninfo
             from psycopg_pool import ConnectionPool
         except ImportError:
-            raise MemoryInputError(
-                "PostgreSQL memory needs psycopg: pip install 'aos-core[postgresql]'"
-            ) from None
+            raise MemoryInputError("PostgreSQL memory needs psycopg: pip install 'aos-core[postgresql]'") from None
         url, self.schema = _schema(url)
         self.where = _where(url)
         self._purged_at: int | None = None

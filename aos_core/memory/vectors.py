@@ -28,6 +28,7 @@ def score(cosine: float) -> float:
     """A cosine as the score search reports and orders by."""
     return round(cosine, SCORE_DIGITS)
 
+
 _BIG_ENDIAN = sys.byteorder == "big"
 
 

@@ -79,16 +79,15 @@ def validate_skill(obj: Any, plugin: str) -> SkillEntry:
     raw = getattr(obj, "metadata", None)
     if raw is None:
         raise ContributionError(f"{label} has no 'metadata'; give it a SkillMetadata(...)")
-    if isinstance(raw, SkillMetadata):
-        metadata = raw
-    else:
-        try:
-            metadata = SkillMetadata.model_validate(raw)
-        except ValidationError as exc:
-            where = _source_file(type(obj))
-            fix = f"; fix it in {where}" if where else ""
-            summary = validation_summary(exc, functools.partial(fields_at, SkillMetadata))
-            raise ContributionError(f"{label} has invalid metadata: {summary}{fix}") from None
+    try:
+        # an instance is validated again: one built with `model_construct` (or holding a part that
+        # was, like a negative CostModel) must not get past the door
+        metadata = SkillMetadata.model_validate(raw.model_dump() if isinstance(raw, SkillMetadata) else raw)
+    except ValidationError as exc:
+        where = _source_file(type(obj))
+        fix = f"; fix it in {where}" if where else ""
+        summary = validation_summary(exc, functools.partial(fields_at, SkillMetadata))
+        raise ContributionError(f"{label} has invalid metadata: {summary}{fix}") from None
     label = f"skill {metadata.name!r}"
     models = {}
     for attr in ("Input", "Output"):

@@ -291,7 +291,7 @@ class RunEngine:
         ordered = {s.id: self.outcomes[s.id] for s in self.plan.steps if s.id in self.outcomes}
         failed = next((s for s, o in ordered.items() if not o.ok), None)
         not_run = sorted((s for s in self.steps if s not in self.outcomes), key=self.position.__getitem__)
-        state = self.state.snapshot()
+        state = self.executor.secrets.redact(self.state.snapshot())  # it leaves the core: the result, the trace
         status: RunStatus
         end = None
         if stopped is not None:

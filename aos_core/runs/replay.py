@@ -163,11 +163,14 @@ class ReplayWorld:
             return served_output, None if served_error is None else ErrorInfo.model_validate(served_error)
         output, error = ex.judge(prep, await ex.run_skill(prep, model, ctx, admitted.deadline_s, scope.waits), admitted)
         expected = {"ok": served_error is None, "output": served_output, "error": (served_error or {}).get("code")}
-        actual = {"ok": error is None, "output": output, "error": None if error is None else error.code.value}
+        # the recording holds the output as the outcome showed it, redacted: compare it so
+        actual = {
+            "ok": error is None,
+            "output": ex.secrets.redact(output),
+            "error": None if error is None else error.code.value,
+        }
         if not same_json(actual, expected):
-            raise self._diverged(
-                "the skill now produces a different result", ex.secrets.redact(expected), ex.secrets.redact(actual)
-            )
+            raise self._diverged("the skill now produces a different result", ex.secrets.redact(expected), actual)
         problem = ctx.clock.finish()
         if problem:
             raise self._diverged(f"the skill {problem}")
@@ -352,6 +355,9 @@ async def replay_trace(
         currency=contract.currency,
         observers=observers,
     )
+    for step_id, record in trace.steps.items():
+        if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
+            engine.lost[step_id] = list(record["lost"])
     order = [step.id for step in chosen.steps]
     try:
         await engine.run()
@@ -387,7 +393,7 @@ def _replay_result(
         error=error,
         divergence=divergence,
         outcomes=ordered,
-        state=engine.state.snapshot(),
+        state=engine.executor.secrets.redact(engine.state.snapshot()),  # it leaves the core
         spent=engine.spent,
         reexecuted=tuple(s for s in engine.order if s in again),
         trace_sha256=sha,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.errors import ErrorCode, make_error
-from aos_core.contracts.exceptions import TraceError
+from aos_core.contracts.exceptions import StoreError, TraceError
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
@@ -33,7 +34,7 @@ from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.engine import Observer, RunEngine
-from aos_core.runs.store import Hold, RunStore, StoredRun
+from aos_core.runs.store import Hold, LeaseLost, RunStore, StoredRun
 from aos_core.runs.trace import TRACE_FORMAT, step_record
 
 __all__ = [
@@ -90,16 +91,19 @@ class StoreSink:
         self.owner = owner
         self.keep_events = keep_events
         self._events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # the run's loop appends, the heartbeat thread writes
 
     def starting(self, step: Any, params: Any) -> None:
         """Nothing to check for a live run."""
 
     def event(self, event: dict[str, Any]) -> None:
         if self.keep_events:
-            self._events.append(event)
+            with self._lock:
+                self._events.append(event)
 
     def flush(self) -> None:
-        events, self._events = self._events, []
+        with self._lock:
+            events, self._events = self._events, []
         if events:
             self.store.append_events(self.run_id, self.owner, events)
 
@@ -174,27 +178,38 @@ _TICK_S = 0.25  # kept events are written this often
 
 
 async def _leased(engine: RunEngine, sink: StoreSink, setup: RunSetup) -> RunResult:
-    """Run the engine while a heartbeat writes its events, renews its lease (and with it learns
-    whether someone asked to cancel the run, then stops it)."""
+    """Run the engine while a heartbeat writes its events and renews its lease (and with it learns
+    whether someone asked to cancel the run, then stops it).
+
+    The heartbeat is a thread, not a task: a skill that holds the event loop (an inline sync skill
+    taking longer than the lease) must not make a live owner lose its run to another process.
+    """
     run_id = engine.run_id
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
     renew_every = max(_TICK_S, min(1.0, setup.lease_s / 3))
 
-    async def beat() -> None:
+    def beat() -> None:
         since_renewal = 0.0
-        while True:
-            await asyncio.sleep(_TICK_S)
-            sink.flush()
+        while not stop.wait(_TICK_S):
             since_renewal += _TICK_S
-            if since_renewal >= renew_every:
-                since_renewal = 0.0
-                if setup.store.renew(run_id, setup.owner, setup.lease_s):
-                    engine.request_stop("cancelled")
+            try:
+                sink.flush()
+                if since_renewal >= renew_every:
+                    since_renewal = 0.0
+                    if setup.store.renew(run_id, setup.owner, setup.lease_s):
+                        loop.call_soon_threadsafe(engine.request_stop, "cancelled")
+            except LeaseLost:
+                return  # another owner took the run: this one's writes are fenced from now on
+            except StoreError:
+                continue  # the store is busy or failing: try again at the next beat
 
-    heartbeat = asyncio.ensure_future(beat())
+    heartbeat = threading.Thread(target=beat, name=f"aos-lease-{run_id}", daemon=True)
+    heartbeat.start()
     try:
         return await engine.run()
     finally:
-        heartbeat.cancel()
+        stop.set()
 
 
 def run_header(
@@ -236,6 +251,8 @@ async def start_run(
     header = run_header(parsed, contract, policy, seed, options.approvals, budgets)
     setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
     engine, sink = _engine(run_id, header, parsed, setup, options)
+    for account in engine.accounts:
+        account.runs_counted.add(run_id)
     return await _leased(engine, sink, setup)
 
 
@@ -297,11 +314,10 @@ async def resume_run(
 
 def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[str], abandon: set[str]) -> None:
     trace = stored.trace
-    previous = Cost(currency=engine.currency)
     for step_id in trace.step_order():
         if step_id in engine.steps:
             engine.take_committed(step_id, trace.steps[step_id])
-            previous = previous + engine.outcomes[step_id].cost
+    previous = engine.spent  # committed steps, with the attempts they lost in earlier crashes
     by_step: dict[str, list[Hold]] = {}
     for hold in stored.holds:
         if hold.step_id not in trace.steps and hold.step_id in engine.steps:
@@ -329,8 +345,10 @@ def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[s
             engine.pending.add(step_id)
             engine.not_repeated.append(step_id)
     for account in engine.accounts:
-        if not account.durable:
+        # a shared account of this runtime that ran the run already counted its spend as it happened
+        if not account.durable and engine.run_id not in account.runs_counted:
             account.ledger.record(previous)
+            account.runs_counted.add(engine.run_id)
 
 
 def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> None:

@@ -225,9 +225,9 @@ class SQLRunStore:
     def _fence(self, db: Any, run_id: str, owner: str) -> None:
         row = db.execute(f"SELECT owner FROM run_state WHERE id=?{self.lock_rows}", (run_id,)).fetchone()
         if row is None or row[0] != owner:
-            raise LeaseLost(
-                f"run {run_id} is now held by {row[0] if row else 'nobody'}; this process stopped writing it"
-            )
+            holder = row[0] if row is not None else None
+            now = f"held by {holder}" if holder else "taken over by another process, which has finished with it"
+            raise LeaseLost(f"run {run_id} is {now}; this process stopped writing it")
 
     # -- reads ---------------------------------------------------------------------------------
     def resolve_id(self, run_id: str) -> str:

@@ -214,9 +214,7 @@ class _Builder:
         if props:
             values = st.fixed_dictionaries(
                 {name: self.build(sub) for name, sub in props.items() if name in required},
-                optional={
-                    name: self.build(sub) for name, sub in props.items() if name not in required | absent
-                },
+                optional={name: self.build(sub) for name, sub in props.items() if name not in required | absent},
             )
             together = [group for group in apart if len(group) > 1]
             return values.filter(lambda d: not any(group <= d.keys() for group in together)) if together else values

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from pydantic import ValidationError
 
 from aos_core import (
     Cost,
+    CostModel,
     ErrorCategory,
     ErrorCode,
     ErrorInfo,
@@ -94,6 +95,36 @@ def test_money_read_from_a_float_is_the_float_as_written() -> None:
 def test_money_refuses_what_is_not_a_finite_decimal(bad: object) -> None:
     with pytest.raises(ValidationError):
         Cost(money=bad)
+
+
+@pytest.mark.parametrize("bad", ["-1", "-0.000001", -1, Decimal("-0.50"), -0.1])
+def test_money_is_never_negative(bad: object) -> None:
+    """A cost, a price and a limit all refuse negative money (a negative cost would lower the spend)."""
+    with pytest.raises(ValidationError, match="never negative"):
+        Cost(money=bad)
+    with pytest.raises(ValidationError, match="never negative"):
+        CostModel(money_per_call=bad)
+    with pytest.raises(ValidationError, match="never negative"):
+        ResourceContract(max_money=bad)
+
+
+def test_money_is_bounded_in_size_and_places() -> None:
+    """Money is at most 10**15 with at most 18 decimal places: what the ledger counts exactly."""
+    assert Cost(money="1000000000000000").money == Decimal(10) ** 15
+    assert Cost(money="0.000000000000000001").money == Decimal("1E-18")
+    for bad in ("1000000000000000.1", 10**15 + 1, "0.0000000000000000001", "1" * 70):
+        with pytest.raises(ValidationError):
+            Cost(money=bad)
+
+
+def test_cost_addition_ignores_the_callers_decimal_context() -> None:
+    """Adding costs under `decimal.getcontext().prec = 4` still gives the exact sum."""
+    with localcontext() as context:
+        context.prec = 4
+        total = Cost()
+        for _ in range(1000):
+            total = total + Cost(money="0.00315")
+    assert total.money == Decimal("3.15000")
 
 
 def test_cost_addition_is_exact() -> None:

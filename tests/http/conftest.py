@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -93,6 +95,41 @@ def other() -> Iterator[Server]:
     import httpbin as httpbin_app
 
     yield from _serve(httpbin_app.app)
+
+
+@dataclass(frozen=True)
+class CountingServer(Server):
+    """A server that counts every request it receives by (method, path): `/status/CODE` answers
+    CODE, `/slow` answers after a second, anything else answers 200 with a small JSON body."""
+
+    hits: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def _counting(hits: Counter[tuple[str, str]]) -> Any:
+    lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        with lock:
+            hits[(method, path)] += 1
+        if path.startswith("/status/"):
+            start_response(f"{path.rsplit('/', 1)[1]} Status", [("Content-Type", "text/plain")])
+            return [b"as asked"]
+        if path == "/slow":
+            time.sleep(1.0)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"ok": true}']
+
+    return app
+
+
+@pytest.fixture
+def counting() -> Iterator[CountingServer]:
+    """A fresh counting server on 127.0.0.1 for one test."""
+    hits: Counter[tuple[str, str]] = Counter()
+    for server in _serve(_counting(hits)):
+        yield CountingServer(server.port, hits)
 
 
 @pytest.fixture

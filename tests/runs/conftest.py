@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +106,26 @@ def chain_plan() -> dict[str, Any]:
             {"id": "label", "skill": "pick", "params": {"text": "value=${steps.second.output.value}"}},
         ],
     }
+
+
+def interrupt(
+    runtime: Runtime,
+    plan: dict[str, Any] | None,
+    in_flight: threading.Event | Callable[[], bool],
+    resume: str | None = None,
+) -> str:
+    """Run `plan` (or resume run `resume`) and interrupt it the way Ctrl-C does (its task is
+    cancelled) once `in_flight` is set (or returns True): a skill has started and is waiting.
+    The id of the interrupted run."""
+    ready = in_flight.is_set if isinstance(in_flight, threading.Event) else in_flight
+
+    async def main() -> None:
+        task = asyncio.ensure_future(runtime.arun(plan, resume=resume))
+        while not ready():
+            assert not task.done(), f"the run ended before the skill it was to be interrupted in: {task.result()}"
+            await asyncio.sleep(0.001)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(main())
+    return resume or runtime.runs(1)[0].run_id

@@ -55,3 +55,58 @@ def test_policy_refusals_and_approvals_are_reported(runtime_factory: Any, skills
 def test_an_unparseable_plan_is_a_report_not_an_exception(runtime_factory: Any) -> None:
     report = runtime_factory().simulate({"steps": "nope"})
     assert not report.feasible and report.problems[0].code == ErrorCode.SCHEMA_VALIDATION_FAILED
+
+
+TWO_CURRENCIES = {"steps": [{"id": "a", "skill": "in_usd", "params": {}}, {"id": "b", "skill": "in_eur", "params": {}}]}
+
+
+def two_currency_skills() -> FakePlugin:
+    return FakePlugin(
+        skills=[
+            fake_skill("in_usd", cost={"money_per_call": "0.01"}),
+            fake_skill("in_eur", cost={"money_per_call": "0.02", "currency": "EUR"}),
+        ]
+    )
+
+
+def test_a_plan_priced_in_two_currencies_is_a_problem_not_an_exception(runtime_factory: Any) -> None:
+    """Steps priced in USD and EUR under a USD contract: simulate names the step, and the plan is not feasible."""
+    runtime = runtime_factory(plugins=[two_currency_skills()])
+    report = runtime.simulate(TWO_CURRENCIES)
+    assert [(p.step_id, p.code) for p in report.problems] == [("b", ErrorCode.BUDGET_EXCEEDED)]
+    assert "EUR" in report.problems[0].message and "USD" in report.problems[0].message
+    assert not report.feasible and not report.fits_contract
+
+
+def test_what_simulate_calls_infeasible_for_its_currency_the_run_refuses(runtime_factory: Any) -> None:
+    """The run of that plan refuses the EUR step before calling it: the simulation told the truth."""
+    result = runtime_factory(plugins=[two_currency_skills()], policy=Policy(on_step_failure="continue")).run(
+        TWO_CURRENCIES
+    )
+    assert result.outcomes["a"].ok
+    refused = result.outcomes["b"].error
+    assert refused.code == ErrorCode.BUDGET_EXCEEDED and refused.details["limit"] == "currency"
+
+
+class DictEstimator:
+    """An estimator whose estimate() answers a dict instead of a CostEstimate."""
+
+    name = "dicts"
+
+    def covers(self, skill: Any) -> bool:
+        return skill.name == "in_usd"
+
+    def estimate(self, skill: Any, params: Any, ctx: Any = None) -> Any:
+        return {"low": {}, "expected": {}, "worst": {"calls": 1}}
+
+    def actual(self, skill: Any, params: Any, output: Any, ctx: Any = None) -> Any:
+        return None
+
+
+def test_an_estimator_answering_garbage_is_a_problem_of_the_plan(runtime_factory: Any) -> None:
+    """simulate never raises for what an estimator returns: the step is reported as not priceable."""
+    plugin = FakePlugin(skills=[fake_skill("in_usd")], estimators=[DictEstimator()])
+    plan = {"steps": [{"id": "a", "skill": "in_usd", "params": {}}]}
+    report = runtime_factory(plugins=[plugin]).simulate(plan)
+    assert [(p.step_id, p.code) for p in report.problems] == [("a", ErrorCode.INVALID_INPUT)]
+    assert "dicts" in report.problems[0].message and not report.feasible

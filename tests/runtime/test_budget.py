@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import decimal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -190,3 +191,17 @@ def test_an_estimator_whose_covers_exits_covers_nothing_and_the_runtime_starts(m
     runtime = make_runtime(priced(), estimators=(Exits(),))
     outcome = runtime.execute("paid", {})
     assert outcome.ok and outcome.cost.money == Decimal("0.01")  # priced by its own cost model
+
+
+def test_the_limit_binds_whatever_the_callers_decimal_context(make_runtime: Any) -> None:
+    """Under `decimal.getcontext().prec = 4`, 1,000 calls of 0.00315 spend exactly 3.15 and the 1,001st is refused."""
+    skill = fake_skill("metered", cost={"money_per_call": "0.00315"})
+    runtime = make_runtime(skill, contract=ResourceContract(max_money="3.15"))
+    with decimal.localcontext() as context:
+        context.prec = 4
+        outcomes = [runtime.execute("metered", {}) for _ in range(1001)]
+        assert runtime.ledger.spent().money == Decimal("3.15")
+    assert all(o.ok for o in outcomes[:1000])
+    assert outcomes[1000].error.code == ErrorCode.BUDGET_EXCEEDED
+    assert outcomes[1000].error.details["limit"] == "max_money"
+    assert len(skill.calls) == 1000 and runtime.query("budget")["spent"]["money"] == "3.15000"

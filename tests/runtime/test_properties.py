@@ -1,5 +1,7 @@
 """Property: whatever the parameters and whatever the skill does, `execute` returns an outcome
-whose error (if any) is a catalog code with the catalog's category. Nothing escapes."""
+whose error (if any) is a catalog code with the catalog's category, and no hold stays reserved.
+Nothing escapes but a KeyboardInterrupt (it may stop the program), and only after the holds
+were released."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import asyncio
 import math
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
@@ -15,7 +17,20 @@ from aos_core import ErrorCode, Policy, ResourceContract, RetryPolicy, Runtime, 
 from aos_core.contracts.errors import catalog_entry
 from aos_core.testing.fakes import FakePlugin, fake_skill
 
+
+class Abort(BaseException):
+    """A custom BaseException, as a plugin or a library might define one."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt-like exception: it may stop the caller."""
+
+
 EXCEPTIONS = [
+    Abort,
+    GeneratorExit,
+    KeyboardInterrupt,
+    Interrupted,
     ValueError,
     TypeError,
     KeyError,
@@ -106,7 +121,19 @@ def runtime() -> Runtime:
     return RUNTIMES["r"]
 
 
+def outcome_of(call: Any, behaviour: tuple[Any, Any, Any]) -> Any:
+    """`call()`'s outcome; None when a KeyboardInterrupt the skill raised reached the caller."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        action, kind, _ = behaviour
+        assert action == "raise" and issubclass(kind, KeyboardInterrupt)  # only the skill's own interrupt
+        return None
+
+
 def check(outcome: Any) -> None:
+    if outcome is None:
+        return
     assert isinstance(outcome, StructuredOutcome)
     assert outcome.ok == (outcome.error is None)
     if outcome.error is not None:
@@ -117,7 +144,16 @@ def check(outcome: Any) -> None:
     outcome.model_dump_json()  # always serialisable
 
 
+def _with_base_exceptions(test: Any) -> Any:
+    """Every BaseException that is not an Exception, in every calling mode, always tried."""
+    for mode in ("inline", "thread", "async"):
+        for kind in (Abort, GeneratorExit, KeyboardInterrupt, Interrupted):
+            test = example(mode=mode, behaviour=("raise", kind, "stop"), params={})(test)
+    return test
+
+
 @given(mode=st.sampled_from(["inline", "thread", "async"]), behaviour=BEHAVIOUR, params=PARAMS)
+@_with_base_exceptions
 def test_execute_never_raises_and_always_returns_a_catalog_code(mode: str, behaviour: Any, params: Any) -> None:
     skill = skill_for(mode, behaviour)
     profile_policy = Policy(retry=RetryPolicy(max_attempts=2, base_delay_ms=0, max_delay_ms=1))
@@ -130,8 +166,9 @@ def test_execute_never_raises_and_always_returns_a_catalog_code(mode: str, behav
         config={"max_output_bytes": 10_000},
         seed=7,
     ) as rt:
-        check(rt.execute("target", params))
-        check(asyncio.run(rt.aexecute("target", params)))
+        check(outcome_of(lambda: rt.execute("target", params), behaviour))
+        check(outcome_of(lambda: asyncio.run(rt.aexecute("target", params)), behaviour))
+        assert rt.query("budget")["reserved"]["calls"] == 0  # every hold released, whatever happened
 
 
 @given(name=st.text(max_size=30), params=PARAMS)
