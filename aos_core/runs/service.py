@@ -166,7 +166,9 @@ def _engine(
         accounts=accounts,
         sink=sink,
         waits=setup.waits,
-        world_for=lambda step_id, state: LiveWorld(state, CallRecord(), sink, engine.emit),
+        world_for=lambda step_id, state: LiveWorld(
+            state, CallRecord(), sink, engine.emit if engine.listening else None
+        ),
         in_flight_limit=contract.max_concurrency or 64,
         currency=contract.currency,
         observers=options.observers,
