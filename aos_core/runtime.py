@@ -42,6 +42,7 @@ from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.execution.world import LiveWorld
+from aos_core.memory.store import Memory
 from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
@@ -82,6 +83,7 @@ class Runtime:
         durability: Literal["normal", "full"] = "normal",
         lease_s: float = DEFAULT_LEASE_S,
         shared_budgets: bool = False,
+        memory: Any = None,
     ) -> None:
         self.profile = profile or AgentProfile()
         self.config = config if isinstance(config, RuntimeConfig) else RuntimeConfig.model_validate(config or {})
@@ -105,6 +107,8 @@ class Runtime:
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
         self._durability = durability
         self._account = self.account_for(self.contract)
+        self._memory = memory  # a Memory, a URL, or None (the configuration's, else the default): opened on first use
+        self._memory_lock = threading.Lock()
         self._history: deque[StructuredOutcome] = deque(maxlen=self.config.history_limit)
         self._pool = ResourcePool()
         self._loop = LoopThread()
@@ -130,6 +134,7 @@ class Runtime:
             approve=approve or self.approve,
             max_output_bytes=self.config.max_output_bytes,
             on_outcome=self._history.append,
+            memory=lambda: self.memory,
         )
         executor.estimators = self._estimators
         return executor
@@ -149,6 +154,29 @@ class Runtime:
             elif account.contract != contract:
                 raise ValueError(f"contract {contract.id!r} is already in force with other limits; give it another id")
         return account
+
+    @property
+    def memory(self) -> Memory:
+        """The memory store runs and skills use (`ctx.memory`): `memory=` (a `Memory` or a URL),
+        else `config.memory`, else `AOS_MEMORY`, else `$AOS_HOME/memory.sqlite3`; opened on first
+        use. Reads from Python are not recorded; inside a run, every read and write is."""
+        memory = self._memory
+        if isinstance(memory, Memory):
+            return memory
+        with self._memory_lock:
+            if not isinstance(self._memory, Memory):
+                from aos_core.memory.urls import embedder_from_name, memory_from_url
+
+                embedders = {r.name: r.obj for r in self.registry.embedders.values()}
+                name = self.config.memory_embedder
+                self._memory = memory_from_url(
+                    self._memory or self.config.memory,
+                    clock=self.clock,
+                    embedder=embedder_from_name(name, embedders) if name else None,
+                    providers={scheme: r.obj for scheme, r in self.registry.memory_backends.items()},
+                )
+                self._owns_memory = True
+            return self._memory
 
     @property
     def ledger(self) -> Ledger:
@@ -231,6 +259,7 @@ class Runtime:
             deadline_ms=None,
             pool=self._pool,
             seed=self.seed,
+            memory=lambda: self.memory,  # a planner's reads are not recorded: planning is not replayed
         )
         return await ask_planner(ranked, request, ctx, self.registry.skills)
 
@@ -491,6 +520,8 @@ class Runtime:
         self._workers.close()
         if self._store is not None:
             self._store.close()
+        if getattr(self, "_owns_memory", False):
+            self._memory.close()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -502,6 +533,8 @@ class Runtime:
         self._workers.close()
         if self._store is not None:
             self._store.close()
+        if getattr(self, "_owns_memory", False):
+            self._memory.close()
 
     def __enter__(self) -> Runtime:
         return self

@@ -36,6 +36,14 @@ class RuntimeConfig(BaseModel):
     disabled_plugins: tuple[str, ...] = Field(default=(), description="Entry-point names not to load.")
     max_output_bytes: int = Field(default=10_000_000, gt=0, description="Largest skill output accepted.")
     history_limit: int = Field(default=10_000, ge=0, description="Outcomes kept in memory for query('history').")
+    memory: str | None = Field(
+        default=None,
+        description="The memory store's URL (a path, sqlite:///PATH, postgresql://...); default AOS_MEMORY, "
+        "else $AOS_HOME/memory.sqlite3.",
+    )
+    memory_embedder: str | None = Field(
+        default=None, description="The embedder for semantic memory search (hashing, all-minilm-l6-v2, a plugin's)."
+    )
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RuntimeConfig:

@@ -193,6 +193,14 @@ class SkillContext(Protocol):
         """Set when the runtime gave up on this call (timeout or cancellation): stop early."""
         ...
 
+    @property
+    def memory(self) -> Any:
+        """The runtime's memory (`aos_core.Memory`'s methods: put, get, delete, search,
+        list_namespaces). In a run every read and write is recorded in the attempt and a replay
+        serves them back; writes are applied when the attempt succeeds, and only by a skill that
+        declares side effects `write` or `destructive`."""
+        ...
+
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """A per-runtime pooled object (an HTTP client, say), built once by `factory`.
 

@@ -24,6 +24,8 @@ class Context:
 
     __slots__ = (
         "_cancelled",
+        "_memory",
+        "_memory_factory",
         "_pool",
         "_random",
         "_run_state",
@@ -50,6 +52,7 @@ class Context:
         deadline_ms: float | None,
         pool: ResourcePool,
         seed: int,
+        memory: Callable[[], Any] | None = None,
     ) -> None:
         self.clock = clock
         self.secrets = secrets
@@ -67,6 +70,21 @@ class Context:
         # made on first use (an Event costs ~2 µs, a quarter of a trivial call; most skills never look):
         # None, an Event, or True when the runtime gave up before anyone looked
         self._cancelled: threading.Event | bool | None = None
+        self._memory_factory = memory
+        self._memory: Any = None
+
+    @property
+    def memory(self) -> Any:
+        """The runtime's memory as this attempt sees it (made on first use)."""
+        if self._memory is None:
+            if self._memory_factory is None:
+                raise RuntimeError("this context has no memory")
+            self._memory = self._memory_factory()
+        return self._memory
+
+    def used_memory(self) -> Any:
+        """The attempt's memory if the skill touched it, else None."""
+        return self._memory
 
     @property
     def state(self) -> StateWriter:

@@ -83,8 +83,10 @@ class Executor:
         approve: Callable[[ApprovalRequest], Any] | None,
         max_output_bytes: int,
         on_outcome: Callable[[StructuredOutcome], None] | None = None,
+        memory: Callable[[], Any] | None = None,
     ) -> None:
         self.registry = registry
+        self.memory = memory  # the runtime's memory store (opened on first use), for ctx.memory
         self.policy = policy
         self.secrets = secrets
         self.clock = clock

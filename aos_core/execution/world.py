@@ -13,17 +13,21 @@ the very same pipeline and rebuilds the same record from what it computed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aos_core.budget.ledger import Refusal, Reservation
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
+from aos_core.contracts.protocols import SkillError
+from aos_core.contracts.skill import SideEffect
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.context import Context
+from aos_core.execution.memory import AttemptMemory
 from aos_core.execution.prepared import PreparedSkill
+from aos_core.execution.records import CallRecord, attempt_record
 from aos_core.execution.secrets import resolve_secrets
 from aos_core.execution.state import RunState
+from aos_core.failures import classify_exception
 from aos_core.policy import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Admission",
     "ApprovalPending",
-    "AttemptRecord",
-    "CallRecord",
     "Journal",
     "LiveWorld",
     "World",
@@ -74,42 +76,6 @@ class Admission:
         for hold in self.holds:
             overran = hold.ledger.settle(hold, charged) or overran
         return overran
-
-
-@dataclass(slots=True)
-class AttemptRecord:
-    """One attempt as the trace keeps it."""
-
-    attempt: int
-    idempotent: bool
-    waited_ms: float
-    deadline_ms: float
-    clock: list[list[Any]]
-    state_writes: dict[str, Any]
-    error: dict[str, Any] | None
-    cost: dict[str, Any]
-    delay_ms: float | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "attempt": self.attempt,
-            "idempotent": self.idempotent,
-            "waited_ms": self.waited_ms,
-            "deadline_ms": self.deadline_ms,
-            "clock": self.clock,
-            "state_writes": self.state_writes,
-            "error": self.error,
-            "cost": self.cost,
-            "delay_ms": self.delay_ms,
-        }
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """Everything a run writes down about one call besides its outcome."""
-
-    approval: bool | None = None  # None: no approval was asked
-    attempts: list[AttemptRecord] = field(default_factory=list)
 
 
 class Journal(Protocol):
@@ -292,6 +258,8 @@ class LiveWorld:
     def context(
         self, ex: Executor, prep: PreparedSkill, attempt: int, admitted: Admission, scope: CallScope
     ) -> Context:
+        memory = ex.memory
+        writes = prep.meta.side_effects in (SideEffect.WRITE, SideEffect.DESTRUCTIVE)
         return Context(
             RecordingClock(ex.clock) if self.record is not None else ex.clock,
             ex.secrets,
@@ -303,13 +271,21 @@ class LiveWorld:
             admitted.deadline_s * 1000.0,
             ex.pool,
             ex.seed,
+            None if memory is None else lambda: AttemptMemory(memory, prep.name, writes),
         )
 
     async def invoke(
         self, ex: Executor, prep: PreparedSkill, model: Any, ctx: Context, admitted: Admission, scope: CallScope
     ) -> tuple[Any, ErrorInfo | None]:
         result = await ex.run_skill(prep, model, ctx, admitted.deadline_s, scope.waits)
-        return ex.judge(prep, result, admitted)
+        output, error = ex.judge(prep, result, admitted)
+        memory = ctx.used_memory()
+        if error is None and memory is not None and memory.pending:
+            try:
+                memory.apply()  # the attempt succeeded: what it wrote is written now
+            except SkillError as exc:
+                return None, classify_exception(exc, ex.classifiers, prep.meta)
+        return output, error
 
     def charge(
         self,
@@ -355,30 +331,6 @@ class LiveWorld:
                 error=None if error is None else error.code.value,
                 delay_ms=None if delay is None else round(delay * 1000.0, 3),
             )
-
-
-def attempt_record(
-    ex: Executor,
-    ctx: Context,
-    admitted: Admission,
-    error: ErrorInfo | None,
-    cost: Cost,
-    delay: float | None,
-    idempotent: bool,
-) -> AttemptRecord:
-    """The trace's record of one attempt, redacted (the same function for a run and a replay)."""
-    secrets = ex.secrets
-    return AttemptRecord(
-        attempt=ctx.attempt,
-        idempotent=idempotent,
-        waited_ms=admitted.waited_ms,
-        deadline_ms=round(admitted.deadline_s * 1000.0, 3),
-        clock=ctx.clock.readings,
-        state_writes=secrets.redact(ctx.recorded_writes()),
-        error=None if error is None else secrets.redact(error.model_dump(mode="json")),
-        cost=cost.model_dump(mode="json"),
-        delay_ms=None if delay is None else round(delay * 1000.0, 3),
-    )
 
 
 def _rate_limited(name: str, per_second: float, wait_s: float) -> ErrorInfo:

@@ -27,7 +27,8 @@ from aos_core.contracts.runs import RunResult, RunStatus
 from aos_core.contracts.skill import SideEffect
 from aos_core.execution.calling import Waits
 from aos_core.execution.pipeline import Executor
-from aos_core.execution.world import ApprovalPending, CallRecord, LiveWorld
+from aos_core.execution.records import CallRecord
+from aos_core.execution.world import ApprovalPending, LiveWorld
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.service import parse_plan, plan_error
 from aos_core.planning.validation import validate_plan

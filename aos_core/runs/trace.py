@@ -4,8 +4,9 @@ Line 1 is the run header (plan, seed, contract, policy), then one line per commi
 plan order, then an end line (status, failed and skipped steps, final state, spent). A step line
 holds the step's parameters before secret resolution, whether an approval was given, the
 outcome, and per attempt: whether that call was idempotent, the rate-limit wait before it, its
-deadline, every clock reading the skill took, its state writes, its error, its cost and the
-delay before the next attempt; plus the worst cases of attempts lost when a process died.
+deadline, every clock reading the skill took, its state writes, what it asked of memory and what
+came back, its error, its cost and the delay before the next attempt; plus the worst cases of
+attempts lost when a process died.
 
 What the trace holds is everything a replay needs and nothing that varies between machines:
 no run id, no wall-clock time of when the run happened. It does hold what the run measured
@@ -27,7 +28,7 @@ from aos_core.contracts.exceptions import TraceError
 
 if TYPE_CHECKING:
     from aos_core.contracts.outcome import StructuredOutcome
-    from aos_core.execution.world import CallRecord
+    from aos_core.execution.records import CallRecord
 
 __all__ = [
     "TRACE_FORMAT",
