@@ -165,7 +165,7 @@ async def replay_trace(
     account = Account(private, 0.0)
     replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
     sink = ComparingSink(trace, replayed_header, executor.secrets)
-    reexecuted: list[str] = []
+    reexecuted: set[str] = set()
     engine = RunEngine(
         run_id=run_id or "",
         plan=chosen,
@@ -192,12 +192,12 @@ async def replay_trace(
     return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
 
 
-def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: list[str]) -> ReplayWorld:
+def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: set[str]) -> ReplayWorld:
     return ReplayWorld(step_id, trace.steps[step_id], state, reexecuted)
 
 
 def _replay_result(
-    engine: RunEngine, run_id: str | None, reexecuted: list[str], diverged: Diverged | None, sha: str | None
+    engine: RunEngine, run_id: str | None, reexecuted: set[str], diverged: Diverged | None, sha: str | None
 ) -> ReplayResult:
     error = None
     divergence = None if diverged is None else diverged.divergence
@@ -209,7 +209,6 @@ def _replay_result(
             details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
         )
     ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
-    again = set(reexecuted)
     return ReplayResult(
         matched=divergence is None,
         run_id=run_id,
@@ -218,6 +217,6 @@ def _replay_result(
         outcomes=ordered,
         state=engine.executor.secrets.redact(engine.state.snapshot()),  # it leaves the core
         spent=engine.spent,
-        reexecuted=tuple(s for s in engine.order if s in again),
+        reexecuted=tuple(s for s in engine.order if s in reexecuted),
         trace_sha256=sha,
     )

@@ -115,7 +115,7 @@ class ReplayMemory:
 class ReplayWorld:
     """One recorded step, served back to the pipeline; see the module docstring."""
 
-    def __init__(self, step_id: str, record: dict[str, Any], state: RunState, reexecuted: list[str]) -> None:
+    def __init__(self, step_id: str, record: dict[str, Any], state: RunState, reexecuted: set[str]) -> None:
         self.step_id = step_id
         self.recorded = record
         self.attempts: list[dict[str, Any]] = list(record.get("attempts") or [])
@@ -225,8 +225,7 @@ class ReplayWorld:
         if not same_json(actual, expected):
             raise self._diverged("the skill now produces a different result", ex.secrets.redact(expected), actual)
         self._ran.add(ctx.attempt)
-        if scope.step_id not in self.reexecuted:
-            self.reexecuted.append(scope.step_id)
+        self.reexecuted.add(scope.step_id)
         return output, error
 
     def charge(
