@@ -140,7 +140,7 @@ class NullStore:
     def renew(self, run_id: str, owner: str, lease_s: float) -> None:
         pass
 
-    def hold(self, run_id: str, owner: str, hold: Any) -> None:
+    def hold(self, run_id: str, owner: str, *holds: Any) -> None:
         pass
 
     def commit_steps(self, run_id: str, owner: str, records: list[dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aos_core.budget.ledger import Refusal, Reservation
+from aos_core.budget.ledger import Refusal, Reservation, refused_before_limits
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.protocols import SkillError
@@ -82,8 +82,9 @@ class Journal(Protocol):
     """Where a run notes, durably and before the call is sent, that an attempt holds a worst
     case: after a crash that hold counts as spent until it is settled."""
 
-    def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
-        """`repeatable`: the skill changes nothing, so repeating it after a crash is always safe."""
+    async def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
+        """Returns once the hold is durable. `repeatable`: the skill changes nothing, so
+        repeating it after a crash is always safe."""
         ...
 
 
@@ -146,6 +147,41 @@ def budget_refused(skill: str, refusal: Refusal) -> ErrorInfo:
     )
 
 
+def _release(holds: list[Reservation]) -> None:
+    for hold in holds:
+        hold.ledger.release(hold)
+
+
+async def _rate_limits(clock: Any, skill: str, scope: CallScope) -> float | ErrorInfo:
+    """Take a token from every account's bucket for `skill`, waiting as each says: the seconds
+    waited, or the error when a limit says fail or the clock does not move while waiting."""
+    now = clock.monotonic()
+    waited = 0.0
+    for account in scope.accounts:
+        bucket = account.bucket(skill)
+        if bucket is None:
+            continue
+        stuck = 0
+        wait = bucket.take(now)
+        while wait > 0:
+            if bucket.limit.on_limit == "fail":
+                return _rate_limited(skill, bucket.limit.per_second, wait)
+            await scope.waits.sleep(clock, wait)
+            waited += wait
+            later = clock.monotonic()
+            stuck = stuck + 1 if later <= now else 0
+            if stuck >= _STUCK_CLOCK_TRIES:
+                return make_error(
+                    ErrorCode.RATE_LIMITED,
+                    f"{skill} waited for its rate limit but the clock did not move; "
+                    "a clock's sleep() must advance its monotonic()",
+                    details={"rule": f"rate_limits.{skill}", "skill": skill},
+                )
+            now = later
+            wait = bucket.take(now)
+    return waited
+
+
 class LiveWorld:
     """The real world: the runtime's clock, its approver, the accounts' ledgers and buckets, the
     skill itself. With `record` it keeps a `CallRecord`; with `journal` it notes holds durably."""
@@ -205,54 +241,47 @@ class LiveWorld:
     async def admit(
         self, ex: Executor, prep: PreparedSkill, params: Any, attempt: int, idempotent: bool, scope: CallScope
     ) -> Admission | ErrorInfo:
+        """Reserve the worst case on every account, note the hold durably, then wait for the rate
+        limits: a token is taken right before the call, so calls are spaced as the limit says
+        even when the durable write before them takes a while (the budget stays held meanwhile)."""
         clock = ex.clock
-        now = clock.monotonic()
-        waited = 0.0
-        for account in scope.accounts:
-            bucket = account.bucket(prep.name)
-            if bucket is None:
-                continue
-            stuck = 0
-            wait = bucket.take(now)
-            while wait > 0:
-                if bucket.limit.on_limit == "fail":
-                    return _rate_limited(prep.name, bucket.limit.per_second, wait)
-                await scope.waits.sleep(clock, wait)
-                waited += wait
-                later = clock.monotonic()
-                stuck = stuck + 1 if later <= now else 0
-                if stuck >= _STUCK_CLOCK_TRIES:
-                    return make_error(
-                        ErrorCode.RATE_LIMITED,
-                        f"{prep.name} waited for its rate limit but the clock did not move; "
-                        "a clock's sleep() must advance its monotonic()",
-                        details={"rule": f"rate_limits.{prep.name}", "skill": prep.name},
-                    )
-                now = later
-                wait = bucket.take(now)
         priced = prep.estimate(params, clock)
         if isinstance(priced, ErrorInfo):
             return priced
         worst = priced.worst
+        now = clock.monotonic()
         holds: list[Reservation] = []
-        deadline, wall_bound = prep.timeout_s, False
         for account in scope.accounts:
             held = account.ledger.reserve(worst, now)
             if isinstance(held, Refusal):
-                for hold in holds:
-                    hold.ledger.release(hold)
+                _release(holds)
                 return budget_refused(prep.name, held)
             holds.append(held)
-            left = account.ledger.remaining_wall_ms(now)
-            if left is not None and left / 1000.0 < deadline:
-                deadline, wall_bound = max(0.0, left / 1000.0), True
-        if self.journal is not None:
-            try:
-                self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
-            except BaseException:
-                for hold in holds:
-                    hold.ledger.release(hold)
-                raise
+        try:
+            if self.journal is not None:
+                await self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
+            waited = await _rate_limits(clock, prep.name, scope)
+        except BaseException:
+            _release(holds)
+            raise
+        if isinstance(waited, ErrorInfo):
+            _release(holds)
+            return waited
+        if waited or self.journal is not None:
+            now = clock.monotonic()
+        deadline, wall_bound = prep.timeout_s, False
+        for account in scope.accounts:
+            ledger = account.ledger
+            left = ledger.remaining_wall_ms(now)
+            if left is None:
+                continue
+            if left <= 0:  # the wait used up the wall-time budget
+                _release(holds)
+                refusal = refused_before_limits(ledger.contract, worst, left, ledger.elapsed_ms(now))
+                assert refusal is not None
+                return budget_refused(prep.name, refusal)
+            if left / 1000.0 < deadline:
+                deadline, wall_bound = left / 1000.0, True
         return Admission(holds, worst, deadline, wall_bound, round(waited * 1000.0, 3))
 
     def context(

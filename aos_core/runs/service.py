@@ -23,25 +23,24 @@ from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanProblem
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
-from aos_core.contracts.runs import RunResult, RunStatus
+from aos_core.contracts.runs import RunResult
 from aos_core.contracts.skill import SideEffect
 from aos_core.execution.calling import Waits
 from aos_core.execution.pipeline import Executor
 from aos_core.execution.records import CallRecord
-from aos_core.execution.world import ApprovalPending, LiveWorld
+from aos_core.execution.world import LiveWorld
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.service import parse_plan, plan_error
 from aos_core.planning.validation import validate_plan
 from aos_core.plugins.loader import Registry
-from aos_core.policy import ApprovalRequest
 from aos_core.runs.engine import Observer, RunEngine
+from aos_core.runs.sink import StoreApprover, StoreSink
 from aos_core.runs.store import Hold, LeaseLost, RunStore, StoredRun
 from aos_core.runs.trace import TRACE_FORMAT, step_record
 
 __all__ = [
     "RunOptions",
     "RunSetup",
-    "StoreApprover",
     "new_run_id",
     "refused_run",
     "resume_run",
@@ -79,64 +78,6 @@ def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunR
     return RunResult(
         run_id="", ok=False, status="failed", error=error, outcomes={}, spent=Cost(currency=contract.currency)
     )
-
-
-class StoreSink:
-    """A live run's end of the engine: holds, commits, approval requests, events (when kept) and
-    the end go to the run store. Events are buffered and written by `flush`, which the lease's
-    heartbeat calls a few times a second and the end of the run calls once more."""
-
-    def __init__(self, store: RunStore, run_id: str, owner: str, keep_events: bool) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.owner = owner
-        self.keep_events = keep_events
-        self._events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()  # the run's loop appends, the heartbeat thread writes
-
-    def starting(self, step: Any, params: Any) -> None:
-        """Nothing to check for a live run."""
-
-    def event(self, event: dict[str, Any]) -> None:
-        if self.keep_events:
-            with self._lock:
-                self._events.append(event)
-
-    def flush(self) -> None:
-        with self._lock:
-            events, self._events = self._events, []
-        if events:
-            self.store.append_events(self.run_id, self.owner, events)
-
-    def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
-        self.store.request_approval(self.run_id, self.owner, step_id, request)
-
-    def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
-        if repeatable and not (worst.money or worst.calls or worst.input_tokens or worst.output_tokens):
-            return  # a free call that changes nothing: after a crash it simply runs again
-        self.store.hold(self.run_id, self.owner, Hold(step_id, attempt, worst.model_dump(mode="json"), idempotent))
-
-    def commit(self, records: list[dict[str, Any]]) -> None:
-        self.store.commit_steps(self.run_id, self.owner, records)
-
-    def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
-        self.flush()
-        self.store.finish_run(self.run_id, self.owner, status, end)
-
-
-class StoreApprover:
-    """Approvals decided through the store (`Runtime.decide_approval`, the server's API): a step
-    without a decision pauses the run (`ApprovalPending`) instead of being refused."""
-
-    def __init__(self, store: RunStore, run_id: str) -> None:
-        self.store = store
-        self.run_id = run_id
-
-    def __call__(self, request: ApprovalRequest) -> bool:
-        for approval in self.store.approvals(self.run_id):
-            if approval["step_id"] == request.step_id and approval["decision"] is not None:
-                return bool(approval["decision"] == "approve")
-        raise ApprovalPending(request)
 
 
 @dataclass(frozen=True)

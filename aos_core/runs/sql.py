@@ -192,13 +192,11 @@ class SQLRunStore:
             for s, r, d, b, a in rows
         ]
 
-    def hold(self, run_id: str, owner: str, hold: Hold) -> None:
+    def hold(self, run_id: str, owner: str, *holds: Hold) -> None:
+        rows = [(run_id, h.step_id, h.attempt, canonical_json(h.worst), int(h.idempotent)) for h in holds]
         with self._writing("note an attempt in flight") as db:
             self._fence(db, run_id, owner)
-            db.execute(
-                "INSERT INTO holds (run_id, step_id, attempt, worst, idempotent) VALUES (?,?,?,?,?)",
-                (run_id, hold.step_id, hold.attempt, canonical_json(hold.worst), int(hold.idempotent)),
-            )
+            db.executemany("INSERT INTO holds (run_id, step_id, attempt, worst, idempotent) VALUES (?,?,?,?,?)", rows)
 
     def commit_steps(self, run_id: str, owner: str, records: list[dict[str, Any]]) -> None:
         if not records:

@@ -108,8 +108,8 @@ class RunStore(Protocol):
 
     def approvals(self, run_id: str) -> list[dict[str, Any]]: ...
 
-    def hold(self, run_id: str, owner: str, hold: Hold) -> None:
-        """Durably note an attempt's worst case before its call is sent."""
+    def hold(self, run_id: str, owner: str, *holds: Hold) -> None:
+        """Durably note attempts' worst cases before their calls are sent, in one transaction."""
         ...
 
     def commit_steps(self, run_id: str, owner: str, records: list[dict[str, Any]]) -> None:

@@ -1,0 +1,103 @@
+"""A live run's end in the run store: `StoreSink` writes its holds, commits, approval requests,
+events and end; `StoreApprover` reads approvals decided through the store."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from aos_core.contracts.cost import Cost
+from aos_core.contracts.runs import RunStatus
+from aos_core.execution.world import ApprovalPending
+from aos_core.policy import ApprovalRequest
+from aos_core.runs.store import Hold, RunStore
+
+__all__ = ["StoreApprover", "StoreSink"]
+
+
+class StoreSink:
+    """A live run's end of the engine: holds, commits, approval requests, events (when kept) and
+    the end go to the run store. Events are buffered and written by `flush`, which the lease's
+    heartbeat calls a few times a second and the end of the run calls once more."""
+
+    def __init__(self, store: RunStore, run_id: str, owner: str, keep_events: bool) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner
+        self.keep_events = keep_events
+        self._events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # the run's loop appends, the heartbeat thread writes
+        self._holds: list[Hold] = []  # asked for in this turn of the loop, not yet written
+        self._holds_written: asyncio.Future[None] | None = None
+
+    def starting(self, step: Any, params: Any) -> None:
+        """Nothing to check for a live run."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        if self.keep_events:
+            with self._lock:
+                self._events.append(event)
+
+    def flush(self) -> None:
+        with self._lock:
+            events, self._events = self._events, []
+        if events:
+            self.store.append_events(self.run_id, self.owner, events)
+
+    def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
+        self.store.request_approval(self.run_id, self.owner, step_id, request)
+
+    async def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
+        """Returns once the hold is written. Holds asked for in one turn of the event loop (the
+        steps a run starts together) are written in one transaction: a 10k-step run wrote 10k
+        transactions here, 41 of its 114 µs per step (bench case 4)."""
+        if repeatable and not (worst.money or worst.calls or worst.input_tokens or worst.output_tokens):
+            return  # a free call that changes nothing: after a crash it simply runs again
+        self._holds.append(Hold(step_id, attempt, worst.model_dump(mode="json"), idempotent))
+        written = self._holds_written
+        if written is None:
+            loop = asyncio.get_running_loop()
+            written = self._holds_written = loop.create_future()
+            written.add_done_callback(_retrieved)
+            loop.call_soon(self._write_holds)
+        await asyncio.shield(written)
+
+    def _write_holds(self) -> None:
+        holds, written = self._holds, self._holds_written
+        self._holds, self._holds_written = [], None
+        assert written is not None
+        try:
+            self.store.hold(self.run_id, self.owner, *holds)
+        except BaseException as exc:  # noqa: BLE001 - every attempt waiting for this write hears it
+            written.set_exception(exc)
+        else:
+            written.set_result(None)
+
+    def commit(self, records: list[dict[str, Any]]) -> None:
+        self.store.commit_steps(self.run_id, self.owner, records)
+
+    def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
+        self.flush()
+        self.store.finish_run(self.run_id, self.owner, status, end)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a shared write's failure as seen even when every attempt waiting for it was cancelled."""
+    if not future.cancelled():
+        future.exception()
+
+
+class StoreApprover:
+    """Approvals decided through the store (`Runtime.decide_approval`, the server's API): a step
+    without a decision pauses the run (`ApprovalPending`) instead of being refused."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def __call__(self, request: ApprovalRequest) -> bool:
+        for approval in self.store.approvals(self.run_id):
+            if approval["step_id"] == request.step_id and approval["decision"] is not None:
+                return bool(approval["decision"] == "approve")
+        raise ApprovalPending(request)
