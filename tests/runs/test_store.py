@@ -158,3 +158,34 @@ def test_a_run_its_owner_is_still_running_cannot_be_resumed(store_path: Path) ->
         release.set()
         running.join(10)
     assert calls == ["w"]
+
+
+def test_the_holds_of_steps_started_together_are_written_in_one_transaction(tmp_path: Path) -> None:
+    """Twenty priced steps with no dependencies start together: their holds reach the store in
+    one write, each noted before its call, and every hold is gone once the run has committed."""
+    from aos_core.runs.sqlite import SQLiteRunStore
+
+    class CountingStore(SQLiteRunStore):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            self.writes: list[list[str]] = []
+
+        def hold(self, run_id: str, owner: str, *holds: Hold) -> None:
+            self.writes.append([h.step_id for h in holds])
+            super().hold(run_id, owner, *holds)
+
+    store = CountingStore(tmp_path / "runs.sqlite3")
+    called: list[str] = []
+
+    def pay(params: Any, ctx: Any) -> dict[str, Any]:
+        assert any(ctx.step_id in write for write in store.writes), "called before its hold was written"
+        called.append(ctx.step_id)
+        return {}
+
+    skill = fake_skill("pay", pay, side_effects="write", cost={"money_per_call": "0.01"})
+    plan = {"version": 1, "goal": "g", "steps": [{"id": f"s{i}", "skill": "pay", "params": {}} for i in range(20)]}
+    with Runtime(entry_points=False, plugins=[FakePlugin(skills=[skill])], store=store) as runtime:
+        result = runtime.run(plan)
+        assert store.load_run(result.run_id).holds == []
+    assert result.ok and len(called) == 20
+    assert len(store.writes) == 1 and sorted(store.writes[0]) == sorted(called)
