@@ -138,8 +138,8 @@ def render_metrics(accept: str | None = None, store: Any = None, registry: Any =
     if multiprocess_dir() is not None and registry is None:
         from prometheus_client import multiprocess
 
-        source = prom.CollectorRegistry()
-        multiprocess.MultiProcessCollector(source)
+        source: Any = prom.CollectorRegistry()
+        multiprocess.MultiProcessCollector(source)  # type: ignore[no-untyped-call]
         source.register(metrics_for().budgets)  # in this process's memory, not in the files
     else:
         source = prom.REGISTRY if registry is None else registry
@@ -201,4 +201,4 @@ def mark_process_dead(pid: int) -> None:
     if multiprocess_dir() is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

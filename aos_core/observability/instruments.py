@@ -158,15 +158,12 @@ class CallProbe:
         if self.token is not None:
             current.reset(self.token)
 
-    def _model(self, outcome: StructuredOutcome) -> str | None:
-        """The model a skill reports in its output (`model`), redacted, for the spend metrics."""
+    @staticmethod
+    def _model(outcome: StructuredOutcome) -> str | None:
+        """The model a skill reports in its output (`model`; the outcome is redacted already)."""
         output = outcome.output
-        if type(output) is dict:
-            model = output.get("model")
-            if type(model) is str:
-                secrets = self.inst.secrets
-                return str(secrets.redact_text(model)) if secrets.active else model
-        return None
+        model = output.get("model") if type(output) is dict else None
+        return model if type(model) is str else None
 
     def _log(self, outcome: StructuredOutcome) -> None:
         log = self.inst.log

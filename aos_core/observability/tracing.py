@@ -56,7 +56,7 @@ class Tracing:
         self.tracer = trace.get_tracer("aos_core", __version__, tracer_provider=provider)
         self.propagator = TraceContextTextMapPropagator()
         self.kinds = {True: SpanKind.CLIENT, False: SpanKind.INTERNAL}
-        self.error = lambda code: Status(StatusCode.ERROR, code)
+        self.error: Any = lambda code: Status(StatusCode.ERROR, code)
         self.version = genai.semconv_version()
         self.capture_content = capture_content
 
