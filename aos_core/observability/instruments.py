@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aos_core.observability import genai
 from aos_core.observability.logs import StepContext, current, step_logger
-from aos_core.observability.metrics import RUN_CONTRACT, Metrics, skill_label
+from aos_core.observability.metrics import Metrics, skill_label
 from aos_core.observability.tracing import Tracing, trace_id_of
 
 if TYPE_CHECKING:
@@ -64,21 +64,22 @@ class CallProbe:
         self.span: Any = None
         self.attempt_span: Any = None
         self.token: Any = None
-        tracing = inst.tracing
+        if inst.tracing is not None or inst.logs:
+            self._open(inst.tracing, scope)
+
+    def _open(self, tracing: Tracing | None, scope: Any) -> None:
+        """The call's span, and the log context of its lines."""
+        trace_id, span_id = trace_id_of(scope.traceparent), None
         if tracing is not None:
             attributes = genai.tool_attributes(self.skill)
             attributes["aos.step.id"] = scope.step_id
             if scope.trace_id:
                 attributes["aos.run.id"] = scope.trace_id
-            self.span = tracing.start(f"execute_tool {self.skill}", scope.parent, attributes)
-        if inst.logs or tracing is not None:
-            if self.span is not None:
-                context = self.span.get_span_context()
-                trace_id = tracing.trace_id(self.span) if tracing is not None else None
-                span_id = f"{context.span_id:016x}" if context.is_valid else None
-            else:
-                trace_id, span_id = trace_id_of(scope.traceparent), None
-            self.token = current.set(StepContext(scope.trace_id, scope.step_id, trace_id, span_id, inst.secrets))
+            span = self.span = tracing.start(f"execute_tool {self.skill}", scope.parent, attributes)
+            context = span.get_span_context()
+            if context.is_valid:
+                trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+        self.token = current.set(StepContext(scope.trace_id, scope.step_id, trace_id, span_id, self.inst.secrets))
 
     # -- attempts ----------------------------------------------------------------------------------
     def attempt_started(self, attempt: int, ctx: Any, admitted: Any) -> None:
@@ -88,7 +89,8 @@ class CallProbe:
             self.waited += admitted.waited_ms / 1000.0
         tracing = self.inst.tracing
         if tracing is None:
-            ctx.traceparent = self.scope.traceparent
+            if self.scope.traceparent is not None:
+                ctx.traceparent = self.scope.traceparent
             return
         span = self.attempt_span = tracing.start(
             f"aos.attempt {self.skill}",
@@ -125,9 +127,7 @@ class CallProbe:
         inst = self.inst
         try:
             if inst.metrics is not None:
-                accounts = self.scope.accounts
-                contract = (accounts[0].contract.id or RUN_CONTRACT) if accounts else RUN_CONTRACT
-                inst.metrics.call_ended(self.skill, outcome, contract, self._model(outcome), self.waits, self.waited)
+                inst.metrics.call_ended(self.skill, outcome, self)
             if inst.logs:
                 self._log(outcome)
             if self.span is not None:
@@ -157,13 +157,6 @@ class CallProbe:
                     tracing.fail(span, exc)
         if self.token is not None:
             current.reset(self.token)
-
-    @staticmethod
-    def _model(outcome: StructuredOutcome) -> str | None:
-        """The model a skill reports in its output (`model`; the outcome is redacted already)."""
-        output = outcome.output
-        model = output.get("model") if type(output) is dict else None
-        return model if type(model) is str else None
 
     def _log(self, outcome: StructuredOutcome) -> None:
         log = self.inst.log

@@ -21,6 +21,7 @@ from typing import Any
 
 from aos_core.observability.catalog import METRICS
 from aos_core.observability.exposition import BudgetCollector, BudgetSource, multiprocess_dir
+from aos_core.observability.tally import CallTally
 
 __all__ = ["Metrics", "metrics_for", "skill_label"]
 
@@ -30,21 +31,41 @@ _BUDGET_CODE = "BUDGET_EXCEEDED"
 _POLICY_CODES = frozenset({"POLICY_VIOLATION", "PERMISSION_DENIED"})
 
 
+def _model(outcome: Any) -> str:
+    """The model a skill reports in its output (`model`; the outcome is redacted already), or ""."""
+    output = outcome.output
+    model = output.get("model") if type(output) is dict else None
+    return model if type(model) is str else ""
+
+
+def _contract(scope: Any) -> str:
+    """The contract a call is charged to first: its id, or `(run)` for one without."""
+    accounts = scope.accounts
+    return (accounts[0].contract.id or RUN_CONTRACT) if accounts else RUN_CONTRACT
+
+
 def skill_label(name: Any, known: bool) -> str:
     """A skill's label value: its name when it is loaded, else `(unknown)` (bounded values)."""
     return name if known and type(name) is str else UNKNOWN_SKILL
 
 
-class _Series:
-    """The label children one (skill, code) pair updates on every call."""
+class _Children:
+    """The label children one (skill, code) pair updates on every call, in multiprocess mode."""
 
-    __slots__ = ("attempts", "calls", "duration", "retries")
+    __slots__ = ("attempts", "calls", "duration")
 
     def __init__(self, metrics: Metrics, skill: str, code: str, category: str) -> None:
         self.calls = metrics.family["aos_skill_calls_total"].labels(skill, code, category)
         self.duration = metrics.family["aos_skill_call_duration_seconds"].labels(skill)
         self.attempts = metrics.family["aos_skill_attempts_total"].labels(skill)
-        self.retries = metrics.family["aos_skill_retries_total"]
+
+    def add(self, seconds: float, attempts: int) -> None:
+        self.calls.inc()
+        self.duration.observe(seconds)
+        self.attempts.inc(attempts)
+
+
+_TALLIED = frozenset({"aos_skill_calls_total", "aos_skill_call_duration_seconds", "aos_skill_attempts_total"})
 
 
 class Metrics:
@@ -56,9 +77,13 @@ class Metrics:
         self.registry = prom.REGISTRY if registry is None else registry
         self.family: dict[str, Any] = {}
         kinds = {"counter": prom.Counter, "gauge": prom.Gauge, "histogram": prom.Histogram}
+        self.multiprocess = multiprocess_dir() is not None
+        self.tally = None if self.multiprocess else CallTally()  # the per-call three, cheaper (tally.py)
+        if self.tally is not None:
+            self.registry.register(self.tally)
         for spec in METRICS:
-            if spec.source == "scrape":
-                continue  # read when scraped: see exposition.py
+            if spec.source == "scrape" or (spec.name in _TALLIED and self.tally is not None):
+                continue  # read when scraped: see exposition.py and tally.py
             extra: dict[str, Any] = {}
             if spec.kind == "gauge":
                 extra["multiprocess_mode"] = spec.mode
@@ -67,38 +92,42 @@ class Metrics:
             self.family[spec.name] = kinds[spec.kind](
                 spec.name, spec.help, spec.labels, registry=self.registry, **extra
             )
-        self._series: dict[tuple[str, str], _Series] = {}
+        self._series: dict[tuple[str, str], Any] = {}
         self._spend: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self.budgets = BudgetCollector()  # every runtime's contracts, read when scraped
-        if multiprocess_dir() is None:
+        if not self.multiprocess:
             self.registry.register(self.budgets)  # (multiprocess: render_metrics adds it)
 
     # -- a skill call --------------------------------------------------------------------------------
-    def call_ended(self, skill: str, outcome: Any, contract: str, model: str | None, waits: int, waited: float) -> None:
+    def call_ended(self, skill: str, outcome: Any, probe: Any) -> None:
+        """A call's outcome; `probe` (its `CallProbe`) tells its rate-limit waits, contract and model."""
         error = outcome.error
         code = "OK" if error is None else error.code.value
-        series = self._series.get((skill, code))
+        series: Any = self._series.get((skill, code))
         if series is None:
             category = "OK" if error is None else error.category.value
             with self._lock:
-                series = self._series.setdefault((skill, code), _Series(self, skill, code, category))
-        series.calls.inc()
-        series.duration.observe(outcome.duration_ms / 1000.0)
-        attempts = outcome.attempts
-        if attempts:
-            series.attempts.inc(attempts)
+                series = self._series.get((skill, code))
+                if series is None:
+                    tally = self.tally
+                    made = _Children(self, skill, code, category) if tally is None else tally.row(skill, code, category)
+                    series = self._series[(skill, code)] = made
+        if self.tally is not None:
+            self.tally.add(series, outcome.duration_ms / 1000.0, outcome.attempts)
+        else:
+            series.add(outcome.duration_ms / 1000.0, outcome.attempts)
         if error is not None:
             if code == _BUDGET_CODE:
                 self.family["aos_budget_refusals_total"].labels(skill, str(error.details.get("limit", "unknown"))).inc()
             elif code in _POLICY_CODES:
                 self.family["aos_policy_refusals_total"].labels(skill, code).inc()
-        if waits:
-            self.family["aos_rate_limit_waits_total"].labels(skill).inc(waits)
-            self.family["aos_rate_limit_wait_seconds_total"].labels(skill).inc(waited)
+        if probe.waits:
+            self.family["aos_rate_limit_waits_total"].labels(skill).inc(probe.waits)
+            self.family["aos_rate_limit_wait_seconds_total"].labels(skill).inc(probe.waited)
         cost = outcome.cost
         if cost.money or cost.input_tokens or cost.output_tokens:
-            self._spent(skill, model or "", contract, cost)
+            self._spent(skill, _model(outcome), _contract(probe.scope), cost)
 
     def retried(self, skill: str, code: str) -> None:
         self.family["aos_skill_retries_total"].labels(skill, code).inc()

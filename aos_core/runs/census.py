@@ -27,9 +27,10 @@ def census_of(db: Any, now: float) -> dict[str, Any]:
     runs: dict[str, int] = {}
     oldest: dict[str, str] = {}
     rows = db.execute(
-        "SELECT status, lease_until IS NOT NULL AND lease_until >= ?, COUNT(*), MIN(updated_at)"
-        " FROM run_state GROUP BY status, lease_until IS NOT NULL AND lease_until >= ?",
-        (now, now),
+        "SELECT status, live, COUNT(*), MIN(updated_at) FROM (SELECT status, updated_at,"
+        " CASE WHEN lease_until IS NOT NULL AND lease_until >= ? THEN 1 ELSE 0 END AS live FROM run_state) s"
+        " GROUP BY status, live",
+        (now,),
     ).fetchall()
     for status, live, count, since in rows:
         shown = shown_status(status, now + 1 if live else None, now)
