@@ -75,8 +75,7 @@ def execute_case(rounds: int, batch_seconds: float) -> tuple[list[dict[str, Any]
     for rt in runtimes.values():
         rt.close()
     ratios = {
-        v: statistics.median(on / off for on, off in zip(samples[v], samples["off"], strict=True))
-        for v in VARIANTS[1:]
+        v: statistics.median(on / off for on, off in zip(samples[v], samples["off"], strict=True)) for v in VARIANTS[1:]
     }
     rows = [
         row(f"Runtime.execute, {v}", "µs/call", values, key=f"execute-{v}", calls_per_sample=sizes[v])
@@ -95,8 +94,7 @@ def run_case(steps: int, rounds: int) -> tuple[list[dict[str, Any]], dict[str, f
                 assert result.ok and len(result.outcomes) == steps, result.error
                 samples[v].append(took * 1000.0)
     ratios = {
-        v: statistics.median(on / off for on, off in zip(samples[v], samples["off"], strict=True))
-        for v in VARIANTS[1:]
+        v: statistics.median(on / off for on, off in zip(samples[v], samples["off"], strict=True)) for v in VARIANTS[1:]
     }
     rows = [row(f"Runtime.run, {steps} steps, {v}", "ms", values, key=f"run-{v}") for v, values in samples.items()]
     return rows, ratios
@@ -112,7 +110,9 @@ def main() -> None:
     rows, execute_ratios = execute_case(args.rounds, args.batch_seconds)
     run_rows, run_ratios = run_case(args.steps, args.run_rounds)
     notes = [f"execute, {v} / off (median of per-round ratios): {r:.3f}" for v, r in execute_ratios.items()]
-    notes += [f"run of {args.steps} steps, {v} / off (median of per-round ratios): {r:.3f}" for v, r in run_ratios.items()]
+    notes += [
+        f"run of {args.steps} steps, {v} / off (median of per-round ratios): {r:.3f}" for v, r in run_ratios.items()
+    ]
     emit("observability", rows + run_rows, notes, ratios={"execute": execute_ratios, "run": run_ratios})
 
 

@@ -86,7 +86,9 @@ def _break(rules: str, alert: str) -> str:
     """The rules with `alert`'s expression replaced by one that never fires."""
     start = rules.index(f"- alert: {alert}\n")
     expr = rules.index("expr:", start)
-    end = rules.index("\n        for:", expr) if "\n        for:" in rules[expr : rules.index("labels:", expr)] else None
+    end = (
+        rules.index("\n        for:", expr) if "\n        for:" in rules[expr : rules.index("labels:", expr)] else None
+    )
     end = end if end is not None else rules.index("\n        labels:", expr)
     return rules[:expr] + "expr: vector(1) > 2" + rules[end:]
 
@@ -125,7 +127,9 @@ def test_every_dashboard_query_names_an_exported_metric() -> None:
     assert not not_shown, f"metrics with no panel: {sorted(not_shown)}"
 
 
-@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed (apt-get install prometheus-alertmanager)")
+@pytest.mark.skipif(
+    shutil.which("amtool") is None, reason="amtool is not installed (apt-get install prometheus-alertmanager)"
+)
 def test_the_alertmanager_example_is_valid() -> None:
     checked = subprocess.run(
         ["amtool", "check-config", str(ALERTMANAGER)], capture_output=True, text=True, timeout=60, check=False
