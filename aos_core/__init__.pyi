@@ -64,6 +64,12 @@ from aos_core.memory.models import MemoryItem as MemoryItem
 from aos_core.memory.models import SearchHit as SearchHit
 from aos_core.memory.store import Memory as Memory
 from aos_core.memory.urls import memory_from_url as memory_from_url
+from aos_core.observability import ObservabilityUnavailable as ObservabilityUnavailable
+from aos_core.observability.exposition import mark_process_dead as mark_process_dead
+from aos_core.observability.exposition import render_metrics as render_metrics
+from aos_core.observability.exposition import start_metrics_server as start_metrics_server
+from aos_core.observability.exposition import worker_heartbeat as worker_heartbeat
+from aos_core.observability.logs import configure_logging as configure_logging
 from aos_core.plugins.reports import PluginReport as PluginReport
 from aos_core.policy import ApprovalRequest as ApprovalRequest
 from aos_core.runtime import Runtime as Runtime

@@ -9,6 +9,7 @@ accounts, pooled clients and history all belong to the instance, never to the mo
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import threading
@@ -43,6 +44,8 @@ from aos_core.execution.secrets import SecretStore
 from aos_core.execution.state import RunState, StateWriter
 from aos_core.execution.world import LiveWorld
 from aos_core.memory.store import Memory
+from aos_core.observability import build_instruments
+from aos_core.observability.tracing import valid_traceparent
 from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
@@ -65,6 +68,8 @@ class Runtime:
     aos-core's built-in plugins besides them (what tests and embedders usually want).
     `contract` governs direct calls (`execute`) and each run that does not bring its own; what
     it covers (one run, or everything naming it) is said in `ResourceContract`'s docstring.
+    `metrics`, `tracing` and `logs` switch on Prometheus metrics, OpenTelemetry spans and step
+    log events (None: `AOS_METRICS`, `AOS_TRACING`, `AOS_LOGS`; docs/operations.md).
     """
 
     def __init__(
@@ -84,6 +89,9 @@ class Runtime:
         lease_s: float = DEFAULT_LEASE_S,
         shared_budgets: bool = False,
         memory: Any = None,
+        metrics: Any = None,
+        tracing: Any = None,
+        logs: bool | None = None,
     ) -> None:
         self.profile = profile or AgentProfile()
         self.config = config if isinstance(config, RuntimeConfig) else RuntimeConfig.model_validate(config or {})
@@ -107,6 +115,12 @@ class Runtime:
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
         self._durability = durability
         self._account = self.account_for(self.contract)
+        self._instruments = build_instruments(
+            metrics=metrics, tracing=tracing, logs=logs, secrets=self.secrets, reports=self.registry.reports
+        )
+        self._budgets = None  # this runtime's accounts as the metrics read them
+        if self._instruments is not None and self._instruments.metrics is not None:
+            self._budgets = self._instruments.metrics.watch_budgets(self._account, self._accounts)
         self._memory = memory  # a Memory, a URL, or None (the configuration's, else the default): opened on first use
         self._memory_lock = threading.Lock()
         self._history: deque[StructuredOutcome] = deque(maxlen=self.config.history_limit)
@@ -121,7 +135,12 @@ class Runtime:
         self._lease_s = lease_s
 
     def _new_executor(
-        self, policy: Policy, seed: int, clock: Any, approve: Callable[[ApprovalRequest], Any] | None = None
+        self,
+        policy: Policy,
+        seed: int,
+        clock: Any,
+        approve: Callable[[ApprovalRequest], Any] | None = None,
+        instrumented: bool = True,
     ) -> Executor:
         executor = Executor(
             registry=self.registry,
@@ -135,6 +154,7 @@ class Runtime:
             max_output_bytes=self.config.max_output_bytes,
             on_outcome=self._history.append,
             memory=lambda: self.memory,
+            instruments=self._instruments if instrumented else None,  # a replay spends nothing, counts no call
         )
         executor.estimators = self._estimators
         return executor
@@ -322,10 +342,12 @@ class Runtime:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         keep_events: bool = False,
         budgets: Collection[ResourceContract] = (),
+        traceparent: str | None = None,
     ) -> RunResult:
         """Run a plan (or resume run `resume`), recording a durable trace. Never raises for what
         steps do. `budgets`: shared contracts (with an id) the run counts against as well as its
-        own contract.
+        own contract. `traceparent`: the caller's W3C trace context (an HTTP request's header),
+        kept with the run: its spans, and the requests its skills make, continue that trace.
 
         On resume, `repeat_in_flight`/`abandon_in_flight` name steps that were in flight when the
         run stopped (or "all") to run again or to record as CANCELLED. `approvals="wait"`: a step
@@ -343,6 +365,7 @@ class Runtime:
                 on_event=on_event,
                 keep_events=keep_events,
                 budgets=budgets,
+                traceparent=traceparent,
             )
         )
         return result
@@ -358,10 +381,13 @@ class Runtime:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         keep_events: bool = False,
         budgets: Collection[ResourceContract] = (),
+        traceparent: str | None = None,
     ) -> RunResult:
         """Async twin of `run`. On resume, a profile whose policy says `repeat_in_flight` repeats
-        every in-flight step that `abandon_in_flight` does not name."""
-        options = RunOptions(approvals, keep_events, () if on_event is None else (on_event,))
+        every in-flight step that `abandon_in_flight` does not name; a traceparent kept with the
+        run wins over `traceparent`."""
+        observers = () if on_event is None else (on_event,)
+        options = RunOptions(approvals, keep_events, observers, valid_traceparent(traceparent))
         if resume is not None:
             if self.profile.policy.repeat_in_flight and not repeat_in_flight:
                 repeat_in_flight = ("all",)
@@ -389,9 +415,11 @@ class Runtime:
         approvals: Literal["ask", "wait"] = "wait",
         budgets: Collection[ResourceContract] = (),
         run_id: str | None = None,
+        traceparent: str | None = None,
     ) -> RunResult:
         """Record a run to be run later by whoever resumes it (a worker): status `queued`.
-        An invalid plan is refused at once (`error` set, nothing recorded)."""
+        An invalid plan is refused at once (`error` set, nothing recorded). `traceparent`: as
+        for `run`, kept with the run for the worker that runs it."""
         return submit_run(
             plan,
             setup=self._setup(),
@@ -401,6 +429,7 @@ class Runtime:
             approvals=approvals,
             budgets=tuple(budgets),
             run_id=run_id,
+            traceparent=valid_traceparent(traceparent),
         )
 
     def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str = "python") -> bool:
@@ -440,9 +469,13 @@ class Runtime:
         """Async twin of `replay`."""
         trace, run_id = replay_source(source, lambda: self.store)
         observers = () if on_event is None else (on_event,)
-        return await replay_trace(
-            trace, run_id, plan, make_executor=self._new_executor, waits=self._async, observers=observers
+        make_executor = functools.partial(self._new_executor, instrumented=False)
+        result = await replay_trace(
+            trace, run_id, plan, make_executor=make_executor, waits=self._async, observers=observers
         )
+        if self._instruments is not None:
+            self._instruments.replayed(result.matched)
+        return result
 
     def runs(self, limit: int = 50) -> list[RunSummary]:
         """Recorded runs, newest first."""
@@ -515,6 +548,7 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        self._budgets = None  # the metrics stop reading this runtime's budgets
         self._pool.close_unbound()
         self._loop.close()  # its async generators shut down: what was pooled on it is closed
         self._workers.close()
@@ -527,6 +561,7 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        self._budgets = None
         await self._pool.aclose()
         self._pool.close_unbound()
         self._loop.close()

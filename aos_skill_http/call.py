@@ -187,7 +187,7 @@ async def _exchange(
     """Send the request and follow its redirects, one checked hop at a time."""
     redirects: list[str] = []
     method: str = params.method
-    headers, send_body = params.headers, True
+    headers, send_body = _with_traceparent(params.headers, ctx), True
     while True:
         request = pooled.request(
             method,
@@ -228,6 +228,16 @@ async def _exchange(
             redirects.append(where.url)
         finally:
             await response.aclose()
+
+
+def _with_traceparent(headers: dict[str, str], ctx: SkillContext) -> dict[str, str]:
+    """The request's headers with the call's W3C `traceparent` (when it is part of a trace and the
+    caller set none), so the trace continues in the service called. Not part of the recorded
+    parameters: a replay compares and serves the same call."""
+    traceparent = getattr(ctx, "traceparent", None)  # a context from an older aos-core has none
+    if not traceparent or any(name.lower() == "traceparent" for name in headers):
+        return headers
+    return {**headers, "traceparent": traceparent}
 
 
 def _body_has_secret(params: HttpCallInput, ctx: SkillContext) -> bool:

@@ -91,6 +91,34 @@ class LlmInvoke:
             )
         return [PlanProblem(code=ErrorCode.PERMISSION_DENIED, message=message)]
 
+    def gen_ai(self, params: LlmInvokeInput, output: dict[str, Any] | None) -> dict[str, Any]:
+        """This call as a generative-AI operation, for its span (the core names the attributes).
+        The messages are recorded only when content capture is on."""
+        request = build_request(params)
+        messages = list(request["messages"])
+        if request.get("system"):
+            messages.insert(0, {"role": "system", "content": request["system"]})
+        facts: dict[str, Any] = {
+            "operation": "chat",
+            "provider": "anthropic",
+            "request_model": params.model,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "input_messages": messages,
+        }
+        if output is not None:
+            usage = output.get("usage") or {}
+            facts.update(
+                response_model=output.get("model"),
+                input_tokens=usage.get("input_tokens"),
+                output_tokens=usage.get("output_tokens"),
+                cache_read_input_tokens=usage.get("cache_read_input_tokens"),
+                cache_creation_input_tokens=usage.get("cache_creation_input_tokens"),
+                finish_reasons=[output["stop_reason"]] if output.get("stop_reason") else [],
+                output_messages=[{"role": "assistant", "content": output.get("text", "")}],
+            )
+        return facts
+
     async def execute(self, params: LlmInvokeInput, ctx: SkillContext) -> dict[str, Any]:
         request = build_request(params)
         # anthropic 1.0 dropped `temperature` from create()'s signature; the API still takes it

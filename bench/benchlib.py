@@ -131,7 +131,9 @@ class NullStore:
 
     location = "null"
 
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float) -> None:
+    def create_run(
+        self, run_id: str, header: dict[str, Any], goal: str, owner: str, lease_s: float, traceparent: Any = None
+    ) -> None:
         pass
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> Any:

@@ -1,11 +1,12 @@
 """Generate the reference docs from the code, or check that they are current.
 
-    python scripts/gen_docs.py            # write docs/cli.md, docs/error_taxonomy.md, docs/hooks.md
+    python scripts/gen_docs.py            # write docs/cli.md, docs/error_taxonomy.md, docs/hooks.md, docs/metrics.md
     python scripts/gen_docs.py --check    # exit 1, naming each stale file, when one differs
 
 Sources: the `aos` click commands (`--help` of every command and subcommand), the failure
 catalog (`aos_core.contracts.errors.failure_catalog()`, exit codes from `aos_core.cli.io`), and
-the hook specifications (`aos_core/hookspecs.py`: exact signatures and docstrings).
+the hook specifications (`aos_core/hookspecs.py`: exact signatures and docstrings), and the
+metric catalog (`aos_core/observability/catalog.py`).
 """
 
 from __future__ import annotations
@@ -233,10 +234,35 @@ def hooks_doc() -> str:
 
 # --- driver -------------------------------------------------------------------------------------
 
+# --- docs/metrics.md ----------------------------------------------------------------------------
+
+
+def metrics_doc() -> str:
+    from aos_core.observability.catalog import METRICS
+
+    lines = [
+        _header("aos_core/observability/catalog.py"),
+        "# Metrics reference\n",
+        "Every Prometheus metric AOS exports, from its catalog. How to switch them on, scrape them and act on",
+        "the alerts built from them: [operations.md](operations.md). *Set by*: `call` on each skill call, `run`",
+        "by the run engine, `runtime` when a runtime loads its plugins, `worker` by the server's workers,",
+        "`scrape` read when scraped (budgets from the ledgers, runs and approvals from the run store).",
+        "*Processes*: how a gauge combines across the processes of one server in multiprocess mode.\n",
+        "| metric | type | labels | set by | processes | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in METRICS:
+        labels = ", ".join(f"`{label}`" for label in spec.labels) or "-"
+        mode = spec.mode if spec.kind == "gauge" and spec.source != "scrape" else "-"
+        lines.append(f"| `{spec.name}` | {spec.kind} | {labels} | {spec.source} | {mode} | {_cell(spec.help)} |")
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "cli.md": cli_doc,
     "error_taxonomy.md": error_taxonomy_doc,
     "hooks.md": hooks_doc,
+    "metrics.md": metrics_doc,
 }
 
 

@@ -201,6 +201,13 @@ class SkillContext(Protocol):
         declares side effects `write` or `destructive`."""
         ...
 
+    @property
+    def traceparent(self) -> str | None:
+        """The W3C `traceparent` of this attempt (its span's when tracing is on, else the run's
+        caller's), or None outside any trace. A skill that makes requests sends it on as the
+        `traceparent` header, so the caller's trace continues through the service it calls."""
+        ...
+
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """A per-runtime pooled object (an HTTP client, say), built once by `factory`.
 
@@ -223,6 +230,14 @@ class Skill(Protocol):
     without it, `metadata.idempotent` decides for every call. The answer is recorded in the
     trace and decides whether a failed call is retried and whether a call in flight when a
     process died is repeated on resume.
+
+    Optionally `gen_ai(params, output) -> dict | None` describes a call to a generative model,
+    for its OpenTelemetry span (asked only when tracing is on; `output` is None when the attempt
+    failed): neutral facts, `operation` ("chat"), `provider`, `request_model`,
+    `response_model`, `input_tokens`, `output_tokens`, `cache_read_input_tokens`,
+    `cache_creation_input_tokens`, `finish_reasons`, `max_tokens`, `temperature`, and the
+    `input_messages` and `output_messages` recorded only when content capture is on. The core
+    turns them into the `gen_ai.*` attributes of the semantic-convention version in force.
     """
 
     metadata: SkillMetadata

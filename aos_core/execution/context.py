@@ -38,6 +38,7 @@ class Context:
         "policy",
         "secrets",
         "step_id",
+        "traceparent",
     )
 
     def __init__(
@@ -72,6 +73,7 @@ class Context:
         self._cancelled: threading.Event | bool | None = None
         self._memory_factory = memory
         self._memory: Any = None
+        self.traceparent: str | None = None  # set by the pipeline when the call is part of a trace
 
     @property
     def memory(self) -> Any:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aos_core.budget.account import Account
 from aos_core.budget.estimators import choose_estimators
@@ -41,14 +41,19 @@ from aos_core.failures import classify_exception
 from aos_core.plugins.loader import Registry
 from aos_core.policy import ApprovalRequest, may_retry
 
+if TYPE_CHECKING:
+    from aos_core.observability.instruments import CallProbe, Instruments
+
 __all__ = ["CallScope", "Executor", "retry_delay"]
 
 
 class CallScope:
     """Where one call happens: its step and trace ids, its world, how it waits, the accounts it
-    is charged to, and how its literal parameters become the skill's (secrets resolved)."""
+    is charged to, and how its literal parameters become the skill's (secrets resolved). In a
+    run, `parent` is the run's span context and `traceparent` the W3C trace context a skill
+    sends on (`ctx.traceparent`) when the call has no span of its own."""
 
-    __slots__ = ("accounts", "bind", "step_id", "trace_id", "waits", "world")
+    __slots__ = ("accounts", "bind", "parent", "step_id", "trace_id", "traceparent", "waits", "world")
 
     def __init__(
         self,
@@ -58,6 +63,8 @@ class CallScope:
         waits: Waits,
         accounts: tuple[Account, ...],
         bind: Callable[[SecretStore], Any] | None = None,
+        parent: Any = None,
+        traceparent: str | None = None,
     ) -> None:
         self.step_id = step_id
         self.trace_id = trace_id
@@ -65,6 +72,8 @@ class CallScope:
         self.waits = waits
         self.accounts = accounts
         self.bind = bind  # secrets -> what the skill gets; None: the params with `${secrets...}` resolved
+        self.parent = parent
+        self.traceparent = traceparent
 
 
 class Executor:
@@ -84,8 +93,10 @@ class Executor:
         max_output_bytes: int,
         on_outcome: Callable[[StructuredOutcome], None] | None = None,
         memory: Callable[[], Any] | None = None,
+        instruments: Instruments | None = None,
     ) -> None:
         self.registry = registry
+        self.instruments = instruments  # metrics, spans and logs; None when all are off
         self.memory = memory  # the runtime's memory store (opened on first use), for ctx.memory
         self.policy = policy
         self.secrets = secrets
@@ -119,21 +130,30 @@ class Executor:
         world = scope.world
         prep = self.prepared(name) if type(name) is str else None  # before the clock starts: see warm_up
         started = world.started(self)
+        probe = None if self.instruments is None else self.instruments.call_started(name, prep, scope)
         output: Any = None
         total: Cost | None = None
         attempts = 0
         warning: CostWarning | None = None
-        if prep is None:
-            error: ErrorInfo | None = _not_found(name, self.registry.skills)
-        elif prep.refusal is not None:
-            error = prep.refusal
-        else:
-            model, resolved, error = self._inputs(prep, params, scope)
-            if error is None and prep.approval:
-                error = await world.approval(self, prep, params, scope)
-            if error is None:
-                output, error, total, attempts, warning = await self._in_slots(prep, model, resolved, scope)
-        return self._outcome(name, prep, output, error, total, attempts, warning, started, scope)
+        try:
+            if prep is None:
+                error: ErrorInfo | None = _not_found(name, self.registry.skills)
+            elif prep.refusal is not None:
+                error = prep.refusal
+            else:
+                model, resolved, error = self._inputs(prep, params, scope)
+                if error is None and prep.approval:
+                    error = await world.approval(self, prep, params, scope)
+                if error is None:
+                    output, error, total, attempts, warning = await self._in_slots(prep, model, resolved, scope, probe)
+            outcome = self._outcome(name, prep, output, error, total, attempts, warning, started, scope)
+        except BaseException as exc:
+            if probe is not None:
+                probe.aborted(exc)  # cancelled, or paused for an approval
+            raise
+        if probe is not None:
+            probe.ended(outcome)
+        return outcome
 
     def _inputs(self, prep: PreparedSkill, params: Any, scope: CallScope) -> tuple[Any, Any, ErrorInfo | None]:
         """(Input model, params with secrets resolved, error)."""
@@ -150,7 +170,9 @@ class Executor:
         model, error = validate_input(prep.validate_input, prep.name, resolved)
         return model, resolved, error
 
-    async def _in_slots(self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope) -> Any:
+    async def _in_slots(
+        self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope, probe: CallProbe | None
+    ) -> Any:
         """The attempts, inside a concurrency slot of every account that limits concurrency."""
         taken = []
         try:
@@ -160,12 +182,14 @@ class Executor:
                     if not gate.try_acquire():
                         await scope.waits.slot(gate)
                     taken.append(gate)
-            return await self._attempts(prep, model, params, scope)
+            return await self._attempts(prep, model, params, scope, probe)
         finally:
             for gate in taken:
                 gate.release()
 
-    async def _attempts(self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope) -> Any:
+    async def _attempts(
+        self, prep: PreparedSkill, model: Any, params: Any, scope: CallScope, probe: CallProbe | None
+    ) -> Any:
         """(output, error, total cost, attempts made, cost warning)."""
         world = scope.world
         idempotent = prep.idempotent(model)
@@ -181,6 +205,10 @@ class Executor:
             actual: Cost | None = None
             try:
                 ctx = world.context(self, prep, attempt, admitted, scope)
+                if probe is not None:
+                    probe.attempt_started(attempt, ctx, admitted)  # its span; ctx.traceparent
+                elif scope.traceparent is not None:
+                    ctx.traceparent = scope.traceparent
                 output, error = await world.invoke(self, prep, model, ctx, admitted, scope)
                 actual, charged = world.charge(self, prep, params, output, error, admitted, scope)
             finally:
@@ -193,6 +221,8 @@ class Executor:
                 if delay is not None and not world.may_wait(self, delay, attempt, scope):
                     delay = None
             world.attempted(self, ctx, admitted, error, actual, delay, idempotent, scope)
+            if probe is not None:
+                probe.attempt_ended(model, output, error, actual, delay is not None)
             if delay is None:
                 return output, error, total, attempt, warning
             await world.sleep(self, delay, scope)

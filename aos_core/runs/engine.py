@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aos_core.budget.account import Account
 from aos_core.contracts.cost import Cost
@@ -37,6 +37,9 @@ from aos_core.execution.world import ApprovalPending, World
 from aos_core.planning.references import UnresolvedReference, resolve_references
 from aos_core.planning.validation import plan_graph
 from aos_core.runs.trace import step_record
+
+if TYPE_CHECKING:
+    from aos_core.observability.instruments import RunProbe
 
 __all__ = ["RunEngine", "Sink", "bind_step", "end_record"]
 
@@ -123,6 +126,8 @@ class RunEngine:
         self.waiting: set[str] = set()  # steps waiting for an approval decision
         self.observers = list(observers)
         self.seq = 0  # the last event's number (a resume continues the run's numbering)
+        self.traceparent: str | None = None  # the caller's W3C trace context, kept with the run
+        self._probe: RunProbe | None = None  # the run as metrics, spans and logs see it
         self._stop: asyncio.Future[RunStatus] | None = None
         self.reused: list[str] = []
         self.repeated: list[str] = []
@@ -191,6 +196,10 @@ class RunEngine:
         heapq.heapify(ready)
         tasks: dict[asyncio.Task[Finished | None], str] = {}
         self._stop = stopping = asyncio.get_running_loop().create_future()
+        inst = self.executor.instruments
+        if inst is not None:
+            resumed = bool(self.outcomes or self.lost)
+            self._probe = inst.run_started(self.run_id, len(self.steps), resumed, self.traceparent)
         self.emit("run_started", steps=len(self.steps), committed=len(self.outcomes))
         try:
             while True:
@@ -214,6 +223,8 @@ class RunEngine:
                         finished.append((step_id, result))
                 finished.sort(key=lambda f: self.position[f[0]])
                 self.sink.commit([record for _, (record, _) in finished])
+                if self._probe is not None:
+                    self._probe.committed([outcome for _, (_, outcome) in finished])
                 for step_id, (record, outcome) in finished:
                     self._done(step_id, outcome, record)
                     self._committed(step_id, outcome)
@@ -225,13 +236,17 @@ class RunEngine:
                     else:
                         stop = stop or self.policy.on_step_failure == "stop"
                         skipped |= self._downstream(step_id)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             await self._abandon(tasks)
             self.emit("run_ended", status="interrupted", failed_step=None, spent=self.spent.model_dump(mode="json"))
             self.sink.finish("interrupted", None)
+            if self._probe is not None:
+                self._probe.ended("interrupted", exc)
             raise
-        except BaseException:
+        except BaseException as exc:
             await self._abandon(tasks, commit=False)
+            if self._probe is not None:
+                self._probe.ended("interrupted", exc)
             raise
         return self._finish(skipped)
 
@@ -261,7 +276,9 @@ class RunEngine:
         if self.listening:
             self.emit("step_started", step_id=step.id, skill=step.skill)
         world = self.world_for(step.id, self.state)
-        scope = CallScope(step.id, self.run_id, world, self.waits, self.accounts, bind=bind)
+        probe = self._probe
+        parent, traceparent = (None, self.traceparent) if probe is None else (probe.parent, probe.traceparent)
+        scope = CallScope(step.id, self.run_id, world, self.waits, self.accounts, bind, parent, traceparent)
         try:
             outcome = await self.executor.call(step.skill, params, scope)
         except ApprovalPending as pending:
@@ -269,6 +286,8 @@ class RunEngine:
             data = {"skill": request.skill, "side_effects": request.side_effects, "params": request.params}
             self.sink.wait_for_approval(step.id, data)
             self.emit("approval_needed", step_id=step.id, **data)
+            if probe is not None:
+                probe.approval_needed(step.skill)
             return None
         record = getattr(world, "record", None)
         return step_record(step.id, step.skill, params, outcome, record, self.lost.get(step.id)), outcome
@@ -316,6 +335,8 @@ class RunEngine:
             end = end_record(status, failed, not_run, state, self.spent)
         self.emit("run_ended", status=status, failed_step=failed, spent=self.spent.model_dump(mode="json"))
         self.sink.finish(status, end)
+        if self._probe is not None:
+            self._probe.ended(status)
         return RunResult(
             run_id=self.run_id,
             ok=status == "completed",

@@ -6,7 +6,9 @@ plan); `run_state` the small row that does (status, lease, end record), so a com
 rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
 flight; `events` what a run reported as it went (for live progress and server-sent events);
 `approvals` the approvals a run waits for and their decisions; `budgets` and `budget_holds` the
-shared budgets (contracts with an id held in the store, `budget/shared.py`). Version 0 is the first release's
+shared budgets (contracts with an id held in the store, `budget/shared.py`). Version 2 adds
+`run_trace_context`: the W3C traceparent a run was started with, so whoever resumes it continues
+the caller's trace. Version 0 is the first release's
 layout (`runs` with status and pid beside the header, and `started` marks); a test upgrades a
 database made by that release.
 """
@@ -18,9 +20,9 @@ import sqlite3
 
 from aos_core.runs.trace import canonical_json
 
-__all__ = ["SCHEMA_VERSION", "create_statements", "upgrade"]
+__all__ = ["SCHEMA_VERSION", "TRACE_CONTEXT_TABLE", "create_statements", "upgrade"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _CREATE = """
 CREATE TABLE runs (
@@ -85,6 +87,10 @@ CREATE TABLE approvals (
     PRIMARY KEY (run_id, step_id)
 );
 """
+# version 2; IF NOT EXISTS: a database migrated from version 0 gets it from _CREATE, then again
+TRACE_CONTEXT_TABLE = (
+    "CREATE TABLE IF NOT EXISTS run_trace_context (run_id TEXT PRIMARY KEY, traceparent TEXT NOT NULL)"
+)
 
 
 def _migrate_v0(db: sqlite3.Connection) -> None:
@@ -113,13 +119,18 @@ def _migrate_v0(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE runs_v0")
 
 
-_MIGRATIONS = {0: _migrate_v0}  # from version N to N + 1
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    """Version 2: the trace context runs were started with (its statement is idempotent)."""
+    db.execute(TRACE_CONTEXT_TABLE)
+
+
+_MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1}  # from version N to N + 1
 
 
 def create_statements(serial: str) -> list[str]:
-    """The statements creating schema version 1; `serial` is the dialect's auto-numbered key
+    """The statements creating the current schema; `serial` is the dialect's auto-numbered key
     (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: BIGSERIAL PRIMARY KEY)."""
-    return [s.strip() for s in _CREATE.replace("{serial}", serial).split(";") if s.strip()]
+    return [*(s.strip() for s in _CREATE.replace("{serial}", serial).split(";") if s.strip()), TRACE_CONTEXT_TABLE]
 
 
 _SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"

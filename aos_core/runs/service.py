@@ -83,11 +83,13 @@ def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunR
 @dataclass(frozen=True)
 class RunOptions:
     """How one run is run: approvals asked of the runtime's approver ("ask") or waited for through
-    the store ("wait"); events kept in the store or not; who else hears the events."""
+    the store ("wait"); events kept in the store or not; who else hears the events; the caller's
+    W3C trace context (`traceparent`, valid or None), kept with the run."""
 
     approvals: Literal["ask", "wait"] = "ask"
     keep_events: bool = False
     observers: tuple[Observer, ...] = ()
+    traceparent: str | None = None
 
 
 def _engine(
@@ -193,8 +195,9 @@ async def start_run(
         return refused_run(problems, contract)
     run_id = new_run_id()
     header = run_header(parsed, contract, policy, seed, options.approvals, budgets)
-    setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s)
+    setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s, options.traceparent)
     engine, sink = _engine(run_id, header, parsed, setup, options)
+    engine.traceparent = options.traceparent
     for account in engine.accounts:
         account.runs_counted.add(run_id)
     return await _leased(engine, sink, setup)
@@ -210,6 +213,7 @@ def submit_run(
     approvals: str = "wait",
     budgets: tuple[ResourceContract, ...] = (),
     run_id: str | None = None,
+    traceparent: str | None = None,
 ) -> RunResult:
     """Record a run without running it (status `queued`): a worker takes it up by resuming it.
     A plan that is not valid is refused at once, nothing recorded."""
@@ -218,7 +222,7 @@ def submit_run(
         return refused_run(problems, contract)
     run_id = run_id or new_run_id()
     header = run_header(parsed, contract, policy, seed, approvals, budgets)
-    setup.store.create_run(run_id, header, parsed.goal, None, setup.lease_s)
+    setup.store.create_run(run_id, header, parsed.goal, None, setup.lease_s, traceparent)
     return RunResult(run_id=run_id, ok=False, status="queued", outcomes={}, spent=Cost(currency=contract.currency))
 
 
@@ -249,6 +253,7 @@ async def resume_run(
             return refused_run(problems, ResourceContract.model_validate(header["contract"]))
         engine, sink = _engine(stored.run_id, header, plan, setup, options)
         engine.seq = setup.store.last_event(stored.run_id)
+        engine.traceparent = stored.traceparent or options.traceparent  # the caller's who started it
         _restore(engine, stored, engine.executor.policy, set(repeat), set(abandon))
     except BaseException:
         setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)

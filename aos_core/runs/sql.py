@@ -28,6 +28,7 @@ from aos_core.contracts.exceptions import RunBusy, RunNotFound
 from aos_core.contracts.money import MONEY_CONTEXT
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import RunStatus, RunSummary
+from aos_core.runs.census import census_of, shown_status
 from aos_core.runs.store import Hold, LeaseLost, StoredRun
 from aos_core.runs.trace import TraceDocument, canonical_json
 
@@ -85,13 +86,23 @@ class SQLRunStore:
         raise NotImplementedError
 
     # -- writes --------------------------------------------------------------------------------
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str | None, lease_s: float) -> None:
+    def create_run(
+        self,
+        run_id: str,
+        header: dict[str, Any],
+        goal: str,
+        owner: str | None,
+        lease_s: float,
+        traceparent: str | None = None,
+    ) -> None:
         now = _now_text(micro=True)
         total = len(header.get("plan", {}).get("steps", []))
         status, until = ("running", time.time() + lease_s) if owner is not None else ("queued", None)
         with self._writing("record a new run") as db:
             db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, now, total, canonical_json(header)))
             db.execute("INSERT INTO run_state VALUES (?,?,?,?,?,NULL,0)", (run_id, status, now, owner, until))
+            if traceparent is not None:
+                db.execute("INSERT INTO run_trace_context VALUES (?,?)", (run_id, traceparent))
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
         full = self.resolve_id(run_id)
@@ -262,6 +273,7 @@ class SQLRunStore:
         holds = db.execute(
             "SELECT step_id, attempt, worst, idempotent FROM holds WHERE run_id=? ORDER BY id", (full,)
         ).fetchall()
+        context = db.execute("SELECT traceparent FROM run_trace_context WHERE run_id=?", (full,)).fetchone()
         doc = TraceDocument(json.loads(header))
         for step_id, record in steps:
             doc.steps[step_id] = from_json(record)
@@ -269,12 +281,17 @@ class SQLRunStore:
         doc.end = json.loads(end_record) if end_record else None
         return StoredRun(
             full,
-            _shown_status(status, lease_until),
+            shown_status(status, lease_until),
             doc,
             [Hold(s, a, json.loads(w), bool(i)) for s, a, w, i in holds],
             owner,
             lease_until,
+            None if context is None else context[0],
         )
+
+    def census(self) -> dict[str, Any]:
+        with self._reading("count runs") as db:
+            return census_of(db, time.time())
 
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]:
         query = (
@@ -289,7 +306,7 @@ class SQLRunStore:
             rows = db.execute(query, window).fetchall()
         summaries = []
         for run_id, raw_status, goal, created, updated, total, end_record, lease_until, committed in rows:
-            shown = _shown_status(raw_status, lease_until)
+            shown = shown_status(raw_status, lease_until)
             if status is not None and shown != status:
                 continue
             end = json.loads(end_record) if end_record else {}
@@ -377,10 +394,3 @@ class SQLRunStore:
             ).fetchall()
         for hold_id, owner, worst, expires in rows:
             yield {"id": hold_id, "owner": owner, "worst": json.loads(worst), "expires_at": expires}
-
-
-def _shown_status(status: str, lease_until: float | None) -> RunStatus:
-    """A run recorded as running whose lease expired was interrupted (killed, crashed)."""
-    if status == "running" and (lease_until is None or lease_until < time.time()):
-        return "interrupted"
-    return status  # type: ignore[return-value]

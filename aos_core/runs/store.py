@@ -60,6 +60,7 @@ class StoredRun:
     holds: list[Hold] = field(default_factory=list)
     owner: str | None = None
     lease_until: float | None = None
+    traceparent: str | None = None  # the W3C trace context the run was started with
 
     @property
     def in_flight(self) -> list[str]:
@@ -72,8 +73,17 @@ class RunStore(Protocol):
 
     location: str
 
-    def create_run(self, run_id: str, header: dict[str, Any], goal: str, owner: str | None, lease_s: float) -> None:
-        """Record a new run, owned by `owner` (running), or by nobody yet (queued)."""
+    def create_run(
+        self,
+        run_id: str,
+        header: dict[str, Any],
+        goal: str,
+        owner: str | None,
+        lease_s: float,
+        traceparent: str | None = None,
+    ) -> None:
+        """Record a new run, owned by `owner` (running), or by nobody yet (queued); `traceparent`:
+        the caller's W3C trace context, kept outside the canonical trace for whoever resumes it."""
         ...
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
@@ -125,6 +135,11 @@ class RunStore(Protocol):
     def load_run(self, run_id: str) -> StoredRun: ...
 
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]: ...
+
+    def census(self) -> dict[str, Any]:
+        """Counts for monitoring: `runs` by shown status, `oldest` (per unfinished status, when the
+        oldest run got it, ISO time), `approvals_waiting` (steps of live runs without a decision)."""
+        ...
 
     def close(self) -> None: ...
 

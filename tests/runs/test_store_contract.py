@@ -178,7 +178,7 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path: Pat
         db.executescript((Path(__file__).parent / "data" / "store-v0.sql").read_text())
     store = open_store(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     runs = {r.goal: r for r in store.list_runs()}
     assert runs["two echoes"].status == "completed" and runs["two echoes"].committed == 2
     assert runs["a failure"].status == "failed"
@@ -187,3 +187,74 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path: Pat
     store.close()
     with Runtime(entry_points=False, store=path) as runtime, pytest.raises(TraceError, match="older AOS"):
         runtime.replay(runs["two echoes"].run_id)
+
+
+def test_a_runs_trace_context_is_kept_outside_its_trace(store: RunStore) -> None:
+    """The caller's traceparent comes back with the run, for whoever resumes it; the canonical
+    trace does not hold it (it would differ between two runs of one plan)."""
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    store.create_run("r-traced", HEADER, "goal", None, 30, parent)
+    store.create_run("r-plain", HEADER, "goal", None, 30)
+    assert store.acquire("r-traced", "worker", 30).traceparent == parent
+    assert store.load_run("r-plain").traceparent is None
+    assert parent not in store.load_run("r-traced").trace.text()
+
+
+def test_the_census_counts_runs_by_shown_status_and_approvals_waiting(store: RunStore) -> None:
+    store.create_run("r-queued", HEADER, "g", None, 30)
+    store.create_run("r-running", HEADER, "g", "me", 30)
+    store.create_run("r-dead", HEADER, "g", "gone", 0.01)  # its lease expires: shown interrupted
+    store.create_run("r-wait", HEADER, "g", "me", 30)
+    store.request_approval("r-wait", "me", "a", {"skill": "s"})
+    store.finish_run("r-wait", "me", "waiting_approval", None)
+    time.sleep(0.05)
+    census = store.census()
+    assert census["runs"] == {"queued": 1, "running": 1, "interrupted": 1, "waiting_approval": 1}
+    assert census["approvals_waiting"] == 1
+    assert set(census["oldest"]) == {"queued", "running", "interrupted", "waiting_approval"}
+    store.decide_approval("r-wait", "a", True, "me")
+    assert store.census()["approvals_waiting"] == 0
+
+
+def test_a_store_of_schema_version_1_gains_the_trace_context_table(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Opening a version-1 store (before trace contexts were kept) migrates it; its runs stay."""
+    import sqlite3
+
+    path = tmp_path / "v1.sqlite3"
+    made = open_store(path)
+    made.create_run("old", HEADER, "g", None, 30)
+    made.close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE run_trace_context")
+        db.execute("PRAGMA user_version=1")
+    upgraded = open_store(path)
+    try:
+        assert upgraded.load_run("old").traceparent is None
+        upgraded.create_run("new", HEADER, "g", None, 30, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        assert upgraded.load_run("new").traceparent is not None
+    finally:
+        upgraded.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_postgres_store_of_schema_version_1_is_migrated() -> None:
+    require_postgres()
+    import psycopg
+
+    url = fresh_schema_url()
+    made = open_store(url)
+    made.create_run("old", HEADER, "g", None, 30)
+    schema = made.schema  # type: ignore[attr-defined]
+    made.close()
+    with psycopg.connect(url.split("?")[0]) as conn:
+        conn.execute(f"DROP TABLE {schema}.run_trace_context")
+        conn.execute(f"UPDATE {schema}.aos_schema SET version = 1")
+    upgraded = open_store(url)
+    try:
+        assert upgraded.load_run("old").traceparent is None
+        upgraded.create_run("new", HEADER, "g", None, 30, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        assert upgraded.load_run("new").traceparent is not None
+    finally:
+        upgraded.drop()  # type: ignore[attr-defined]
+        upgraded.close()
