@@ -39,6 +39,7 @@ from aos_core.runs.trace import TRACE_FORMAT, step_record
 __all__ = [
     "RunOptions",
     "RunSetup",
+    "RunningEngines",
     "StoreApprover",
     "new_run_id",
     "refused_run",
@@ -50,6 +51,19 @@ __all__ = [
 
 ExecutorFactory = Callable[..., Executor]  # (policy, seed, clock or None, approver or None) -> executor
 AccountsFactory = Callable[[ResourceContract], tuple[Account, ...]]
+
+
+class RunningEngines:
+    """The engines one `Runtime` is running now, so that `Runtime.drain` reaches every one."""
+
+    def __init__(self) -> None:
+        self.engines: set[RunEngine] = set()
+        self.draining = False
+
+    def drain(self) -> None:
+        self.draining = True
+        for engine in list(self.engines):
+            engine.drain()
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class RunSetup:
     waits: Waits
     owner: str
     lease_s: float
+    running: RunningEngines | None = None
 
 
 def new_run_id() -> str:
@@ -191,10 +206,17 @@ async def _leased(engine: RunEngine, sink: StoreSink, setup: RunSetup) -> RunRes
                     engine.request_stop("cancelled")
 
     heartbeat = asyncio.ensure_future(beat())
+    running = setup.running
+    if running is not None:
+        running.engines.add(engine)
+        if running.draining:
+            engine.drain()
     try:
         return await engine.run()
     finally:
         heartbeat.cancel()
+        if running is not None:
+            running.engines.discard(engine)
 
 
 def run_header(
