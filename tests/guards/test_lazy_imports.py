@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices")
-PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
+HEAVY = ("anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "fastapi", "uvicorn", "starlette")
+PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server"}
 DISCOVERY = {
     "aos --help": (["--help"], set(HEAVY)),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
@@ -106,7 +106,7 @@ def test_import_profile_parses_nesting_and_totals() -> None:
 def _entry_modules() -> list[tuple[str, Path]]:
     """Every `aos` entry-point module declared by a distribution of this repository."""
     modules = []
-    pyprojects = [ROOT / "pyproject.toml", *ROOT.glob("aos_skill_*/pyproject.toml")]
+    pyprojects = [ROOT / "pyproject.toml", *ROOT.glob("aos_skill_*/pyproject.toml"), ROOT / "aos_server" / "pyproject.toml"]
     pyprojects += ROOT.glob("plugins/*/pyproject.toml")
     for pyproject in pyprojects:
         entry_points = tomllib.loads(pyproject.read_text("utf-8"))["project"].get("entry-points", {}).get("aos", {})
