@@ -38,7 +38,8 @@ async def event_stream(
     stop: Callable[[], bool],
     disconnected: Callable[[], Any],
 ) -> AsyncIterator[bytes]:
-    """Events after number `after`, as SSE frames, until the run stops or `stop()` says so."""
+    """Events after number `after`, as SSE frames, until the run stops or `stop()` says so
+    (checked whenever every stored event is sent)."""
     last = after
     quiet_since = time.monotonic()
     yield b"retry: 1000\n\n"

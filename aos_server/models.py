@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from aos_core import (
     AgentProfile,
@@ -27,10 +27,12 @@ __all__ = [
     "CancelView",
     "DecisionRequest",
     "ExecuteRequest",
+    "GoalSubmission",
     "KeyCreated",
     "KeyRequest",
     "KeysView",
     "PlanRequestBody",
+    "PlanSubmission",
     "Readiness",
     "ResumeRequest",
     "RunStatus",
@@ -48,14 +50,9 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 RunStatus = Literal["queued", "running", "waiting_approval", "interrupted", "cancelled", "completed", "failed"]
 
 
-class SubmitRequest(BaseModel):
-    """A run to queue: a `plan`, or a `goal` for a planner to plan now."""
-
+class _RunOptions(BaseModel):
     model_config = _STRICT
 
-    plan: Plan | None = None
-    goal: str | None = Field(default=None, min_length=1, max_length=10_000)
-    planner: str | None = Field(default=None, description="With `goal`: the planner (default: the profile's).")
     contract: ResourceContract | None = Field(default=None, description="The run's own budget.")
     profile: AgentProfile | None = Field(
         default=None,
@@ -64,11 +61,21 @@ class SubmitRequest(BaseModel):
     )
     approve: tuple[str, ...] = Field(default=(), description="Skills approved in advance ('all': every one).")
 
-    @model_validator(mode="after")
-    def _plan_or_goal(self) -> SubmitRequest:
-        if (self.plan is None) == (self.goal is None):
-            raise ValueError("give either a plan or a goal")
-        return self
+
+class PlanSubmission(_RunOptions):
+    """A run of this plan."""
+
+    plan: Plan
+
+
+class GoalSubmission(_RunOptions):
+    """A run of the plan a planner makes for this goal, now."""
+
+    goal: str = Field(min_length=1, max_length=10_000)
+    planner: str | None = Field(default=None, description="Default: the profile's planner.")
+
+
+SubmitRequest = PlanSubmission | GoalSubmission
 
 
 class RunAccepted(BaseModel):

@@ -67,6 +67,13 @@ class RunRecords:
             raise IdempotencyClash(str(row[1]))
         return str(row[1]), False
 
+    def forget_idempotency(self, key_name: str, idempotency_key: str) -> None:
+        """Free a key whose request was refused (nothing was created)."""
+        with self.db.writing("forget an idempotency key") as db:
+            db.execute(
+                "DELETE FROM server_idempotency WHERE key_name=? AND idempotency_key=?", (key_name, idempotency_key)
+            )
+
     def check_contracts(self, contracts: list[ResourceContract]) -> None:
         """`ContractClash` if one of these ids already stands for other limits."""
         named = [c for c in contracts if c.id is not None]

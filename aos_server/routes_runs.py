@@ -37,7 +37,7 @@ Svc = Annotated[Service, Depends(service_of)]
 
 @router.post("", status_code=202, response_model=RunAccepted, summary="Submit a run")
 def submit(
-    body: SubmitRequest,
+    body: Annotated[SubmitRequest, Body(description="A plan, or a goal to plan now; options for the run.")],
     response: Response,
     caller: Caller,
     service: Svc,
@@ -104,6 +104,7 @@ async def events(
     service: Svc,
     last_event_id: Annotated[int | None, Header(ge=0, description="Resume after this event number.")] = None,
     after: Annotated[int, Query(ge=0, description="Like Last-Event-ID.")] = 0,
+    follow: Annotated[bool, Query(description="false: send the events stored so far, then end.")] = True,
 ) -> StreamingResponse:
     """Server-sent events: run_started, step_started, attempt, step_committed, approval_needed,
     run_ended. Reconnect with `Last-Event-ID` to miss nothing."""
@@ -115,7 +116,7 @@ async def events(
         lambda seq: service.runtime.events(run_id, after=seq),
         lambda: service.stored(run_id).status,
         after=max(after, last_event_id or 0),
-        stop=lambda: service.closing,
+        stop=lambda: service.closing or not follow,
         disconnected=request.is_disconnected,
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aos_core import (
+    AgentProfile,
     Cost,
     ErrorCode,
     Plan,
@@ -30,7 +31,18 @@ from aos_server.auth import Authenticator, Principal
 from aos_server.db import Database
 from aos_server.errors import ApiError
 from aos_server.keys import KeyStore
-from aos_server.models import ApprovalView, BudgetView, CancelView, ResumeRequest, RunAccepted, RunView, StepView
+from aos_server.models import (
+    ApprovalView,
+    BudgetView,
+    CancelView,
+    GoalSubmission,
+    PlanSubmission,
+    ResumeRequest,
+    RunAccepted,
+    RunView,
+    StepView,
+    SubmitRequest,
+)
 from aos_server.policy import run_policy
 from aos_server.queue import SQLiteQueue
 from aos_server.records import ContractClash, IdempotencyClash, RunRecords
@@ -90,7 +102,9 @@ class Service:
         return stored
 
     # -- runs ----------------------------------------------------------------------------------
-    def submit(self, principal: Principal, body: Any, idempotency_key: str | None) -> tuple[RunAccepted, bool]:
+    def submit(
+        self, principal: Principal, body: SubmitRequest, idempotency_key: str | None
+    ) -> tuple[RunAccepted, bool]:
         """Queue a run: (what was accepted, whether it is new). An `Idempotency-Key` used before
         with the same body gives the same run; with another body, 409."""
         self.accepting()
@@ -105,12 +119,7 @@ class Service:
             self.records.check_contracts([contract, *budgets])
         except ContractClash as exc:
             raise ApiError(409, ErrorCode.INVALID_INPUT, str(exc)) from None
-        plan: Plan | None = body.plan
-        if plan is not None:
-            checked = self.runtime.check_plan(plan)
-            if not checked.ok and checked.error is not None:
-                raise ApiError.of(422, checked.error)
-        run_id = new_run_id()
+        run_id, claimed = new_run_id(), None
         if idempotency_key is not None:
             try:
                 run_id, new = self.records.claim_idempotency(
@@ -125,18 +134,22 @@ class Service:
                 ) from None
             if not new and self._exists(run_id):
                 return RunAccepted(run_id=run_id, status=self.stored(run_id).status), False
-        if plan is None:
-            plan = self._plan(principal, body.goal, body.planner or (profile.planner if profile else None))
+            claimed = idempotency_key if new else None
         try:
+            plan = body.plan if isinstance(body, PlanSubmission) else self._plan(principal, body, profile)
             result = self.runtime.submit(
                 plan, contract=contract, policy=policy, approvals="wait", budgets=budgets, run_id=run_id
             )
+            if result.error is not None:
+                raise ApiError.of(422, result.error)
         except StoreError:
             if idempotency_key is not None and self._exists(run_id):  # the same request, a moment earlier
                 return RunAccepted(run_id=run_id, status=self.stored(run_id).status), False
             raise
-        if result.error is not None:
-            raise ApiError.of(422, result.error)
+        except ApiError:
+            if claimed is not None:  # refused: the key stays free for a corrected request
+                self.records.forget_idempotency(principal.name, claimed)
+            raise
         self.records.record(run_id, principal.name, [contract, *budgets])
         self.queue.put(run_id)
         self.wake()
@@ -148,8 +161,9 @@ class Service:
         except RunNotFound:
             return False
 
-    def _plan(self, principal: Principal, goal: str, planner: str | None) -> Plan:
-        result = self.runtime.plan(goal, planner, budgets=principal.budgets)
+    def _plan(self, principal: Principal, body: GoalSubmission, profile: AgentProfile | None) -> Plan:
+        planner = body.planner or (profile.planner if profile else None)
+        result = self.runtime.plan(body.goal, planner, budgets=principal.budgets)
         if result.plan is not None and result.ok:
             return result.plan
         error = result.error
