@@ -155,3 +155,31 @@ def test_a_worker_that_dies_under_a_run_is_replaced_and_its_run_is_interrupted_a
     assert "worker" in server.log() and "exited with status 3" in server.log()
     calls = Counter(line.rsplit(" ", 1)[0] for line in server.calls())
     assert calls["note before"] == 1 and calls["crash_once boom"] == 1
+
+
+def test_an_open_event_stream_does_not_hold_the_shutdown(new_server: Any) -> None:
+    """A client following a run that waits for an approval keeps its stream open; SIGTERM still
+    stops the server within seconds, and the stream ends cleanly (the client reconnects later)."""
+    import threading
+
+    server: ServerProcess = new_server("--workers", "1", "--shutdown-timeout", "2").start()
+    with server.client(server.admin) as client:
+        run_id = client.post("/v1/runs", json={"plan": APPROVAL_PLAN}).json()["run_id"]
+        server.wait_for(client, run_id, "waiting_approval")
+    seen: list[str] = []
+
+    def follow() -> None:
+        with server.client(server.admin) as client, client.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            seen.extend(line for line in stream.iter_lines() if line.startswith("event: "))
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while "event: approval_needed" not in seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "event: approval_needed" in seen and reader.is_alive()  # following a paused run
+    began = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - began < 8
+    reader.join(10)
+    assert not reader.is_alive()
