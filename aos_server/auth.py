@@ -44,7 +44,11 @@ class Principal:
     def need(self, scope: Scope) -> None:
         if not self.key.allows(scope):
             raise ApiError(
-                403, ErrorCode.PERMISSION_DENIED, f"this key's scope is {self.key.scope}; this needs {scope}"
+                403,
+                ErrorCode.PERMISSION_DENIED,
+                f"this key's scope is {self.key.scope}; this needs {scope}",
+                details={"scope": self.key.scope, "needs": scope},
+                recovery=f"Use a key with scope {scope} (aos keys create NAME --scope {scope}).",
             )
 
     def may_act_on(self, owner: str | None) -> None:
@@ -91,7 +95,13 @@ class Authenticator:
     def __call__(self, headers: Mapping[str, str]) -> Principal:
         key = self.keys.verify(_presented(headers))
         if key is None:
-            raise ApiError(401, ErrorCode.PERMISSION_DENIED, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                ErrorCode.PERMISSION_DENIED,
+                _UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Bearer"},
+                recovery="Send a live key; an admin creates one with: aos keys create NAME.",
+            )
         wait = self.limiter.wait_needed(key.name, key.rate_limit)
         if wait > 0:
             raise ApiError(

@@ -41,10 +41,13 @@ class ApiError(Exception):
         details: dict[str, Any] | None = None,
         retry_after_s: float | None = None,
         headers: dict[str, str] | None = None,
+        recovery: str | None = None,
     ) -> None:
         retry_ms = None if retry_after_s is None else max(1, math.ceil(retry_after_s * 1000))
         self.status = status
         self.error: ErrorInfo = make_error(code, message, details=details, retry_after_ms=retry_ms)
+        if recovery is not None:  # the catalog's advice is about skill calls; this one is about the request
+            self.error = self.error.model_copy(update={"recovery": recovery})
         self.headers = dict(headers or {})
         if retry_after_s is not None:
             self.headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
@@ -66,7 +69,13 @@ def from_exception(exc: BaseException) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, RunNotFound):
-        return ApiError(404, ErrorCode.NOT_FOUND, "no such run; GET /v1/runs lists them")
+        return ApiError(
+            404,
+            ErrorCode.NOT_FOUND,
+            "no such run",
+            details={"parameter": "run_id"},
+            recovery="GET /v1/runs lists them.",
+        )
     if isinstance(exc, RunBusy):
         return ApiError(409, ErrorCode.UNAVAILABLE, str(exc), retry_after_s=5)
     if isinstance(exc, RunNotFinished):

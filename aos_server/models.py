@@ -128,7 +128,9 @@ class RunView(BaseModel):
     steps: list[StepView]
     spent: Cost
     failed_step: str | None = None
-    in_flight: list[str] = Field(default_factory=list, description="Steps in flight when the run stopped.")
+    in_flight: list[str] = Field(
+        default_factory=list, description="Steps sent and not committed yet (of a stopped run: when it stopped)."
+    )
     approvals: list[ApprovalView] = Field(default_factory=list)
 
 

@@ -92,7 +92,13 @@ class Service:
         except RunNotFound:
             stored = None
         if stored is None or stored.run_id != run_id:
-            raise ApiError(404, ErrorCode.NOT_FOUND, f"no run {run_id!r}; GET /v1/runs lists them")
+            raise ApiError(
+                404,
+                ErrorCode.NOT_FOUND,
+                f"no run {run_id!r}",
+                details={"parameter": "run_id"},
+                recovery="Give the full run id; GET /v1/runs lists them.",
+            )
         return stored
 
     def _owned(self, principal: Principal, run_id: str) -> Any:
