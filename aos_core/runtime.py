@@ -50,7 +50,7 @@ from aos_core.planning.service import ask_planner, parse_plan, plan_result
 from aos_core.plugins import PluginReport, Registry, discover_plugins
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.replay import replay_source, replay_trace
-from aos_core.runs.service import RunOptions, RunSetup, resume_run, start_run, submit_run
+from aos_core.runs.service import RunningEngines, RunOptions, RunSetup, resume_run, start_run, submit_run
 from aos_core.runs.store import DEFAULT_LEASE_S, RunStore, open_store, owner_id
 from aos_core.runs.trace import TraceDocument
 from aos_core.simulation import simulate
@@ -133,6 +133,7 @@ class Runtime:
         self._executor = self._new_executor(self.profile.policy, self.seed, self.clock)
         self._closed = False
         self._lease_s = lease_s
+        self._running = RunningEngines()
 
     def _new_executor(
         self,
@@ -204,13 +205,17 @@ class Runtime:
         return self._account.ledger
 
     # -- execution ---------------------------------------------------------------------------
-    def _scope(self, waits: Any) -> CallScope:
-        return CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, (self._account,))
+    def _scope(self, waits: Any, budgets: Collection[ResourceContract] = ()) -> CallScope:
+        accounts = (self._account, *(self.account_for(budget) for budget in budgets))
+        return CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, accounts)
 
-    def execute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
+    def execute(
+        self, skill: str, params: Mapping[str, Any] | None = None, *, budgets: Collection[ResourceContract] = ()
+    ) -> StructuredOutcome:
         """Execute one skill and return its outcome. Never raises for anything the call does;
-        safe to call from any number of threads at once."""
-        scope = self._scope(self._sync)
+        safe to call from any number of threads at once. `budgets`: shared contracts (with an id)
+        the call counts against as well as the runtime's contract (e.g. an API key's budget)."""
+        scope = self._scope(self._sync, budgets)
         try:
             result: StructuredOutcome = drive_sync(self._executor.call(skill, {} if params is None else params, scope))
         except SyncMisuse:
@@ -219,10 +224,12 @@ class Runtime:
             return self._internal(skill, scope, exc)
         return result
 
-    async def aexecute(self, skill: str, params: Mapping[str, Any] | None = None) -> StructuredOutcome:
+    async def aexecute(
+        self, skill: str, params: Mapping[str, Any] | None = None, *, budgets: Collection[ResourceContract] = ()
+    ) -> StructuredOutcome:
         """Async twin of `execute`. Cancelling the awaiting task cancels the call (the holds it
         took are released first)."""
-        scope = self._scope(self._async)
+        scope = self._scope(self._async, budgets)
         try:
             result: StructuredOutcome = await self._executor.call(skill, {} if params is None else params, scope)
         except Exception as exc:  # noqa: BLE001 - never raise: a bug of AOS itself still comes back as data
@@ -245,12 +252,17 @@ class Runtime:
         )
 
     # -- planning ----------------------------------------------------------------------------
-    def plan(self, goal: str, planner: str | None = None) -> PlanResult:
-        """Ask a planner (default: the profile's) for a plan, validated against the skills' schemas."""
-        result: PlanResult = self._loop.run(self.aplan(goal, planner))
+    def plan(
+        self, goal: str, planner: str | None = None, *, budgets: Collection[ResourceContract] = ()
+    ) -> PlanResult:
+        """Ask a planner (default: the profile's) for a plan, validated against the skills' schemas.
+        `budgets`: shared contracts the planner's calls count against too, as for `execute`."""
+        result: PlanResult = self._loop.run(self.aplan(goal, planner, budgets=budgets))
         return result
 
-    async def aplan(self, goal: str, planner: str | None = None) -> PlanResult:
+    async def aplan(
+        self, goal: str, planner: str | None = None, *, budgets: Collection[ResourceContract] = ()
+    ) -> PlanResult:
         """Async twin of `plan`. Never raises: a planner's failure is in `result.error`."""
         name = planner or self.profile.planner
         ranked = self.registry.planners.get(name)
@@ -268,7 +280,7 @@ class Runtime:
             goal=goal, skills=offered, contract=self.contract, config=self.config.planners.get(name, {})
         )
         ctx = PlannerCtx(
-            self.aexecute,
+            functools.partial(self.aexecute, budgets=budgets) if budgets else self.aexecute,
             clock=self.clock,
             secrets=self.secrets,
             policy=self.profile.policy,
@@ -329,6 +341,7 @@ class Runtime:
             waits=self._async,
             owner=self._owner,
             lease_s=self._lease_s,
+            running=self._running,
         )
 
     def run(
@@ -431,6 +444,12 @@ class Runtime:
             run_id=run_id,
             traceparent=valid_traceparent(traceparent),
         )
+
+    def drain(self) -> None:
+        """Let every run this runtime is running finish the steps in flight and start no more: each
+        then ends `interrupted`, resumable (a server's graceful shutdown). Runs started after it
+        drain at once. Safe to call from any thread."""
+        self._running.drain()
 
     def decide_approval(self, run_id: str, step_id: str, approve: bool, by: str = "python") -> bool:
         """Approve or deny a step a run waits for (`approvals="wait"`); resume the run after.

@@ -40,7 +40,8 @@ class JsonTransform:
         parsed = compile_expression(params.expression)
         try:
             result = parsed.search(params.data)
-        except jmespath.exceptions.JMESPathError as exc:
+        except (jmespath.exceptions.JMESPathError, TypeError) as exc:
+            # jmespath itself raises TypeError where a comparison meets mixed types: `[?@ > `1`]` on [""]
             raise _runtime_error(params.expression, exc) from None
         where = _non_finite(result, "result")
         if where is not None:

@@ -2,7 +2,7 @@
 
     python3 bench/run.py                 # everything (about 5-8 minutes on a 2-core machine)
     python3 bench/run.py --quick         # fewer rounds (about 2-3 minutes)
-    python3 bench/run.py --cases 1,3     # cases: 1 execute, 2 cold start, 3 http, 4 runs, 5 simulate, 6 observability
+    python3 bench/run.py --cases 1,3     # some: 1 execute, 2 cold start, 3 http, 4 runs, 5 simulate, 6 metrics, 7 serve
     python3 bench/run.py --profile       # also cProfile the AOS side of cases 1, 4 and 5 (and cold start)
     python3 bench/run.py --update-docs   # also write the table into docs/performance.md
 
@@ -30,7 +30,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VENV = ROOT / ".bench-venv"
 RESULTS = BENCH / "results"
-PACKAGES = (".", "./aos_skill_http", "./aos_skill_json", "./aos_skill_llm")
+PACKAGES = (".", "./aos_skill_http", "./aos_skill_json", "./aos_skill_llm", "./aos_server")
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_START, DOCS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
@@ -77,6 +77,7 @@ def case_plan(quick: bool) -> dict[str, list[list[str]]]:
             "4": [["case_runs.py", "--only", "runs", "--rounds", "2"]],
             "5": [["case_runs.py", "--only", "simulate", "--simulate-rounds", "5"]],
             "6": [["case_observability.py", "--rounds", "5", "--batch-seconds", "0.03", "--run-rounds", "2"]],
+            "7": [["case_server.py", "--rounds", "2", "--seconds", "1"]],
         }
     return {
         "1": [["case_execute.py", "--rounds", "15"]],
@@ -85,6 +86,7 @@ def case_plan(quick: bool) -> dict[str, list[list[str]]]:
         "4": [["case_runs.py", "--only", "runs", "--rounds", "5"]],
         "5": [["case_runs.py", "--only", "simulate", "--simulate-rounds", "15"]],
         "6": [["case_observability.py", "--rounds", "15", "--run-rounds", "5"]],
+        "7": [["case_server.py", "--rounds", "3", "--seconds", "2"]],
     }
 
 
@@ -181,6 +183,24 @@ def table(rows: list[dict[str, Any]], ref: dict[str, Any] | None, ratio_label: s
         if ref is not None and r is ref:
             ratio = "1.00x (ref)"
         lines.append(f"| {r['name']} | {_fmt(r['median'])} | {_fmt(r['min'])}-{_fmt(r['max'])} | {ratio} |")
+    return lines
+
+
+def server_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Case 6: each endpoint and concurrency, aos serve beside the bare app."""
+    head = "| endpoint | clients | aos serve req/s | p50 ms | p99 ms | bare FastAPI req/s | p50 ms | p99 ms "
+    head += "| aos / bare |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for endpoint in dict.fromkeys(r["endpoint"] for r in rows):
+        for concurrency in sorted({r["concurrency"] for r in rows if r["endpoint"] == endpoint}):
+            pair = {r["target"]: r for r in rows if r["endpoint"] == endpoint and r["concurrency"] == concurrency}
+            aos, bare = pair.get("aos serve"), pair.get("bare FastAPI")
+            if aos is None or bare is None:
+                continue
+            aos_cells = f"{_fmt(aos['median'])} | {_fmt(aos['p50_ms'])} | {_fmt(aos['p99_ms'])}"
+            bare_cells = f"{_fmt(bare['median'])} | {_fmt(bare['p50_ms'])} | {_fmt(bare['p99_ms'])}"
+            share = f"{aos['median'] / bare['median'] * 100:.0f}%"
+            lines.append(f"| `{endpoint}` | {concurrency} | {aos_cells} | {bare_cells} | {share} |")
     return lines
 
 
@@ -395,6 +415,7 @@ def report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: str) ->
         ("4", "4. Run engine, 10,000 trivial steps (ms per run, lower is better)", "gather", "x ref"),
         ("5", "5. `simulate()` of 1,000 steps (ms, lower is better)", "loop", "x ref"),
         ("6", "6. Observability on against off (µs per execute, ms per 10,000-step run; lower is better)", "", ""),
+        ("7", "7. `aos serve` under load, beside a bare FastAPI app (requests/s, higher is better)", None, ""),
     ]
     for case, title, ref_name, ratio_label in sections:
         data = cases.get(case)
@@ -402,7 +423,9 @@ def report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: str) ->
             continue
         lines += ["", f"## {title}", ""]
         rows = data["rows"]
-        if case == "3":
+        if case == "7":
+            lines += server_table(rows)
+        elif case == "3":
             for concurrency in sorted({r["concurrency"] for r in rows}):
                 group = [r for r in rows if r["concurrency"] == concurrency]
                 raw = [r for r in group if r["client"] in ("httpx", "httpx2", "aiohttp")]
@@ -458,7 +481,7 @@ def write_report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers; empty for none")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma-separated case numbers; empty for none")
     parser.add_argument("--profile", action="store_true", help="also profile the AOS side (bench/results/profiles/)")
     parser.add_argument("--update-docs", action="store_true", help="write the table into docs/performance.md")
     parser.add_argument("--report", metavar="JSON", help="only re-render the report of a saved results file")
@@ -489,7 +512,7 @@ def main() -> None:
         info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         if cases:
             mode = "quick" if args.quick else "full"
-            name = "latest" if set(wanted) == {"1", "2", "3", "4", "5"} else "latest-partial"
+            name = "latest" if set(wanted) == {"1", "2", "3", "4", "5", "6", "7"} else "latest-partial"
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / f"{name}.json").write_text(
                 json.dumps({"mode": mode, "machine": info, "cases": cases, "targets": targets(cases)}, indent=1) + "\n"

@@ -129,6 +129,7 @@ class RunEngine:
         self.traceparent: str | None = None  # the caller's W3C trace context, kept with the run
         self._probe: RunProbe | None = None  # the run as metrics, spans and logs see it
         self._stop: asyncio.Future[RunStatus] | None = None
+        self.draining = False  # `drain`: start no step, end `interrupted` once those in flight commit
         self.reused: list[str] = []
         self.repeated: list[str] = []
         self.not_repeated: list[str] = []
@@ -177,6 +178,11 @@ class RunEngine:
         if self._stop is not None and not self._stop.done():
             self._stop.set_result(status)
 
+    def drain(self) -> None:
+        """Start no more steps; once the steps in flight are committed, the run ends `interrupted`
+        (resumable) if any step is left. Safe to call from another thread."""
+        self.draining = True
+
     # -- running -----------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         remaining = {k: {d for d in v if d not in self.outcomes} for k, v in self.deps.items()}
@@ -203,7 +209,7 @@ class RunEngine:
         self.emit("run_started", steps=len(self.steps), committed=len(self.outcomes))
         try:
             while True:
-                while ready and not stop and len(tasks) < self.limit:
+                while ready and not stop and not self.draining and len(tasks) < self.limit:
                     step_id = self.order[heapq.heappop(ready)]
                     if step_id not in skipped:
                         tasks[asyncio.ensure_future(self._step(self.steps[step_id]))] = step_id
@@ -248,7 +254,8 @@ class RunEngine:
             if self._probe is not None:
                 self._probe.ended("interrupted", exc)
             raise
-        return self._finish(skipped)
+        left = self.draining and not stop and any(self.order[p] not in skipped for p in ready)
+        return self._finish(skipped, stopped="interrupted" if left else None)
 
     def _committed(self, step_id: str, outcome: StructuredOutcome) -> None:
         if not self.listening:

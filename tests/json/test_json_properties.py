@@ -74,3 +74,10 @@ def test_never_raises_and_always_returns_json(runtime: Runtime, expression: str,
         assert set(outcome.output) == {"result"}
     else:
         assert outcome.error is not None and outcome.error.code in ALLOWED, outcome.error
+
+
+def test_a_comparison_of_mixed_types_is_invalid_input_not_a_crash(runtime: Runtime) -> None:
+    """jmespath raises TypeError comparing a string with a number; found by the property above."""
+    outcome = runtime.execute("json_transform", {"expression": "[?@ > `1`]", "data": [""]})
+    assert outcome.error is not None and outcome.error.code == ErrorCode.INVALID_INPUT, outcome.error
+    assert "cannot be applied to this data" in outcome.error.message

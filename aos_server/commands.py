@@ -1,0 +1,223 @@
+"""`aos serve` and `aos keys`: parse, call, render. Nothing heavy is imported until a command
+runs (FastAPI and uvicorn only in `serve`), so `aos --help` stays as fast as before."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["keys", "serve"]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"aos: {message}", err=True)
+    sys.exit(code)
+
+
+def _store(store: str | None) -> Path:
+    from aos_server.settings import store_path
+
+    try:
+        return store_path(store)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+store_option = click.option(
+    "--store",
+    envvar="AOS_STORE",
+    default=None,
+    metavar="PATH",
+    help="Run store: an SQLite file, a directory or sqlite:///PATH (default: $AOS_HOME/runs.sqlite3).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine output: JSON on stdout only.")
+
+
+@click.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 opens it to the network."
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0, 64), help="Worker processes.")
+@click.option(
+    "--concurrency", default=8, show_default=True, type=click.IntRange(1, 1024), help="Runs per worker at once."
+)
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="On SIGTERM: seconds in-flight steps may take before they are interrupted.",
+)
+@click.option(
+    "--shutdown-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Then: seconds open connections (event streams) get before they are closed.",
+)
+@store_option
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Runtime configuration TOML.",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Base agent profile JSON of every run.",
+)
+@click.option(
+    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this plugin object (repeatable)."
+)
+@click.option(
+    "--lease",
+    "lease_s",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds a run's lease lasts unrenewed.",
+)
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, help="Log each request (method, path, status)."
+)
+def serve(**options: Any) -> None:
+    """Serve the runtime over HTTP, with a pool of workers running submitted runs."""
+    from pydantic import ValidationError
+
+    from aos_core import AgentProfile
+    from aos_server.settings import ServerSettings
+
+    try:
+        profile = AgentProfile()
+        if options["profile_path"]:
+            profile = AgentProfile.model_validate_json(Path(options["profile_path"]).read_text("utf-8"))
+        settings = ServerSettings(
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            concurrency=options["concurrency"],
+            drain_timeout_s=options["drain_timeout"],
+            shutdown_timeout_s=options["shutdown_timeout"],
+            store=str(_store(options["store"])),
+            config=options["config_path"],
+            profile=profile,
+            plugins=tuple(options["plugins"]),
+            lease_s=options["lease_s"],
+            access_log=options["access_log"],
+        )
+    except (ValidationError, OSError, ValueError) as exc:
+        _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")
+    from aos_server.serve import run_server
+
+    sys.exit(run_server(settings))
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke the API keys of aos serve."""
+
+
+def _key_store(store: str | None) -> Any:
+    from aos_core import Runtime, StoreError
+    from aos_server.db import Database
+    from aos_server.keys import KeyStore
+
+    path = _store(store)
+    try:
+        with Runtime(entry_points=False, store=path) as runtime:
+            runtime.store  # noqa: B018 - opening it creates the core's schema before the server's tables
+        return KeyStore(Database(path))
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _shown(key: Any) -> dict[str, Any]:
+    return key.model_dump(mode="json", exclude={"key_id"})
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["read", "run", "admin"]), default="run", show_default=True)
+@click.option(
+    "--contract",
+    "contract_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="The key's own budget: a ResourceContract JSON file.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0),
+    default=100.0,
+    show_default=True,
+    help="Requests per second (0: unlimited).",
+)
+@store_option
+@json_option
+def create(
+    name: str, scope: str, contract_path: str | None, rate_limit: float, store: str | None, as_json: bool
+) -> None:
+    """Create key NAME and print it, once: only its hash is kept."""
+    from pydantic import ValidationError
+
+    from aos_core import ResourceContract
+    from aos_server.keys import KeyProblem
+
+    contract = None
+    if contract_path:
+        try:
+            contract = ResourceContract.model_validate_json(Path(contract_path).read_text("utf-8"))
+        except (ValidationError, OSError, ValueError) as exc:
+            _fail(f"--contract {contract_path}: {' '.join(str(exc).split())[:300]}")
+    try:
+        key, secret = _key_store(store).create(name, scope, contract, rate_limit or None)
+    except KeyProblem as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps({**_shown(key), "secret": secret}, sort_keys=True))
+        return
+    click.echo(f"key {key.name} (scope {key.scope}) created; it is shown this once, only its hash is kept:")
+    click.echo(f"  {secret}")
+    click.echo("send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+
+
+@keys.command("list")
+@store_option
+@json_option
+def list_(store: str | None, as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    found = _key_store(store).all()
+    if as_json:
+        click.echo(json.dumps({"keys": [_shown(k) for k in found]}, sort_keys=True))
+        return
+    if not found:
+        click.echo("no keys; create one with: aos keys create NAME --scope admin")
+    for key in found:
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        budget = f" budget {key.contract.id}" if key.contract else ""
+        rate = f" {key.rate_limit:g}/s" if key.rate_limit else " unlimited"
+        click.echo(f"{key.name:<24} {key.scope:<6} {state:<10} created {key.created_at}{rate}{budget}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+@store_option
+@json_option
+def revoke(name: str, store: str | None, as_json: bool) -> None:
+    """Revoke key NAME: its next request is refused."""
+    from aos_server.keys import KeyProblem
+
+    try:
+        key = _key_store(store).revoke(name)
+    except KeyProblem as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(_shown(key), sort_keys=True) if as_json else f"key {name} revoked")

@@ -1,0 +1,51 @@
+"""The policy a run submitted over HTTP gets: the caller's, kept inside the server's.
+
+A caller may narrow what the server's profile allows (fewer skills, more approvals needed,
+its own retries, timeouts and failure handling) and approve skills in advance for its own run.
+It may not widen the server's reach: the skills the server denies stay denied, the approvals it
+requires stay required, and only an admin key may open network destinations (or environment
+proxies) beyond the server's, since `http_call` would otherwise reach the server's own network.
+"""
+
+from __future__ import annotations
+
+from aos_core import ErrorCode, Policy
+from aos_server.errors import ApiError
+
+__all__ = ["run_policy"]
+
+
+def run_policy(base: Policy, requested: Policy | None, approve: tuple[str, ...], admin: bool) -> Policy:
+    """The policy of a submitted run; `ApiError` 403 when a non-admin key would widen the network."""
+    if requested is None:
+        return base if not approve else base.model_copy(update={"approved": (*base.approved, *approve)})
+    network = requested.network
+    wider = not set(network.allow) <= set(base.network.allow) or (
+        network.trust_env_proxies and not base.network.trust_env_proxies
+    )
+    if wider and not admin:
+        raise ApiError(
+            403,
+            ErrorCode.PERMISSION_DENIED,
+            "only an admin key may widen the network policy beyond the server's",
+            details={"allowed": list(base.network.allow)},
+        )
+    if base.allow_skills is None:
+        allow = requested.allow_skills
+    elif requested.allow_skills is None:
+        allow = base.allow_skills
+    else:
+        allow = tuple(s for s in requested.allow_skills if s in base.allow_skills)
+    deny = (*base.deny_skills, *(s for s in requested.deny_skills if s not in base.deny_skills))
+    needs = (
+        *base.approval_required_for,
+        *(s for s in requested.approval_required_for if s not in base.approval_required_for),
+    )
+    return requested.model_copy(
+        update={
+            "allow_skills": allow,
+            "deny_skills": deny,
+            "approval_required_for": needs,
+            "approved": (*base.approved, *requested.approved, *approve),
+        }
+    )
