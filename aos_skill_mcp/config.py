@@ -64,7 +64,12 @@ class ToolSettings(BaseModel):
     @field_validator("price", mode="before")
     @classmethod
     def _money(cls, value: Any) -> Any:
-        return None if value is None else CostModel(money_per_call=value).money_per_call
+        if value is None:
+            return None
+        try:
+            return CostModel(money_per_call=value).money_per_call
+        except ValidationError as exc:
+            raise ValueError(exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")) from None
 
 
 class ServerConfig(ToolSettings):
