@@ -16,7 +16,7 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("mcp", reason="pip install -e ./aos_skill_mcp mcp-server-git mcp-server-time")
 
-from mcp_peers import PEER, Peers, free_port, refresh_table, wait_for_port  # noqa: E402
+from mcp_peers import PEER, Peers, free_port, refresh_table, wait_for_port
 
 
 @pytest.fixture(scope="module")

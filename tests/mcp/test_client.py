@@ -29,7 +29,11 @@ def test_tools_become_skills_with_metadata_mapped_from_their_annotations(peers: 
     assert (current.side_effects, current.idempotent, current.network) == (SideEffect.DESTRUCTIVE, False, True)
     assert current.output_schema is not None and "datetime" in current.output_schema["properties"]
     count = skills["peer__count"]
-    assert (count.side_effects, count.idempotent, count.cost.money_per_call) == (SideEffect.WRITE, False, Decimal("0.002"))
+    assert (count.side_effects, count.idempotent, count.cost.money_per_call) == (
+        SideEffect.WRITE,
+        False,
+        Decimal("0.002"),
+    )
 
 
 def test_listing_skills_never_starts_a_server(peers: Peers, aos_cli: Any) -> None:
@@ -38,7 +42,9 @@ def test_listing_skills_never_starts_a_server(peers: Peers, aos_cli: Any) -> Non
     starts = len(peers.log_lines("start"))
     listed = aos_cli("skills", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert {"peer__count", "git__git_status", "time__convert_time"} <= {s["name"] for s in json.loads(listed.stdout)["skills"]}
+    assert {"peer__count", "git__git_status", "time__convert_time"} <= {
+        s["name"] for s in json.loads(listed.stdout)["skills"]
+    }
     status = aos_cli("mcp", "status", "--json")
     assert status.returncode == 0, status.stderr
     servers = {s["server"]: s for s in json.loads(status.stdout)["servers"]}
@@ -109,7 +115,9 @@ def test_a_tool_error_is_a_failed_outcome_with_the_tools_text(peers: Peers) -> N
         outcome = runtime.execute("peer__fail", {"reason": "the disk is full"})
     error = outcome.error
     assert error is not None and error.code == ErrorCode.TOOL_ERROR and error.category.value == "PERMANENT"
-    assert "the disk is full" in error.message and error.details["text"] == "Error executing tool fail: the disk is full"
+    assert (
+        "the disk is full" in error.message and error.details["text"] == "Error executing tool fail: the disk is full"
+    )
     assert outcome.attempts == 1  # not retryable
 
 

@@ -27,7 +27,10 @@ def _meta(annotations: dict[str, Any] | None, **server: Any) -> Any:
     [
         (HINTS, (SideEffect.READ, True, False)),
         ({"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False}, (SideEffect.WRITE, False, True)),
-        ({"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True}, (SideEffect.DESTRUCTIVE, True, True)),
+        (
+            {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True},
+            (SideEffect.DESTRUCTIVE, True, True),
+        ),
         ({}, (SideEffect.DESTRUCTIVE, False, True)),  # the specification's defaults: false, true, false, true
         (None, (SideEffect.DESTRUCTIVE, False, True)),
         ({"readOnlyHint": True, "idempotentHint": False}, (SideEffect.READ, True, True)),  # reads repeat safely
@@ -45,7 +48,9 @@ def test_an_untrusted_servers_tools_are_on_the_safe_side_whatever_they_claim() -
 
 
 def test_operator_settings_override_hints_per_server_then_per_tool() -> None:
-    meta = _meta(HINTS, trusted=True, network=True, price="0.25", tools={"t": {"side_effects": "write", "timeout_ms": 900}})
+    meta = _meta(
+        HINTS, trusted=True, network=True, price="0.25", tools={"t": {"side_effects": "write", "timeout_ms": 900}}
+    )
     assert (meta.side_effects, meta.idempotent, meta.network) == (SideEffect.WRITE, True, True)
     assert meta.cost.money_per_call == Decimal("0.25") and meta.timeout_ms == 900
     calm = _meta(None, tools={"t": {"side_effects": "read"}})  # untrusted, but the operator knows it only reads
@@ -85,5 +90,5 @@ def test_a_bad_configuration_refuses_the_plugin_with_the_key() -> None:
 
 
 def test_without_configuration_the_plugin_adds_only_its_command() -> None:
-    registry, report = load_plugin("aos_skill_mcp.plugin", {})
+    _, report = load_plugin("aos_skill_mcp.plugin", {})
     assert report.status == "loaded" and report.skills == () and report.commands == ("mcp",)

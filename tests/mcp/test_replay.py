@@ -19,7 +19,11 @@ def test_a_run_replays_identically_with_the_servers_gone(tmp_path: Path) -> None
             {"id": "status", "skill": "git__git_status", "params": {"repo_path": str(peers.repo)}},
             {"id": "count", "skill": "peer__count", "params": {"label": "recorded"}},
             {"id": "now", "skill": "time__get_current_time", "params": {"timezone": "Europe/Paris"}},
-            {"id": "zone", "skill": "json_transform", "params": {"expression": "timezone", "data": "${steps.now.output}"}},
+            {
+                "id": "zone",
+                "skill": "json_transform",
+                "params": {"expression": "timezone", "data": "${steps.now.output}"},
+            },
         ],
     }
     store = tmp_path / "runs.sqlite3"

@@ -97,7 +97,7 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "aos_core", "mcp", "serve", "--http", "--port", str(port)],
-            capture_output=True, text=True, timeout=60, env={**os.environ, "AOS_HOME": str(tmp_path)},
+            capture_output=True, text=True, timeout=60, env={**os.environ, "AOS_HOME": str(tmp_path)}, check=False,
         )  # fmt: skip
     assert done.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

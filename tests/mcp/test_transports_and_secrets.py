@@ -46,14 +46,21 @@ def test_secrets_from_a_servers_configuration_never_leak(
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     with peers.runtime(store=peers.root / "secret-runs.sqlite3") as runtime:
-        for name, shown in (("PEER_TOKEN", "PEER_TOKEN"), ("PEER_LITERAL", "plugins.mcp.servers.peer.env.PEER_LITERAL")):
+        for name, shown in (
+            ("PEER_TOKEN", "PEER_TOKEN"),
+            ("PEER_LITERAL", "plugins.mcp.servers.peer.env.PEER_LITERAL"),
+        ):
             outcome = runtime.execute("peer__echo_env", {"name": name})
             assert outcome.ok, outcome.error
             assert outcome.output == {"result": f"{name}=[REDACTED:{shown}]"}
             texts.append(outcome.model_dump_json())
         crashed = runtime.execute("peer__crash", {})
         texts.append(crashed.model_dump_json())
-        plan = {"version": 1, "goal": "echo", "steps": [{"id": "e", "skill": "peer__echo_env", "params": {"name": "PEER_TOKEN"}}]}
+        plan = {
+            "version": 1,
+            "goal": "echo",
+            "steps": [{"id": "e", "skill": "peer__echo_env", "params": {"name": "PEER_TOKEN"}}],
+        }
         run = runtime.run(plan)
         texts += [run.model_dump_json(), runtime.trace(run.run_id).text(), json.dumps(runtime.query("history"))]
     texts += [record.getMessage() for record in caplog.records]

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,6 @@ class Peers:
     def runtime(self, **options: Any) -> Runtime:
         secrets = options.pop("secrets", {"PEER_TOKEN": PEER_TOKEN})
         return Runtime(config={"plugins": {"mcp": self.table}}, seed=7, secrets=secrets, **options)
-
 
 
 def free_port() -> int:
