@@ -62,7 +62,6 @@ class ServerSession:
     def __init__(self, name: str, server: ServerConfig) -> None:
         self.name = name
         self.server = server
-        self.starts = 0  # how many times the server was started (a restart after a crash counts)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_lock = threading.Lock()
         # the rest is touched only on the session's own loop
@@ -70,6 +69,7 @@ class ServerSession:
         self._owner: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._starting: asyncio.Future[Any] | None = None
         self._stderr: Any = None
         self._broken = False
 
@@ -139,7 +139,9 @@ class ServerSession:
         return tools, described, str(client.protocol_version)
 
     async def _client_for(self, secrets: Any) -> Any:
-        """The connected client, starting (or restarting) the server when needed."""
+        """The connected client, starting (or restarting) the server when needed. The start is
+        shielded: a call that gives up while the server starts (its timeout) leaves it starting,
+        for the next call to use."""
         if self._client is not None and not self._broken:
             return self._client
         if self._lock is None:
@@ -147,8 +149,12 @@ class ServerSession:
         async with self._lock:
             if self._client is not None and not self._broken:
                 return self._client
-            await self._shutdown()
-            return await self._start(secrets)
+            starting = self._starting
+            if starting is None or starting.done():
+                await self._shutdown()
+                starting = self._starting = asyncio.ensure_future(self._start(secrets))
+                starting.add_done_callback(lambda f: f.cancelled() or f.exception())  # heard even if nobody waits
+        return await asyncio.shield(starting)
 
     def stderr_tail(self) -> str | None:
         """The last non-empty line a stdio server wrote to stderr, or None."""
@@ -174,7 +180,6 @@ class ServerSession:
         else:
             headers = resolve_values(server.headers, secrets, f"plugins.mcp.servers.{self.name}.headers")
             owner = self._own_http(headers, ready)
-        self.starts += 1
         self._owner = asyncio.ensure_future(self._guarded(owner, ready))
         try:
             self._client = await asyncio.wait_for(asyncio.shield(ready), server.startup_timeout_ms / 1000.0)

@@ -76,6 +76,12 @@ def from_exception(server: str, tool: str, exc: BaseException) -> SkillError | N
         return _http(server, tool, status)
     from pydantic import ValidationError
 
+    if isinstance(exc, RuntimeError) and "structured content" in str(exc):  # the SDK checked the output schema
+        return SkillError(
+            ErrorCode.OUTPUT_VALIDATION_FAILED,
+            f"MCP tool {tool} of server {server} returned output that breaks its output schema: {_line(str(exc))}",
+            details={"server": server, "tool": tool},
+        )
     if isinstance(exc, ValidationError):
         return SkillError(
             ErrorCode.OUTPUT_VALIDATION_FAILED,
@@ -99,7 +105,7 @@ def _jsonrpc(server: str, tool: str, code: int, message: str) -> SkillError:
         return SkillError(
             ErrorCode.INVALID_INPUT,
             f"MCP server {server} refused the arguments of {tool}: {said}; if the tool changed, run `aos mcp refresh`",
-            details={**details, "parameter": None},
+            details=details,
         )
     if code == _METHOD_NOT_FOUND:
         return SkillError(

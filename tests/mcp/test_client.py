@@ -54,6 +54,21 @@ def test_listing_skills_never_starts_a_server(peers: Peers, aos_cli: Any) -> Non
     assert len(peers.log_lines("start")) == starts
 
 
+def test_a_refresh_shows_in_aos_skills_at_once(peers: Peers, aos_cli: Any, tmp_path: Path) -> None:
+    """`aos skills` caches discovery; `aos mcp refresh` writes the tool cache under $AOS_HOME/plugins,
+    which the discovery cache is keyed on, so the next `aos skills` lists the new tools."""
+    aos_home = Path(os.environ["AOS_HOME"])
+    table = {"servers": {"clock": dict(peers.table["servers"]["time"])}}  # the default cache: $AOS_HOME/plugins/mcp
+    (aos_home / "config.toml").write_text(toml_text({"plugins": {"mcp": table}}))
+    before = aos_cli("skills", "--json")
+    assert "clock__get_current_time" not in before.stdout
+    refreshed = aos_cli("mcp", "refresh", "--json")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert json.loads(refreshed.stdout)["servers"][0]["tools"] == ["get_current_time", "convert_time"]
+    after = aos_cli("skills", "--json")
+    assert "clock__get_current_time" in {s["name"] for s in json.loads(after.stdout)["skills"]}
+
+
 def test_a_read_only_call(peers: Peers) -> None:
     with peers.runtime() as runtime:
         outcome = runtime.execute("git__git_status", {"repo_path": str(peers.repo)})
@@ -140,6 +155,23 @@ def test_a_crashed_server_is_a_transient_failure_and_is_restarted(peers: Peers) 
 def test_a_call_over_its_timeout_is_a_timeout(peers: Peers) -> None:
     policy = Policy(retry=RetryPolicy(max_attempts=1))
     with peers.runtime(profile=AgentProfile(policy=policy)) as runtime:
+        assert runtime.execute("peer__count", {"label": "warm"}).ok  # the server is up: only the tool is slow
+        slow = len(peers.log_lines("call slow"))
         outcome = runtime.execute("peer__slow", {"seconds": 3})
     assert outcome.error is not None and outcome.error.code == ErrorCode.TIMEOUT
-    assert outcome.duration_ms < 2500  # the tool's timeout_ms (500) from the configuration, plus the start
+    assert outcome.error.details["timeout_ms"] == 500  # the tool's timeout_ms from the configuration
+    assert len(peers.log_lines("call slow")) == slow + 1
+
+
+def test_a_first_call_that_times_out_while_the_server_starts_leaves_it_starting(peers: Peers) -> None:
+    policy = Policy(retry=RetryPolicy(max_attempts=1), timeouts_ms={"peer__count": 50})
+    starts = len(peers.log_lines("start"))
+    with peers.runtime(profile=AgentProfile(policy=policy)) as runtime:
+        first = runtime.execute("peer__count", {"label": "too soon"})
+        assert first.error is not None and first.error.code == ErrorCode.TIMEOUT
+        for _ in range(100):  # the start goes on without the call that gave up; the next call uses it
+            later = runtime.execute("peer__count", {"label": "later"})
+            if later.ok:
+                break
+        assert later.ok, later.error
+    assert len(peers.log_lines("start")) == starts + 1
