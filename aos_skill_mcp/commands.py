@@ -188,6 +188,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
 @click.option(
     "--store", default=None, help="Run store: a path, sqlite:///PATH or postgresql://... (default: $AOS_HOME)."
 )
+@click.option("--plans", is_flag=True, help="Also offer aos.simulate and aos.run, which take a whole plan.")
 @_config_option
 def serve(
     use_http: bool,
@@ -198,6 +199,7 @@ def serve(
     approve: tuple[str, ...],
     skills: tuple[str, ...],
     store: str | None,
+    plans: bool,
     config_path: Path | None,
 ) -> None:
     """Serve the installed skills as MCP tools (stdio, or --http on 127.0.0.1).
@@ -210,6 +212,7 @@ def serve(
     Examples:
       aos mcp serve --contract '{"max_money": "1.00", "max_calls": 100}'
       aos mcp serve --http --port 8765 --skill json_transform
+      aos mcp serve --plans          # also aos.simulate and aos.run (a whole plan per call)
     """
     from aos_skill_mcp.serving import ServeOptions, serve_forever
 
@@ -223,6 +226,7 @@ def serve(
         skills=skills,
         store=store,
         config=runtime_config(config_path),
+        plans=plans,
     )
     serve_forever(options)
 

@@ -43,7 +43,12 @@ def resolve_values(values: dict[str, str], secrets: Any, label: str) -> dict[str
         names = re.findall(r"\$\{secrets\.([A-Za-z_][A-Za-z0-9_]*)\}", value)
         text = value
         for name in names:
-            secret = secrets.find(name)
+            try:
+                secret = secrets.find(name)
+            except LookupError as exc:  # the secrets provider failed: as good as not set, with its reason
+                raise SkillError(
+                    ErrorCode.INVALID_INPUT, f"{label}.{key}: {exc}", details={"secret": name, "request_sent": False}
+                ) from None
             if secret is None:
                 raise SkillError(
                     ErrorCode.INVALID_INPUT,

@@ -7,8 +7,13 @@ idempotent, open-world for network). A call becomes a one-step run under the ser
 recorded in the run store. A failed outcome is a tool error (`isError`) whose text and structured
 content carry the code, category, message and recovery; the run id is in `_meta`.
 
-Arguments that name `${secrets.NAME}` or `${steps...}` are refused: an MCP client must not make
-the runtime read its secrets into a call it chooses. Imported only by `aos mcp serve`.
+With `--plans`, two more tools take a whole plan: `aos.simulate` (feasibility, cost and latency,
+nothing run) and `aos.run` (a recorded run; its `RunResult`). Their names hold a dot, which no
+skill name can, so they never shadow a skill.
+
+Arguments that name `${secrets.NAME}` (and, outside a plan, `${steps...}`) are refused: an MCP
+client must not make the runtime read its secrets into a call it chooses. Imported only by
+`aos mcp serve`.
 """
 
 from __future__ import annotations
@@ -23,9 +28,20 @@ import click
 
 from aos_core import AgentProfile, ResourceContract, Runtime, SkillMetadata, StructuredOutcome, failure_catalog
 
-__all__ = ["DEFAULT_CONTRACT_ID", "ServeOptions", "build_server", "build_runtime", "serve_forever", "tool_of"]
+__all__ = [
+    "DEFAULT_CONTRACT_ID",
+    "RUN",
+    "SIMULATE",
+    "ServeOptions",
+    "build_runtime",
+    "build_server",
+    "plan_tools",
+    "serve_forever",
+    "tool_of",
+]
 
 DEFAULT_CONTRACT_ID = "mcp-serve"
+SIMULATE, RUN = "aos.simulate", "aos.run"
 _REFUSED_REFS = ("${secrets.", "${steps.")
 
 
@@ -42,6 +58,7 @@ class ServeOptions:
     skills: tuple[str, ...] = ()
     store: str | None = None
     config: Any = None  # RuntimeConfig
+    plans: bool = False  # offer aos.simulate and aos.run
 
 
 def build_runtime(options: ServeOptions) -> Runtime:
@@ -102,7 +119,30 @@ def tool_of(meta: SkillMetadata) -> Any:
     )
 
 
-def build_server(runtime: Runtime, only: tuple[str, ...] = ()) -> Any:
+def plan_tools() -> dict[str, Any]:
+    """`aos.simulate` and `aos.run`: a whole plan per call."""
+    import mcp_types as types
+
+    from aos_core import Plan
+
+    schema = {"type": "object", "properties": {"plan": Plan.model_json_schema()}, "required": ["plan"]}
+    return {
+        SIMULATE: types.Tool(
+            name=SIMULATE,
+            description="Check a plan and estimate its cost and latency under this server's contract; runs nothing.",
+            input_schema=schema,
+            annotations=types.ToolAnnotations(title=SIMULATE, read_only_hint=True, open_world_hint=False),
+        ),
+        RUN: types.Tool(
+            name=RUN,
+            description="Run a plan under this server's contract and policy, recorded and replayable.",
+            input_schema=schema,
+            annotations=types.ToolAnnotations(title=RUN, read_only_hint=False, destructive_hint=True),
+        ),
+    }
+
+
+def build_server(runtime: Runtime, only: tuple[str, ...] = (), *, plans: bool = False) -> Any:
     """An MCP server (the SDK's low-level `Server`) over `runtime`."""
     import mcp_types as types
     from mcp.server.lowlevel import Server
@@ -111,6 +151,8 @@ def build_server(runtime: Runtime, only: tuple[str, ...] = ()) -> Any:
     from aos_core import __version__
 
     tools = {name: tool_of(meta) for name, meta in offered(runtime, only).items()}
+    if plans:
+        tools.update(plan_tools())
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         return types.ListToolsResult(tools=list(tools.values()))
@@ -120,7 +162,13 @@ def build_server(runtime: Runtime, only: tuple[str, ...] = ()) -> Any:
             raise MCPError(
                 types.INVALID_PARAMS, f"Unknown tool: {params.name}; tools/list names the {len(tools)} offered"
             )
-        return await run_call(runtime, params.name, dict(params.arguments or {}))
+        arguments = dict(params.arguments or {})
+        try:
+            if params.name in (SIMULATE, RUN):
+                return await run_plan(runtime, params.name, arguments.get("plan"))
+            return await run_call(runtime, params.name, arguments)
+        except Exception as exc:  # noqa: BLE001 - a failure of AOS itself is still a tool error, never a traceback
+            return _error_result(_internal(exc), None)
 
     return Server(
         "aos",
@@ -137,15 +185,7 @@ async def run_call(runtime: Runtime, skill: str, arguments: dict[str, Any]) -> A
 
     text = json.dumps(arguments)
     if any(ref in text for ref in _REFUSED_REFS):
-        return _error_result(
-            {
-                "code": "INVALID_INPUT",
-                "category": "VALIDATION",
-                "message": "arguments may not contain ${secrets...} or ${steps...} references over MCP",
-                "recovery": "Pass literal values.",
-            },
-            None,
-        )
+        return _refused("arguments may not contain ${secrets...} or ${steps...} references over MCP")
     plan = {
         "version": 1,
         "goal": f"MCP call of {skill}",
@@ -165,6 +205,46 @@ async def run_call(runtime: Runtime, skill: str, arguments: dict[str, Any]) -> A
         )
     error = outcome.error if outcome is not None else result.error
     return _error_result(_error_payload(error, outcome), result.run_id or None)
+
+
+async def run_plan(runtime: Runtime, tool: str, plan: Any) -> Any:
+    """`aos.simulate` or `aos.run` of `plan`: the report or the run's result as structured content."""
+    import mcp_types as types
+
+    if "${secrets." in json.dumps(plan):
+        return _refused("plans may not contain ${secrets...} references over MCP")
+    if tool == SIMULATE:
+        report = runtime.simulate(plan if isinstance(plan, dict) else {})
+        payload, failed, run_id = report.model_dump(mode="json"), not report.feasible, None
+    else:
+        result = await runtime.arun(plan if isinstance(plan, dict) else {})
+        payload, failed, run_id = result.model_dump(mode="json"), not result.ok, result.run_id or None
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(payload, sort_keys=True))],
+        structured_content=payload,
+        is_error=failed,
+        _meta={"aos/run_id": run_id},
+    )
+
+
+def _refused(message: str) -> Any:
+    payload = {
+        "code": "INVALID_INPUT",
+        "category": "VALIDATION",
+        "message": message,
+        "recovery": "Pass literal values.",
+    }
+    return _error_result(payload, None)
+
+
+def _internal(exc: Exception) -> dict[str, Any]:
+    text = " ".join(str(exc).split())[:300]
+    return {
+        "code": "SKILL_CRASHED",
+        "category": "PERMANENT",
+        "message": f"AOS failed internally while serving the call: {type(exc).__name__}: {text}",
+        "recovery": "Report it with the message; `aos runs` shows what was recorded.",
+    }
 
 
 def _error_payload(error: Any, outcome: StructuredOutcome | None) -> dict[str, Any]:
@@ -203,7 +283,7 @@ def serve_forever(options: ServeOptions) -> None:
     import anyio
 
     runtime = build_runtime(options)
-    server = build_server(runtime, options.skills)
+    server = build_server(runtime, options.skills, plans=options.plans)
     try:
         if options.http:
             anyio.run(_serve_http, server, options, len(offered(runtime, options.skills)))

@@ -101,3 +101,34 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_offers_plans_as_tools(tmp_path: Path) -> None:
+    """With --plans: aos.simulate estimates a plan without running it, aos.run runs and records it."""
+    args = ["-m", "aos_core", "mcp", "serve", "--plans", "--skill", "json_transform"]
+    params = StdioServerParameters(command=sys.executable, args=args, env={"AOS_HOME": str(tmp_path)})
+    plan = {
+        "version": 1,
+        "goal": "pick then reshape",
+        "steps": [
+            {"id": "pick", "skill": "json_transform", "params": {"expression": "a", "data": {"a": {"b": 2}}}},
+            {"id": "b", "skill": "json_transform", "params": {"expression": "b", "data": "${steps.pick.output.result}"}},
+        ],
+    }
+
+    async def session() -> tuple[Any, ...]:
+        async with Client(params) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            simulated = await client.call_tool("aos.simulate", {"plan": plan})
+            ran = await client.call_tool("aos.run", {"plan": plan})
+            leaky = await client.call_tool("aos.run", {"plan": {**plan, "goal": "${secrets.HOME}"}})
+            return names, simulated, ran, leaky
+
+    names, simulated, ran, leaky = asyncio.run(asyncio.wait_for(session(), 60))
+    assert names == {"json_transform", "aos.simulate", "aos.run"}
+    assert not simulated.is_error and simulated.structured_content["feasible"] is True
+    assert simulated.structured_content["order"] == ["pick", "b"]
+    assert not ran.is_error and ran.structured_content["outcomes"]["b"]["output"] == {"result": 2}
+    with Runtime(store=tmp_path / "runs.sqlite3", entry_points=False) as runtime:
+        assert ran.meta["aos/run_id"] in {r.run_id for r in runtime.runs()}
+    assert leaky.is_error and leaky.structured_content["error"]["code"] == "INVALID_INPUT"

@@ -77,3 +77,11 @@ def test_a_secret_the_environment_lacks_is_named_and_nothing_starts(peers: Peers
     assert outcome.error is not None and outcome.error.code == ErrorCode.INVALID_INPUT
     assert "PEER_TOKEN" in outcome.error.message and outcome.error.details["request_sent"] is False
     assert len(peers.log_lines("start")) == starts
+
+
+def test_simulate_names_a_secret_a_servers_env_needs(peers: Peers) -> None:
+    plan = {"version": 1, "goal": "count", "steps": [{"id": "c", "skill": "peer__count", "params": {}}]}
+    with peers.runtime(secrets={}) as runtime:
+        report = runtime.simulate(plan)
+    assert not report.feasible
+    assert any("PEER_TOKEN" in problem.message and problem.step_id == "c" for problem in report.problems)
