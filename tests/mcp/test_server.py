@@ -112,7 +112,11 @@ def test_serve_offers_plans_as_tools(tmp_path: Path) -> None:
         "goal": "pick then reshape",
         "steps": [
             {"id": "pick", "skill": "json_transform", "params": {"expression": "a", "data": {"a": {"b": 2}}}},
-            {"id": "b", "skill": "json_transform", "params": {"expression": "b", "data": "${steps.pick.output.result}"}},
+            {
+                "id": "b",
+                "skill": "json_transform",
+                "params": {"expression": "b", "data": "${steps.pick.output.result}"},
+            },
         ],
     }
 
