@@ -25,7 +25,9 @@ hook the subset of the spec's arguments it names)::
 Hooks are collected once, when a ``Runtime`` loads its plugins (``aos_register_commands``: when
 the CLI discovers plugins); none is called per execution. Keep module import cheap: import heavy
 libraries inside the function that needs them. Anything a plugin prints while loading goes to
-stderr, never to stdout.
+stderr, never to stdout. A plugin whose hooks read state of its own (aos-skill-mcp registers a
+skill per tool of a cached tool list) keeps it under ``$AOS_HOME/plugins/NAME/``: the CLI's
+discovery cache is keyed on the files there, so a change shows in ``aos skills`` at once.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def discovered() -> dict[str, Any]:
     if cache_enabled():
         entry = read_entry(home)
         stamp = quick_stamp(config_path)  # stored beside the key, for `aos --help` (discovery_cache)
-        key = discovery_key(config_path)
+        key = discovery_key(config_path, home / "plugins")
         if entry is not None and entry.get("key") == key:
             if entry.get("stamp") != stamp:  # same plugins, a site directory touched: refresh the stamp
                 write_cached(home, key, entry["report"], stamp)

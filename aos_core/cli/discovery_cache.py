@@ -43,8 +43,10 @@ def cache_enabled() -> bool:
     return os.environ.get("AOS_NO_CACHE", "") in ("", "0")
 
 
-def discovery_key(config_path: Path | None) -> str:
-    """A digest of everything discovery's answer depends on."""
+def discovery_key(config_path: Path | None, plugin_state: Path | None = None) -> str:
+    """A digest of everything discovery's answer depends on. `plugin_state` is the directory
+    where plugins keep what their hooks read (`$AOS_HOME/plugins`: aos-skill-mcp's cached tool
+    lists): a file written there changes the key."""
     import hashlib
 
     from importlib_metadata import entry_points
@@ -62,6 +64,8 @@ def discovery_key(config_path: Path | None) -> str:
     if config_path is not None and config_path.exists():
         stat = config_path.stat()
         parts.append([str(config_path), stat.st_mtime_ns, stat.st_size])
+    if plugin_state is not None and plugin_state.is_dir():
+        parts.append(["plugin state", _files_under(str(plugin_state))])
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
@@ -95,13 +99,23 @@ def _package_files(name: str) -> list[Any]:
             stat = os.stat(root)
             found.append([root, stat.st_mtime_ns, stat.st_size])
             continue
-        for directory, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-            for file in sorted(files):
-                if file.endswith((".py", ".json", ".toml")):
-                    path = os.path.join(directory, file)
+        found.extend(_files_under(root, (".py", ".json", ".toml")))
+    return found
+
+
+def _files_under(root: str, suffixes: tuple[str, ...] | None = None) -> list[Any]:
+    """`[path, mtime_ns, size]` of each file under `root` (with one of `suffixes`), in a stable order."""
+    found: list[Any] = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for file in sorted(files):
+            if suffixes is None or file.endswith(suffixes):
+                path = os.path.join(directory, file)
+                try:
                     stat = os.stat(path)
-                    found.append([path, stat.st_mtime_ns, stat.st_size])
+                except OSError:  # removed while we walked: the next key sees it gone
+                    continue
+                found.append([path, stat.st_mtime_ns, stat.st_size])
     return found
 
 

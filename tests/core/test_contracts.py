@@ -40,6 +40,7 @@ PINNED = {
         "NOT_FOUND": False,
         "SKILL_NOT_FOUND": False,
         "SKILL_CRASHED": False,
+        "TOOL_ERROR": False,
         "NON_DETERMINISTIC": False,
         "CANCELLED": False,
     },

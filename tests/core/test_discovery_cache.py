@@ -61,6 +61,18 @@ def test_the_key_changes_with_configuration_and_environment(tmp_path: Path, monk
     assert discovery_key(config) == third  # stable when nothing changes
 
 
+def test_the_key_changes_with_what_plugins_keep_under_aos_home(tmp_path: Path) -> None:
+    """A plugin's own state (aos-skill-mcp's tool lists, under $AOS_HOME/plugins) is part of the key."""
+    config, state = tmp_path / "config.toml", tmp_path / "plugins"
+    empty = discovery_key(config, state)
+    (state / "mcp").mkdir(parents=True)
+    (state / "mcp" / "tools.json").write_text("{}")
+    written = discovery_key(config, state)
+    (state / "mcp" / "tools.json").write_text('{"servers": {}}')
+    assert len({empty, written, discovery_key(config, state)}) == 3
+    assert discovery_key(config) == discovery_key(config, tmp_path / "absent")
+
+
 def test_editing_a_plugin_file_changes_its_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "aos_cache_probe"
     package.mkdir()

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SKILL_PACKAGES = ("aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server")
+SKILL_PACKAGES = ("aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server", "aos_skill_mcp")
 
 
 def plugin_packages() -> list[Path]:

