@@ -61,7 +61,7 @@ def simulate(
             estimates.append(StepEstimate(step_id=step.id, skill=step.skill, estimate=None, latency_ms=0.0))
             latency[step.id] = 0.0
             continue
-        meta = entry.metadata
+        meta = entry.declared
         refusal = check_allowed(policy, meta.name)
         if refusal is not None:
             problems.append(PlanProblem(step_id=step.id, code=refusal.code, message=refusal.message))
@@ -194,7 +194,7 @@ def _preflight(
     check = getattr(entry.skill, "preflight", None)
     if check is None:
         return []
-    name = entry.metadata.name
+    name = entry.declared.name
     try:
         found = check(params, ctx)
     except SkillError as exc:

@@ -57,7 +57,7 @@ def choose_estimators(registry: Registry) -> dict[str, Any]:
     for name, entry in registry.skills.items():
         for ranked in registry.estimators:
             try:
-                covers = ranked.obj.covers(entry.metadata) is True
+                covers = ranked.obj.covers(entry.declared) is True
             except BaseException as exc:  # noqa: BLE001 - one that cannot answer (even by sys.exit) does not cover it
                 reraise_if_interrupt(exc)
                 covers = False

@@ -36,7 +36,7 @@ def discovered() -> dict[str, Any]:
     from aos_core.plugins.discovery import discover_plugins
 
     config = _config(config_path)
-    registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins)
+    registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins, schemas=True)
     report = {
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],

@@ -52,7 +52,7 @@ def validate_input(validate: Any, name: str, params: Any) -> tuple[Any, ErrorInf
 
 def check_output(entry: SkillEntry, value: Any, max_output_bytes: int) -> tuple[Any, ErrorInfo | None]:
     """The output as JSON data after it passed the skill's `Output` model and the size limit."""
-    name = entry.metadata.name
+    name = entry.declared.name
     try:
         model = entry.output_model.__pydantic_validator__.validate_python(value)
         raw = model.__pydantic_serializer__.to_json(model)

@@ -58,7 +58,7 @@ class PreparedSkill:
         config: Mapping[str, Any],
         timeout_s: float,
     ) -> None:
-        meta = entry.metadata
+        meta = entry.declared
         self.entry = entry
         self.meta = meta
         self.name = meta.name
@@ -168,7 +168,7 @@ def prepare(entry: SkillEntry, *, policy: Policy, estimator: Any, config: Mappin
     """`entry` under `policy`, priced by `estimator` (None: the metadata's own price). The skill's
     optional `warm_up()` runs here, before any call is timed (a heavy import is not a call's
     duration); if it raises, every call fails with SKILL_CRASHED naming it."""
-    meta = entry.metadata
+    meta = entry.declared
     refusal = check_allowed(policy, meta.name)
     warm_up = getattr(entry.skill, "warm_up", None)
     if refusal is None and callable(warm_up):

@@ -140,7 +140,7 @@ def _param_problems(
                 PlanProblem(
                     step_id=step_id,
                     code=ErrorCode.SCHEMA_VALIDATION_FAILED,
-                    message=f"params do not fit {entry.metadata.name}: {loc or '(params)'}: {error['msg']}",
+                    message=f"params do not fit {entry.declared.name}: {loc or '(params)'}: {error['msg']}",
                     field=loc or None,
                 )
             )

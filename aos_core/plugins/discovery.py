@@ -24,10 +24,18 @@ CORE_DISTRIBUTION = "aos-core"
 
 def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
     """One source per entry point in the group, sorted by distribution then name."""
-    from importlib_metadata import entry_points
+    from importlib_metadata import PackageNotFoundError, distribution, entry_points
 
+    found: Iterable[Any]
+    if core_only:  # aos-core's own entry points: no scan of every installed distribution
+        try:
+            found = distribution(CORE_DISTRIBUTION).entry_points.select(group=ENTRY_POINT_GROUP)
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            found = entry_points(group=ENTRY_POINT_GROUP)
+    else:
+        found = entry_points(group=ENTRY_POINT_GROUP)
     sources = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in found:
         dist = getattr(ep, "dist", None)
         metadata = dist.metadata if dist is not None else None  # parsed once: each access reads the file
         dist_name = _canonical(metadata["Name"]) if metadata is not None else None
@@ -52,12 +60,13 @@ def discover_plugins(
     core_only: bool = False,
     plugins: Iterable[Any] = (),
     plugin_config: PluginConfig | None = None,
+    schemas: bool = False,
 ) -> Registry:
     """The installed plugins (only aos-core's with `core_only`) plus `plugins` given in-process,
     loaded and validated, less those named in `disabled` or in `AOS_DISABLE_PLUGINS`; each
     plugin's hooks get its table of `plugin_config` (`RuntimeConfig.plugins`) as `config`."""
     sources = entry_point_sources(core_only=core_only) + object_sources(plugins)
-    return load_plugins(sources, [*disabled, *disabled_from_env()], plugin_config=plugin_config)
+    return load_plugins(sources, [*disabled, *disabled_from_env()], plugin_config=plugin_config, schemas=schemas)
 
 
 def object_sources(plugins: Iterable[Any]) -> list[PluginSource]:

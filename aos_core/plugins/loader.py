@@ -9,6 +9,7 @@ What a plugin prints while it loads goes to stderr: stdout belongs to the comman
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import difflib
@@ -74,6 +75,7 @@ class _Loaded:
     memory_backends: list[Ranked] = field(default_factory=list)
     embedders: list[Ranked] = field(default_factory=list)
     reason: str | None = None
+    schemas: bool = False  # generate the skills' JSON Schemas at load
 
 
 class _PluginFailure(Exception):
@@ -81,12 +83,18 @@ class _PluginFailure(Exception):
 
 
 def load_plugins(
-    sources: Iterable[PluginSource], disabled: Iterable[str] = (), *, plugin_config: PluginConfig | None = None
+    sources: Iterable[PluginSource],
+    disabled: Iterable[str] = (),
+    *,
+    plugin_config: PluginConfig | None = None,
+    schemas: bool = False,
 ) -> Registry:
     """Load every source into a fresh plugin manager and return the validated registry.
 
     `plugin_config` maps a plugin's name to its configuration table, given to its hooks as
-    `config` (read-only); a plugin without one gets an empty mapping.
+    `config` (read-only); a plugin without one gets an empty mapping. With `schemas`, every
+    skill's JSON Schemas are generated now (a plugin whose models cannot make one fails here);
+    otherwise on first use (`SkillEntry.metadata`).
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
@@ -100,14 +108,14 @@ def load_plugins(
                 registry.reports.append(_report(source, "disabled", "switched off by configuration"))
                 continue
             try:
-                loaded.append(_load_one(manager, source, _frozen(configs.get(source.name))))
+                loaded.append(_load_one(manager, source, _frozen(configs.get(source.name)), schemas))
             except _PluginFailure as failure:
                 registry.reports.append(_report(source, "failed", str(failure)))
             except BaseException as exc:  # noqa: BLE001 - any escape from a plugin's code (before it is registered)
                 reraise_if_interrupt(exc)
                 reason = f"failed while loading: {exception_summary(exc)}"
                 registry.reports.append(_report(source, "failed", reason))
-    _refuse_clashes(loaded, "skill", lambda item: [e.metadata.name for e in item.skills])
+    _refuse_clashes(loaded, "skill", lambda item: [e.declared.name for e in item.skills])
     _refuse_clashes(loaded, "command", lambda item: [c.name for c in item.commands])
     for item in loaded:
         if item.reason is not None:
@@ -135,7 +143,9 @@ def _frozen(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(copy.deepcopy(dict(config or {})))
 
 
-def _load_one(manager: pluggy.PluginManager, source: PluginSource, config: Mapping[str, Any]) -> _Loaded:
+def _load_one(
+    manager: pluggy.PluginManager, source: PluginSource, config: Mapping[str, Any], schemas: bool = False
+) -> _Loaded:
     try:
         plugin = source.load()
     except BaseException as exc:  # noqa: BLE001 - a plugin's import may fail in any way, even exit; report it
@@ -151,7 +161,7 @@ def _load_one(manager: pluggy.PluginManager, source: PluginSource, config: Mappi
         manager.register(plugin, name=source.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
         raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
-    item = _Loaded(source, hooks)
+    item = _Loaded(source, hooks, schemas=schemas)
     try:
         for hook in hooks:
             _collect(item, hook, getattr(plugin, hook), config)
@@ -252,7 +262,7 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any], config: Map
             item.commands.extend(validate_commands(group, name))
         for obj, priority in staged:
             if kind == "skills":
-                item.skills.append(validate_skill(obj, name))
+                item.skills.append(validate_skill(obj, name, schemas=item.schemas))
             elif kind == "planners":
                 item.planners.append(Ranked(obj, validate_planner(obj), priority, name))
             elif kind == "classifiers":
@@ -264,8 +274,8 @@ def _collect(item: _Loaded, hook: str, function: Callable[..., Any], config: Map
     except ContributionError as exc:
         item.reason = str(exc)
         return
-    names = [entry.metadata.name for entry in item.skills]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    counts = collections.Counter(entry.declared.name for entry in item.skills)
+    twice = sorted(n for n, times in counts.items() if times > 1)
     if twice:
         item.reason = f"registers skill {twice[0]!r} twice; register each skill once"
 
@@ -290,7 +300,7 @@ def _refuse_clashes(loaded: list[_Loaded], kind: str, names: Callable[[_Loaded],
 
 def _accept(registry: Registry, item: _Loaded) -> None:
     for entry in item.skills:
-        registry.skills[entry.metadata.name] = entry
+        registry.skills[entry.declared.name] = entry
     for planner in item.planners:
         current = registry.planners.get(planner.name)
         if current is None or planner.priority > current.priority:
@@ -306,7 +316,7 @@ def _accept(registry: Registry, item: _Loaded) -> None:
             "loaded",
             None,
             item.hooks,
-            skills=tuple(e.metadata.name for e in item.skills),
+            skills=tuple(e.declared.name for e in item.skills),
             planners=tuple(p.name for p in item.planners),
             classifiers=tuple(c.name for c in item.classifiers),
             estimators=tuple(e.name for e in item.estimators),

@@ -299,7 +299,7 @@ def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[s
             previous = previous + Cost.model_validate(item["cost"])
         step = engine.steps[step_id]
         entry = engine.executor.registry.skills.get(step.skill)
-        harmless = entry is not None and entry.metadata.side_effects in (SideEffect.NONE, SideEffect.READ)
+        harmless = entry is not None and entry.declared.side_effects in (SideEffect.NONE, SideEffect.READ)
         if step_id in abandon or "all" in abandon:
             _abandon(engine, step_id, lost)
         elif (
@@ -340,7 +340,7 @@ def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> Non
         ok=False,
         error=error,
         skill=step.skill,
-        skill_version=entry.metadata.version if entry else "",
+        skill_version=entry.declared.version if entry else "",
         cost=Cost(currency=engine.currency),
         trace_id=engine.run_id,
         step_id=step_id,

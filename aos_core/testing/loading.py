@@ -51,7 +51,7 @@ def load_plugin(target: Any, config: Mapping[str, Any] | None = None) -> tuple[R
     `config` is the plugin's own configuration table, given to its hooks as `config`.
     """
     source = _source(target)
-    registry = load_plugins([source], plugin_config={source.name: config or {}})
+    registry = load_plugins([source], plugin_config={source.name: config or {}}, schemas=True)
     return registry, registry.reports[0]
 
 

@@ -60,8 +60,9 @@ def source(name: str, plugin: Any = None, error: Exception | None = None) -> Plu
     return PluginSource(name=name, module=f"{name}.plugin", load=load, distribution=f"dist-{name}", version="9.9")
 
 
-def load(*sources: PluginSource) -> Any:
-    registry = load_plugins([source("good", skill_plugin(GoodSkill())), *sources])
+def load(*sources: PluginSource, schemas: bool = True) -> Any:
+    """Load as the CLI's discovery does: schemas generated (and so checked) at load."""
+    registry = load_plugins([source("good", skill_plugin(GoodSkill())), *sources], schemas=schemas)
     return registry, {r.name: r for r in registry.reports}
 
 
@@ -142,6 +143,30 @@ def test_a_schema_that_is_not_json_schema_is_reported() -> None:
     assert_only_good_loaded(registry, reports)
 
 
+def test_a_runtime_generates_schemas_on_first_use_and_reports_a_failure_there() -> None:
+    """Without `schemas`, as `Runtime` loads: the plugin loads, a call works, and the schema
+    problem shows when the schema is first asked for (the CLI reports it at load, above)."""
+
+    class WeirdIn(BaseModel):
+        x: int
+
+        @classmethod
+        def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+            return {"type": "integr"}
+
+    class Weird(GoodSkill):
+        metadata = metadata("weird_skill")
+        Input = WeirdIn
+
+    registry, reports = load(source("weird", skill_plugin(Weird())), schemas=False)
+    assert reports["weird"].status == reports["good"].status == "loaded"
+    entry, good = registry.skills["weird_skill"], registry.skills["good_skill"]
+    assert entry._metadata is None and good._metadata is None  # nothing generated yet
+    assert good.metadata.input_schema == In.model_json_schema()
+    assert entry.metadata.input_schema is None and entry.metadata.name == "weird_skill"
+    assert entry.schema_error is not None and "input_schema is not valid JSON Schema" in entry.schema_error
+
+
 def test_two_plugins_with_the_same_skill_are_both_refused_and_both_named() -> None:
     registry, reports = load(source("one", skill_plugin(GoodSkill())))
     assert reports["one"].status == reports["good"].status == "failed"
@@ -210,7 +235,7 @@ def test_builtin_defaults_load_through_their_entry_points() -> None:
 
 
 def test_schemas_are_generated_from_the_models() -> None:
-    registry, _ = load()
+    registry, _ = load(schemas=False)
     meta = registry.skills["good_skill"].metadata
     assert meta.input_schema == In.model_json_schema()
     assert meta.output_schema == Out.model_json_schema()
