@@ -65,7 +65,9 @@ class Runtime:
 
     Use it as a context manager (`with Runtime() as rt:` or `async with`) so pooled clients
     are closed. `plugins` adds plugin objects in-process; `entry_points=False` loads only
-    aos-core's built-in plugins besides them (what tests and embedders usually want).
+    aos-core's built-in plugins besides them (what tests and embedders usually want), and a
+    collection of entry point names loads aos-core's and those (`aos exec` loads the plugin
+    that provides its skill, and those that price, classify or remember, this way).
     `contract` governs direct calls (`execute`) and each run that does not bring its own; what
     it covers (one run, or everything naming it) is said in `ResourceContract`'s docstring.
     `metrics`, `tracing` and `logs` switch on Prometheus metrics, OpenTelemetry spans and step
@@ -79,7 +81,7 @@ class Runtime:
         contract: ResourceContract | None = None,
         config: RuntimeConfig | Mapping[str, Any] | None = None,
         plugins: Iterable[Any] = (),
-        entry_points: bool = True,
+        entry_points: bool | Collection[str] = True,
         seed: int | None = None,
         clock: Any = None,
         secrets: Mapping[str, str] | Callable[[str], str | None] | None = None,
@@ -102,7 +104,11 @@ class Runtime:
         self.approve = approve
         self.session_id = uuid.uuid4().hex
         self.registry: Registry = discover_plugins(
-            self.config.disabled_plugins, core_only=not entry_points, plugins=plugins, plugin_config=self.config.plugins
+            self.config.disabled_plugins,
+            core_only=entry_points is False,
+            only=None if isinstance(entry_points, bool) else frozenset(entry_points),
+            plugins=plugins,
+            plugin_config=self.config.plugins,
         )
         self.state = RunState()
         self._direct = LiveWorld(self.state)  # direct calls record nothing: one world serves them all

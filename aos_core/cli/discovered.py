@@ -16,7 +16,7 @@ import click
 from aos_core.cli.discovery_cache import cache_enabled, discovery_key, quick_stamp, read_entry, write_cached
 from aos_core.cli.home import aos_home
 
-__all__ = ["discovered", "load_plugin_command", "plugin_commands"]
+__all__ = ["discovered", "load_plugin_command", "plugin_commands", "plugins_for_skill"]
 
 
 def discovered() -> dict[str, Any]:
@@ -46,6 +46,28 @@ def discovered() -> dict[str, Any]:
     if key is not None:
         write_cached(home, key, report, stamp)
     return report
+
+
+# What a plugin may contribute that changes how any skill is called (its price, how its failures
+# are classified, the memory it reads): such plugins are loaded for every call.
+_FOR_EVERY_CALL = ("classifiers", "estimators", "memory_backends", "embedders")
+
+
+def plugins_for_skill(skill: str) -> list[str] | None:
+    """The installed plugins a call of `skill` needs, by the discovery report: the one that
+    provides it and every one that prices, classifies or remembers for all skills; None when no
+    plugin provides it (then every plugin loads, so the error can suggest close names).
+
+    `aos exec` with 300 plugins installed imported all 300 for one call of one skill."""
+    if not cache_enabled():
+        return None  # working it out means loading every plugin: no cheaper than loading them
+    plugins = discovered()["plugins"]
+    provider = next((p["name"] for p in plugins if p["status"] == "loaded" and skill in p.get("skills", ())), None)
+    if provider is None:
+        return None
+    needed = {provider}
+    needed.update(p["name"] for p in plugins if p["status"] == "loaded" and any(p.get(k) for k in _FOR_EVERY_CALL))
+    return sorted(needed)
 
 
 def plugin_commands() -> list[dict[str, str]]:

@@ -30,6 +30,12 @@ def exec_(skill: str, params: str, as_json: bool, **options: Any) -> None:
     from aos_core.cli.records import note_cost_warnings
 
     parsed = read_json_arg(params, "--params")
+    if options.get("config_path") is None:  # the discovery report is of the default config
+        from aos_core.cli.discovered import plugins_for_skill
+
+        needed = plugins_for_skill(skill)
+        if needed is not None:
+            options["entry_points"] = needed
     with build_runtime(**options) as runtime, handle_sigterm():
         try:
             outcome = runtime.execute(skill, parsed).model_dump(mode="json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from aos_core.plugins.loader import PluginConfig, PluginSource, Registry, load_plugins
@@ -22,8 +22,9 @@ ENTRY_POINT_GROUP = "aos"
 CORE_DISTRIBUTION = "aos-core"
 
 
-def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
-    """One source per entry point in the group, sorted by distribution then name."""
+def entry_point_sources(*, core_only: bool = False, only: Collection[str] | None = None) -> list[PluginSource]:
+    """One source per entry point in the group, sorted by distribution then name; with `only`,
+    just aos-core's and those named there (the others' metadata is never read)."""
     from importlib_metadata import PackageNotFoundError, distribution, entry_points
 
     found: Iterable[Any]
@@ -36,6 +37,8 @@ def entry_point_sources(*, core_only: bool = False) -> list[PluginSource]:
         found = entry_points(group=ENTRY_POINT_GROUP)
     sources = []
     for ep in found:
+        if only is not None and ep.name not in only and not ep.value.startswith("aos_core."):
+            continue
         dist = getattr(ep, "dist", None)
         metadata = dist.metadata if dist is not None else None  # parsed once: each access reads the file
         dist_name = _canonical(metadata["Name"]) if metadata is not None else None
@@ -61,11 +64,13 @@ def discover_plugins(
     plugins: Iterable[Any] = (),
     plugin_config: PluginConfig | None = None,
     schemas: bool = False,
+    only: Collection[str] | None = None,
 ) -> Registry:
     """The installed plugins (only aos-core's with `core_only`) plus `plugins` given in-process,
     loaded and validated, less those named in `disabled` or in `AOS_DISABLE_PLUGINS`; each
-    plugin's hooks get its table of `plugin_config` (`RuntimeConfig.plugins`) as `config`."""
-    sources = entry_point_sources(core_only=core_only) + object_sources(plugins)
+    plugin's hooks get its table of `plugin_config` (`RuntimeConfig.plugins`) as `config`.
+    `only`: of the installed plugins, load just aos-core's and these (by entry point name)."""
+    sources = entry_point_sources(core_only=core_only, only=only) + object_sources(plugins)
     return load_plugins(sources, [*disabled, *disabled_from_env()], plugin_config=plugin_config, schemas=schemas)
 
 
