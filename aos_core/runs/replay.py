@@ -17,7 +17,8 @@ stand-ins, and a step that needed one is served from the recording, never re-exe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,6 @@ from aos_core.contracts.runs import Divergence, ReplayResult, RunStatus
 from aos_core.execution.calling import Waits
 from aos_core.execution.clock import VirtualClock
 from aos_core.execution.secrets import SecretStore
-from aos_core.execution.state import RunState
 from aos_core.runs.engine import Observer, RunEngine
 from aos_core.runs.replay_world import Diverged, ReplayWorld
 from aos_core.runs.store import RunStore
@@ -51,7 +51,8 @@ class ComparingSink:
         self.recorded = recorded
         self.header = header
         self.secrets = secrets
-        self.lines: dict[str, str] = {}
+        self.matched: set[str] = set()  # steps whose replayed line is the recorded one
+        self.open: dict[str, dict[str, Any]] = {}  # records of the steps in flight, parsed once
         self.end: dict[str, Any] | None = None
 
     def _diverged(self, step_id: str | None, reason: str, recorded: Any = None, actual: Any = None) -> Diverged:
@@ -62,6 +63,7 @@ class ComparingSink:
         record = self.recorded.steps.get(step.id)
         if record is None:
             raise self._diverged(step.id, "this step is not in the recording")
+        self.open[step.id] = record
         if record.get("skill") != step.skill:
             raise self._diverged(step.id, "the step calls another skill", record.get("skill"), step.skill)
         if not same_json(params, record.get("params")):
@@ -75,22 +77,27 @@ class ComparingSink:
     def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
         raise self._diverged(step_id, "the step now waits for an approval; the recorded run did not")
 
+    def record_of(self, step_id: str) -> dict[str, Any]:
+        """The recorded record of a step that started (parsed once, by `starting`)."""
+        found = self.open.get(step_id)
+        return found if found is not None else self.recorded.steps[step_id]
+
     def commit(self, records: list[dict[str, Any]]) -> None:
+        steps = self.recorded.steps
         for record in records:
             step_id = record["id"]
-            line = canonical_json(record)
-            recorded = self.recorded.steps.get(step_id)
-            if recorded is None:
+            self.open.pop(step_id, None)
+            if step_id not in steps:
                 raise self._diverged(step_id, "this step is not in the recording")
-            if line != (self.recorded.raw_steps.get(step_id) or canonical_json(recorded)):
-                found = first_difference(recorded, record)
+            if canonical_json(record) != steps.line(step_id):
+                found = first_difference(steps[step_id], record)
                 where, was, now = found if found is not None else ("(its canonical form)", None, None)
                 raise self._diverged(step_id, f"the step's record differs at {where}", was, now)
-            self.lines[step_id] = line
+            self.matched.add(step_id)
 
     def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
         recorded_end = self.recorded.end
-        extra = [s for s in self.recorded.step_order() if s not in self.lines]
+        extra = [s for s in self.recorded.step_order() if s not in self.matched]
         if extra:
             raise self._diverged(extra[0], "the recorded run has this step, the replay did not run it")
         if end is None or recorded_end is None:
@@ -101,15 +108,29 @@ class ComparingSink:
             raise self._diverged(None, f"the run ends differently at {where}", was, now)
         self.end = end
 
-    def text(self, order: list[str]) -> str:
-        """The replayed trace, from the replayed lines."""
-        lines = [canonical_json(self.header), *(self.lines[s] for s in order if s in self.lines)]
+    def lines(self, order: list[str]) -> Iterator[str]:
+        """The replayed trace, a line at a time: its header, each replayed step line (byte for
+        byte the recorded one: `commit` compared them), its end. Never joined into one text: a
+        50,000-step trace joined twice was the peak of a replay's memory."""
+        steps = self.recorded.steps
+        yield canonical_json(self.header)
+        for step_id in order:
+            if step_id in self.matched:
+                yield steps.line(step_id)
         if self.end is not None:
-            lines.append(canonical_json(self.end))
-        return "".join(line + "\n" for line in lines)
+            yield canonical_json(self.end)
+
+    def same_as_recorded(self, order: list[str]) -> bool:
+        """Whether the replayed trace is byte for byte the recorded one."""
+        recorded = self.recorded.lines()
+        return all(a == b for a, b in itertools.zip_longest(self.lines(order), recorded))
 
     def sha256(self, order: list[str]) -> str:
-        return hashlib.sha256(self.text(order).encode("utf-8")).hexdigest()
+        digest = hashlib.sha256()
+        for line in self.lines(order):
+            digest.update(line.encode("utf-8"))
+            digest.update(b"\n")
+        return digest.hexdigest()
 
 
 def outcome_of(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
@@ -173,27 +194,25 @@ async def replay_trace(
         accounts=(account,),
         sink=sink,
         waits=waits,
-        world_for=lambda step_id, state: _replay_world(trace, step_id, state, reexecuted),
+        world_for=lambda step_id, state: ReplayWorld(step_id, sink.record_of(step_id), state, reexecuted),
         in_flight_limit=contract.max_concurrency or 64,
         currency=contract.currency,
         observers=observers,
     )
-    for step_id, record in trace.steps.items():
-        if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
-            engine.lost[step_id] = list(record["lost"])
+    for step_id in trace.steps:
+        if '"lost":[{' in trace.steps.line(step_id):  # cheap: only such lines are parsed
+            record = sink.record_of(step_id)
+            if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
+                engine.lost[step_id] = list(record["lost"])
     order = [step.id for step in chosen.steps]
     try:
         await engine.run()
     except Diverged as diverged:
         return _replay_result(engine, run_id, reexecuted, diverged, None)
-    if plan is None and sink.text(order) != trace.text():
+    if plan is None and not sink.same_as_recorded(order):
         whole = Diverged(Divergence(step_id=None, reason="the replayed trace is not byte for byte the recorded one"))
         return _replay_result(engine, run_id, reexecuted, whole, None)
     return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
-
-
-def _replay_world(trace: TraceDocument, step_id: str, state: RunState, reexecuted: set[str]) -> ReplayWorld:
-    return ReplayWorld(step_id, trace.steps[step_id], state, reexecuted)
 
 
 def _replay_result(

@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic_core import from_json
-
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.exceptions import RunBusy, RunNotFound
 from aos_core.contracts.money import MONEY_CONTEXT
@@ -276,8 +274,7 @@ class SQLRunStore:
         context = db.execute("SELECT traceparent FROM run_trace_context WHERE run_id=?", (full,)).fetchone()
         doc = TraceDocument(json.loads(header))
         for step_id, record in steps:
-            doc.steps[step_id] = from_json(record)
-            doc.raw_steps[step_id] = record  # stored canonical: no need to serialise it again
+            doc.steps.add_line(step_id, record)  # stored canonical: parsed when asked for
         doc.end = json.loads(end_record) if end_record else None
         return StoredRun(
             full,
