@@ -238,7 +238,7 @@ def main() -> None:
     rows = [
         row(name, "µs/call", values, key=keys[name], calls_per_sample=sizes[name]) for name, values in samples.items()
     ]
-    emit("execute", rows, notes)
+    emit("execute", rows, notes, paired=True)
 
 
 if __name__ == "__main__":

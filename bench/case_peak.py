@@ -114,7 +114,7 @@ def main() -> None:
         f"{BASE_STEPS:,} steps) / (steps - {BASE_STEPS:,}); wall seconds include the preflight (aos run) and the "
         "rendering",
     )
-    emit("peak", rows, notes)
+    emit("peak", rows, notes, paired=True)
 
 
 if __name__ == "__main__":

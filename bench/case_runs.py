@@ -240,9 +240,9 @@ def main() -> None:
         if args.only != "simulate":
             sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
             rows, notes = runs_case(sizes, args.rounds, [v for v in args.variants.split(",") if v], tmp)
-            emit("runs", rows, notes, sizes=sizes)
+            emit("runs", rows, notes, sizes=sizes, paired=True)
         if args.only != "runs":
-            emit("simulate", simulate_case(args.simulate_steps, args.simulate_rounds, tmp))
+            emit("simulate", simulate_case(args.simulate_steps, args.simulate_rounds, tmp), paired=True)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def main() -> None:
             for n in sizes[1:]
         )
     ]
-    emit("skills", rows, notes, sizes=sizes)
+    emit("skills", rows, notes, sizes=sizes, paired=True)
 
 
 if __name__ == "__main__":
