@@ -1,6 +1,6 @@
-"""cProfile of the AOS side of cases 1, 4 and 5, and of `aos skills --json`.
+"""cProfile of the AOS side of cases 1, 3, 4, 5 and 8, and of `aos skills --json`.
 
-Writes bench/results/profiles/{execute,run,replay,simulate,coldstart}.txt: the top functions by
+Writes bench/results/profiles/{execute,run,replay,simulate,http,skills,coldstart}.txt: the top functions by
 own time and by cumulative time (paths relative to the repository or to site-packages), and
 prints the top few of each. cProfile slows pure-Python code several-fold, so read the shares,
 not the absolute times (the timings come from run.py).
@@ -135,6 +135,23 @@ def main() -> None:
         _save("simulate", profile(simulations), "case 5: 20 x Runtime.simulate, 1,000 steps")
 
     profile_http()
+
+    from case_skills import make_skills
+
+    from aos_core import Runtime
+    from aos_core.testing import FakePlugin
+
+    Runtime(plugins=[FakePlugin(skills=make_skills(1, "warm"), name="warm")], entry_points=False, seed=1).close()
+    skills = make_skills(1_000, "skill")
+    built: dict[str, Any] = {}
+    _save(
+        "skills",
+        profile(
+            lambda: built.setdefault("rt", Runtime(plugins=[FakePlugin(skills=skills)], entry_points=False, seed=1))
+        ),
+        "case 8: building a Runtime with 1,000 skills",
+    )
+    built["rt"].close()
 
     with tempfile.TemporaryDirectory(prefix="aos-bench-prof-") as tmp:
         out = Path(tmp) / "cold.prof"
