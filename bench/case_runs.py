@@ -124,7 +124,8 @@ def child(variant: str, steps: int, repeat: int, store: Path, run_id: str | None
         warm_run = measure("sqlite", WARMUP_STEPS, warm_store, None)[1]["run_id"] if variant == "replay" else None
         measure(variant, WARMUP_STEPS, warm_store if variant != "sqlite" else Path(warm) / "w2.sqlite3", warm_run)
     before = rss_mib()
-    seconds, facts = [], {}
+    seconds: list[float] = []
+    facts: dict[str, Any] = {}
     for i in range(repeat):
         path = store if variant != "sqlite" or i == repeat - 1 else store.with_name(f"{store.name}.{i}")
         took, facts = measure(variant, steps, path, run_id)
