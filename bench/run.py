@@ -600,13 +600,18 @@ def read_history() -> list[dict[str, Any]]:
     return [json.loads(line) for line in HISTORY.read_text().splitlines() if line.strip()]
 
 
+def _round(value: float | None) -> float | None:
+    """Four significant digits: the history stays small and readable."""
+    return None if value is None else float(f"{value:.4g}")
+
+
 def append_history(info: dict[str, Any], found: list[dict[str, Any]]) -> None:
     entry = {
         "date": info["date"],
         "commit": info["commit"],
         "load": [info["load_before"], info["load_after"]],
         "targets": {
-            t["id"]: {"measured": t["measured"], "lo": t["lo"], "hi": t["hi"], "met": t["met"]}
+            t["id"]: {"measured": _round(t["measured"]), "lo": _round(t["lo"]), "hi": _round(t["hi"]), "met": t["met"]}
             for t in found
             if t["measured"] is not None
         },
