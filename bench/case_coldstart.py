@@ -1,18 +1,32 @@
-"""Case 2: cold start of the CLI, against the bare mechanism (mincli.py) and against `llm plugins`.
+"""Cases 2 and 7: cold starts of the command line, against the bare mechanism (mincli.py) and `llm plugins`.
 
-Every command is a fresh process of the bench venv's interpreter, timed by hyperfine (`-N`, no
-shell) when it is installed, else by this script. Two throwaway directories go on PYTHONPATH for
-every command alike: an empty one ("0 extra plugins") and one holding 100 dummy distributions
-written straight as dist-info folders ("100 extra plugins"):
+Every command is a fresh process of the bench venv's interpreter. Throwaway directories go on
+PYTHONPATH for every command alike, one per plugin count: an empty one ("0 extra plugins") and
+ones holding 100 or 300 dummy distributions written straight as dist-info folders:
 
 - for aos: entry point group `aos`, each pointing at its own tiny module that defines an input
   and an output model and registers one skill (so each plugin costs what a real, small one does);
 - for mincli.py: group `aos_anchor`, each module implementing its `aos_skills` hook.
 
-AOS_HOME and LLM_USER_PATH point into the throwaway directory. `aos skills` answers from its
-discovery cache (under AOS_HOME, filled by the warm-up runs) while nothing it depends on changed;
-the "discovery cache off" rows (AOS_NO_CACHE=1) show the first run after a change; bytecode caching is on (pyc files
-are written during the warm-up runs), as on a user's machine.
+Each plugin count has its own AOS_HOME (the discovery cache keeps the answer of one set of
+plugins: a home shared by two counts would be rewritten at every switch), and LLM_USER_PATH
+points into the throwaway directory. Bytecode caching is on (pyc files are written during the
+warm-up runs), as on a user's machine.
+
+Case 2 (`--only coldstart`, 0 and 100 plugins): `aos --help`, `aos skills --json` (answered from
+the discovery cache, filled by the warm-up runs, while nothing it depends on changed),
+`mincli.py list --json [--pydantic]` and `llm plugins`.
+
+Case 7 (`--only plugins`, 0, 100 and 300 plugins): `aos exec json_transform` (the discovery
+cache filled by an `aos skills` before the warm-up), `aos skills --json` with the cache off
+(`AOS_NO_CACHE=1`: the first command after an install or an upgrade), and
+`mincli.py list --json --pydantic`.
+
+Timing (`--timer rounds`, the default): rounds; each round runs every command once, in a fixed
+order, timed from spawn to exit by this script. A round's ratios therefore compare processes
+started seconds apart, and run.py takes the median of the per-round ratios. `--timer hyperfine`
+times each command in a block of its own with `hyperfine -N` instead (only the ratio of medians
+is then meaningful); without hyperfine installed it falls back on rounds, and says so.
 """
 
 from __future__ import annotations
@@ -27,9 +41,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import emit, row
+from benchlib import emit, failure_tail, row, write_dist
 
 MINCLI = Path(__file__).resolve().parent / "mincli.py"  # the bare click + pluggy mechanism, as a yardstick
+EXEC_PARAMS = '{"expression": "a.b", "data": {"a": {"b": 1}}}'
 
 AOS_MODULE = '''"""Dummy AOS plugin {i} (benchmark)."""
 from pydantic import BaseModel
@@ -79,58 +94,86 @@ def aos_skills():
 '''
 
 
-def write_dist(site: Path, dist: str, module: str, source: str, group: str, ep_name: str) -> None:
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{dist.replace('-', '_')}-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text(f"[{group}]\n{ep_name} = {module}\n")
-    (info / "top_level.txt").write_text(module + "\n")
-    (info / "RECORD").write_text("")
+class Command:
+    """One command line: its argv, its environment, and the row it makes."""
+
+    def __init__(self, key: str, label: str, count: int, argv: list[str], env: dict[str, str]) -> None:
+        self.key, self.label, self.count, self.argv, self.env = key, label, count, argv, env
+
+    @property
+    def name(self) -> str:
+        return self.label if self.key == "llm" else f"{self.label} [{self.count} extra plugins]"
 
 
-def make_sites(base: Path, count: int) -> tuple[Path, Path]:
-    empty, full = base / "plugins-0", base / "plugins-100"
-    empty.mkdir()
-    full.mkdir()
+def make_site(base: Path, count: int) -> Path:
+    site = base / f"plugins-{count}"
+    site.mkdir()
     for i in range(count):
         write_dist(
-            full, f"aos-bench-dummy-{i:03d}", f"aos_bench_dummy_{i:03d}", AOS_MODULE.format(i=i), "aos", f"dummy{i:03d}"
+            site, f"aos-bench-dummy-{i:03d}", f"aos_bench_dummy_{i:03d}", AOS_MODULE.format(i=i), "aos", f"dummy{i:03d}"
         )
         write_dist(
-            full,
+            site,
             f"aos-anchor-dummy-{i:03d}",
             f"aos_anchor_dummy_{i:03d}",
             ANCHOR_MODULE.format(i=i),
             "aos_anchor",
             f"dummy{i:03d}",
         )
-    return empty, full
+    return site
 
 
-def commands(bindir: Path, empty: Path, full: Path) -> list[tuple[str, str, list[str]]]:
-    """(name, extra-plugins label, argv)."""
+def environment(base: Path, site: Path, count: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "AOS_NO_CACHE")}
+    env.update(PYTHONPATH=str(site), AOS_HOME=str(base / f"aos-home-{count}"), LLM_USER_PATH=str(base / "llm-home"))
+    env.update(extra)
+    return env
+
+
+def commands(only: str, bindir: Path, base: Path, sites: dict[int, Path]) -> list[Command]:
     py, aos, llm = str(bindir / "python"), str(bindir / "aos"), str(bindir / "llm")
-    out = []
-    for label, site in (("0", empty), ("100", full)):
-        env = ["env", f"PYTHONPATH={site}"]
-        out += [
-            (f"aos --help [{label} extra plugins]", label, [*env, aos, "--help"]),
-            (f"aos skills --json [{label} extra plugins]", label, [*env, aos, "skills", "--json"]),
-            (
-                f"aos skills --json, discovery cache off [{label} extra plugins]",
-                label,
-                [*env, "AOS_NO_CACHE=1", aos, "skills", "--json"],
-            ),
-            (f"mincli.py list --json [{label} extra plugins]", label, [*env, py, str(MINCLI), "list", "--json"]),
-            (
-                f"mincli.py list --json --pydantic [{label} extra plugins]",
-                label,
-                [*env, py, str(MINCLI), "list", "--json", "--pydantic"],
-            ),
-        ]
-        if label == "0":
-            out.append(("llm plugins", label, [*env, llm, "plugins"]))
+    out: list[Command] = []
+    for count, site in sites.items():
+        env = environment(base, site, count)
+        if only == "coldstart":
+            out += [
+                Command("help", "aos --help", count, [aos, "--help"], env),
+                Command("skills", "aos skills --json", count, [aos, "skills", "--json"], env),
+                Command("mincli", "mincli.py list --json", count, [py, str(MINCLI), "list", "--json"], env),
+                Command(
+                    "mincli-pydantic",
+                    "mincli.py list --json --pydantic",
+                    count,
+                    [py, str(MINCLI), "list", "--json", "--pydantic"],
+                    env,
+                ),
+            ]
+            if count == 0:
+                out.append(Command("llm", "llm plugins", count, [llm, "plugins"], env))
+        else:
+            out += [
+                Command(
+                    "exec",
+                    "aos exec json_transform",
+                    count,
+                    [aos, "exec", "json_transform", "--params", EXEC_PARAMS],
+                    env,
+                ),
+                Command(
+                    "skills-nocache",
+                    "aos skills --json, discovery cache off",
+                    count,
+                    [aos, "skills", "--json"],
+                    environment(base, site, count, AOS_NO_CACHE="1"),
+                ),
+                Command(
+                    "mincli-pydantic",
+                    "mincli.py list --json --pydantic",
+                    count,
+                    [py, str(MINCLI), "list", "--json", "--pydantic"],
+                    env,
+                ),
+            ]
     return out
 
 
@@ -158,101 +201,110 @@ def heavy_imports(python: Path, env: dict[str, str]) -> dict[str, list[str]]:
 
 
 def check(argv: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+        raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {failure_tail(result.stderr)}")
     return result.stdout
 
 
-def with_hyperfine(
-    cmds: list[tuple[str, str, list[str]]], env: dict[str, str], runs: int, warmup: int, tmp: Path
-) -> tuple[dict[str, list[float]], int]:
+def once(cmd: Command) -> float:
+    """Milliseconds from spawn to exit."""
+    started = time.perf_counter()
+    code = subprocess.run(
+        cmd.argv, env=cmd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    ).returncode
+    took = (time.perf_counter() - started) * 1000.0
+    if code != 0:
+        raise SystemExit(f"{cmd.name} exited {code}: {failure_tail(check(cmd.argv, cmd.env))}")
+    return took
+
+
+def by_rounds(cmds: list[Command], runs: int, warmup: int) -> dict[str, list[float]]:
+    for cmd in cmds:
+        for _ in range(warmup):
+            once(cmd)
+    times: dict[str, list[float]] = {cmd.name: [] for cmd in cmds}
+    for _ in range(runs):
+        for cmd in cmds:
+            times[cmd.name].append(once(cmd))
+    return times
+
+
+def with_hyperfine(cmds: list[Command], runs: int, warmup: int, tmp: Path) -> tuple[dict[str, list[float]], int]:
     export = tmp / "hyperfine.json"
-    argv = [
-        "hyperfine",
-        "-N",
-        "--style",
-        "none",
-        "--warmup",
-        str(warmup),
-        "--runs",
-        str(runs),
-        "--export-json",
-        str(export),
-    ]
-    for name, _, cmd in cmds:
-        argv += ["-n", name, " ".join(cmd)]
+    argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs)]
+    argv += ["--export-json", str(export)]
+    for cmd in cmds:
+        overrides = [f"{k}={v}" for k, v in cmd.env.items() if os.environ.get(k) != v]
+        argv += ["-n", cmd.name, " ".join(["env", *overrides, *cmd.argv])]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(
-        argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=1800
+        argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600
     )
     data = json.loads(export.read_text())
     times = {r["command"]: [t * 1000.0 for t in r["times"]] for r in data["results"]}
     return times, done.stderr.count("outliers")
 
 
-def by_hand(
-    cmds: list[tuple[str, str, list[str]]], env: dict[str, str], runs: int, warmup: int
-) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
-    for name, _, cmd in cmds:
-        for _ in range(warmup):
-            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            times.append((time.perf_counter() - started) * 1000.0)
-        out[name] = times
-    return out
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--plugins", type=int, default=100)
-    args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="aos-bench-cold-") as name:
-        tmp = Path(name)
-        empty, full = make_sites(tmp, args.plugins)
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
-        env.update(AOS_HOME=str(tmp / "aos-home"), LLM_USER_PATH=str(tmp / "llm-home"))
-        cmds = commands(bindir, empty, full)
-        # Sanity: the dummies are discovered and load (this also writes their pyc files).
-        argv = {name: cmd for name, _, cmd in cmds}
-        skills_argv = argv["aos skills --json, discovery cache off [0 extra plugins]"]
-        skills0 = json.loads(check(skills_argv, env))["skills"]
-        skills100 = json.loads(check(_swap(skills_argv, empty, full), env))["skills"]
-        plugins_argv = ["env", f"PYTHONPATH={full}", str(bindir / "aos"), "plugins", "--json"]
-        failed = [p for p in json.loads(check(plugins_argv, env))["plugins"] if p["status"] != "loaded"]
-        anchor = json.loads(check(argv["mincli.py list --json [100 extra plugins]"], env))
+def sanity(cmds: list[Command], bindir: Path, sites: dict[int, Path], base: Path) -> list[str]:
+    """The dummies are discovered and load; this also writes their pyc files and fills the caches."""
+    notes = []
+    for count, site in sites.items():
+        env = environment(base, site, count)
+        skills = json.loads(check([str(bindir / "aos"), "skills", "--json"], env))["skills"]
+        plugins = json.loads(check([str(bindir / "aos"), "plugins", "--json"], env))["plugins"]
+        failed = [p for p in plugins if p["status"] != "loaded"]
+        anchor = json.loads(check([str(bindir / "python"), str(MINCLI), "list", "--json"], env))
         notes.append(
-            f"aos skills: {len(skills0)} with the first-party plugins, {len(skills100)} with {args.plugins} dummies "
-            f"({len(failed)} plugin(s) not loaded); mincli.py: {anchor['entry_points']} entry points, "
-            f"{len(anchor['skills'])} skills"
+            f"{count} extra plugins: aos skills lists {len(skills)} ({len(failed)} plugin(s) not loaded); "
+            f"mincli.py: {anchor['entry_points']} entry points, {len(anchor['skills'])} skills"
         )
         if failed:
             notes.append(
                 "not loaded: " + "; ".join(f"{p['name']}: {p['status']} {p.get('reason')}" for p in failed[:3])
             )
-        if shutil.which("hyperfine"):
-            times, outliers = with_hyperfine(cmds, env, args.runs, args.warmup, tmp)
+    for cmd in cmds:
+        if cmd.key == "exec":
+            out = check(cmd.argv, cmd.env)
+            if cmd.count == 0:
+                notes.append(f"aos exec json_transform --params '{EXEC_PARAMS}' prints {out.strip()[:80]!r}")
+    return notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=("coldstart", "plugins"), default="coldstart")
+    parser.add_argument("--counts", default=None, help="extra plugin counts (default 0,100; plugins: 0,100,300)")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--timer", choices=("rounds", "hyperfine"), default="rounds")
+    args = parser.parse_args()
+    counts = [int(c) for c in (args.counts or ("0,100" if args.only == "coldstart" else "0,100,300")).split(",")]
+    bindir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="aos-bench-cold-") as name:
+        tmp = Path(name)
+        sites = {count: make_site(tmp, count) for count in counts}
+        cmds = commands(args.only, bindir, tmp, sites)
+        notes = sanity(cmds, bindir, sites, tmp)
+        paired = True
+        if args.timer == "hyperfine" and shutil.which("hyperfine"):
+            times, outliers = with_hyperfine(cmds, args.runs, args.warmup, tmp)
+            paired = False
             notes.append(
-                f"timed by hyperfine -N, {args.warmup} warm-up + {args.runs} runs per command"
+                f"timed by hyperfine -N, {args.warmup} warm-up + {args.runs} runs per command, command by command"
                 + (f"; hyperfine flagged statistical outliers for {outliers} command(s)" if outliers else "")
             )
         else:
-            times = by_hand(cmds, env, args.runs, args.warmup)
-            notes.append(f"hyperfine not found: timed by subprocess.run, {args.warmup} warm-up + {args.runs} runs")
-        heavy = heavy_imports(bindir / "python", env)
-    rows = [row(name, "ms", times[name], plugins=label) for name, label, _ in cmds]
-    emit("coldstart", rows, notes, heavy_imports=heavy)
-
-
-def _swap(argv: list[str], empty: Path, full: Path) -> list[str]:
-    return [a.replace(f"PYTHONPATH={empty}", f"PYTHONPATH={full}") for a in argv]
+            times = by_rounds(cmds, args.runs, args.warmup)
+            fallback = "hyperfine not found: " if args.timer == "hyperfine" else ""
+            notes.append(
+                f"{fallback}timed from spawn to exit by case_coldstart.py; {args.warmup} warm-up run(s) per command, "
+                f"then {args.runs} rounds, each running every command once"
+            )
+        heavy = heavy_imports(bindir / "python", environment(tmp, sites[counts[0]], counts[0]))
+    rows = [row(cmd.name, "ms", times[cmd.name], key=f"{cmd.key}@{cmd.count}", plugins=cmd.count) for cmd in cmds]
+    extra = {"heavy_imports": heavy} if args.only == "coldstart" else {}
+    emit(args.only, rows, notes, paired=paired, counts=counts, **extra)
 
 
 if __name__ == "__main__":

@@ -126,8 +126,10 @@ class RawVec(RawSQLite):
             "CREATE TABLE t (id INTEGER PRIMARY KEY, namespace TEXT, key TEXT, value TEXT, UNIQUE (namespace, key))"
         )
         self.db.execute("CREATE VIRTUAL TABLE f USING fts5(text)")
-        self.db.execute("CREATE VIRTUAL TABLE v USING vec0(item_id INTEGER PRIMARY KEY, embedding float[256] "
-                        "distance_metric=cosine)")
+        self.db.execute(
+            "CREATE VIRTUAL TABLE v USING vec0(item_id INTEGER PRIMARY KEY, embedding float[256] "
+            "distance_metric=cosine)"
+        )
         self.embedder = HashingEmbedder()
 
     def vector(self, text: str) -> bytes:
@@ -141,8 +143,9 @@ class RawVec(RawSQLite):
         super().load(data)
         self.db.execute("BEGIN")
         for item_id, value in self.db.execute("SELECT id, value FROM t").fetchall():
-            self.db.execute("INSERT INTO v (item_id, embedding) VALUES (?, ?)",
-                            (item_id, self.vector(json.loads(value)["text"])))
+            self.db.execute(
+                "INSERT INTO v (item_id, embedding) VALUES (?, ?)", (item_id, self.vector(json.loads(value)["text"]))
+            )
         self.db.execute("COMMIT")
 
     def semantic(self, query: str) -> list[Any]:
@@ -162,7 +165,7 @@ class RawPostgres:
 
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(
-            "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, namespace TEXT COLLATE \"C\", key TEXT COLLATE \"C\", "
+            'CREATE TABLE t (id BIGSERIAL PRIMARY KEY, namespace TEXT COLLATE "C", key TEXT COLLATE "C", '
             "value TEXT, tsv TSVECTOR, UNIQUE (namespace, key))"
         )
         self.conn.execute("CREATE INDEX ON t USING GIN (tsv)")
@@ -205,8 +208,10 @@ def measure(backend: str, url: str, raw: Any, n: int, rounds: int) -> tuple[list
         started = time.perf_counter()
         for ns, key, value in data:
             embedded.put(ns, key, value)
-        notes.append(f"{backend}, {n:,} items: filled through Memory.put (hashing embedder) in "
-                     f"{time.perf_counter() - started:.1f} s")
+        notes.append(
+            f"{backend}, {n:,} items: filled through Memory.put (hashing embedder) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     started = time.perf_counter()
     raw.load(data)
     took = time.perf_counter() - started
@@ -226,9 +231,10 @@ def measure(backend: str, url: str, raw: Any, n: int, rounds: int) -> tuple[list
         names["raw_semantic"] = f"{backend} {n // 1000}k: direct vec0 KNN (k=10), whole store"
     samples: dict[str, list[float]] = {k: [] for k in names}
     rng = random.Random(7)
-    with memory_from_url(url, clock=clock) as memory, memory_from_url(
-        url, clock=clock, embedder=HashingEmbedder()
-    ) as semantic:
+    with (
+        memory_from_url(url, clock=clock) as memory,
+        memory_from_url(url, clock=clock, embedder=HashingEmbedder()) as semantic,
+    ):
         for r in range(rounds):
             fresh = items(PUTS, start=n + 10 * PUTS * r)
             fresh_raw = items(PUTS, start=n + 10 * PUTS * r + PUTS)
@@ -289,8 +295,13 @@ def main() -> None:
     notes: list[str] = [f"SQLite {sqlite3.sqlite_version}; Python {sys.version.split()[0]}"]
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="aos-bench-memory-") as name:
-            found, said = measure("sqlite", f"sqlite://{Path(name) / 'memory.sqlite3'}",
-                                  RawSQLite(Path(name) / "raw.sqlite3"), n, args.rounds)
+            found, said = measure(
+                "sqlite",
+                f"sqlite://{Path(name) / 'memory.sqlite3'}",
+                RawSQLite(Path(name) / "raw.sqlite3"),
+                n,
+                args.rounds,
+            )
             rows += found
             notes += said
             try:

@@ -1,4 +1,4 @@
-"""Case 6: what observability costs, on against off, in the same run.
+"""Case 9: what observability costs, on against off, in the same run.
 
 The same trivial echo skill as cases 1 and 4 (sync, `blocking=False`, `{"x": 1, "s": "a"}`), on
 four runtimes that differ only in what is switched on: nothing (the default), Prometheus
@@ -113,7 +113,7 @@ def main() -> None:
     notes += [
         f"run of {args.steps} steps, {v} / off (median of per-round ratios): {r:.3f}" for v, r in run_ratios.items()
     ]
-    emit("observability", rows + run_rows, notes, ratios={"execute": execute_ratios, "run": run_ratios})
+    emit("observability", rows + run_rows, notes, paired=True, ratios={"execute": execute_ratios, "run": run_ratios})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Case 6: `aos serve` under load, beside a bare FastAPI app that does nothing, in the same run.
+"""Case 10: `aos serve` under load, beside a bare FastAPI app that does nothing, in the same run.
 
 Submits per second and p50/p99 latency of `POST /v1/runs` (a one-step json_transform plan) and
 `POST /v1/skills/json_transform/execute` at 1, 16 and 64 concurrent clients. `aos serve` runs as

@@ -3,12 +3,21 @@
 `--concurrency C` workers share one client and loop until the round's time is up or its
 request cap is reached; every response is read to the end and checked (status 200). Only
 http://127.0.0.1:PORT/ is ever requested.
+
+With `--serve` (how case_http.py drives it) the client warms up, prints one JSON line
+`{"ready": description}` and then runs one round per `go` line read on stdin (after a short
+untimed warm-up that reopens idle connections), answering `{"rate": req/s, "requests": n}`,
+until stdin closes. Without it, it runs `--rounds` rounds and prints a case document.
+A client whose code is not there (`aos-engine` reaches into aos_skill_http's internals, which
+may change) prints `{"unavailable": why}` and exits 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +25,10 @@ from typing import Any
 from benchlib import emit, row
 
 Fetch = Callable[[], Awaitable[None]]
+
+
+class Unavailable(Exception):
+    """This client's code is not in this checkout (a diagnostic client reaching into internals)."""
 
 
 async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awaitable[None]], str]:
@@ -57,9 +70,12 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
     if name == "aos-transport":
         # The skill's pooled client on its default engine, used as a plain httpx client, without
         # the runtime and the skill: isolates their cost.
-        from aos_skill_http.addresses import AllowList
-        from aos_skill_http.connect import AddressGuard
-        from aos_skill_http.transport import DEFAULT_BACKEND, new_client
+        try:
+            from aos_skill_http.addresses import AllowList
+            from aos_skill_http.connect import AddressGuard
+            from aos_skill_http.transport import DEFAULT_BACKEND, new_client
+        except ImportError as exc:
+            raise Unavailable(f"aos_skill_http internals changed ({exc})") from None
 
         client = new_client(AddressGuard(AllowList((f"127.0.0.1:{port}",))))
 
@@ -73,12 +89,15 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
     if name == "aos-engine":
         # What the skill sends through, without the skill and the runtime: its pooled client's
         # request builder and engine (httpx2 requests and responses over aiohttp, address checks on).
-        from aos_skill_http.addresses import AllowList
-        from aos_skill_http.connect import AddressGuard
-        from aos_skill_http.transport import DEFAULT_BACKEND, Pooled, httpx
+        try:
+            from aos_skill_http.addresses import AllowList
+            from aos_skill_http.connect import AddressGuard
+            from aos_skill_http.transport import DEFAULT_BACKEND, Pooled, httpx
 
-        pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False, DEFAULT_BACKEND)
-        target = httpx.URL(url)
+            pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False, DEFAULT_BACKEND)
+            target = httpx.URL(url)
+        except (ImportError, AttributeError, TypeError) as exc:
+            raise Unavailable(f"aos_skill_http internals changed ({type(exc).__name__}: {exc})") from None
 
         async def fetch() -> None:
             response = await pooled.send(pooled.request("GET", target, {}, None, None))
@@ -123,12 +142,32 @@ async def round_(fetch: Fetch, concurrency: int, seconds: float, cap: int) -> tu
     return done, time.perf_counter() - started
 
 
+async def serve(args: argparse.Namespace, fetch: Fetch, description: str) -> None:
+    """One round per `go` line on stdin, until stdin closes."""
+    loop = asyncio.get_running_loop()
+    print(json.dumps({"ready": description}), flush=True)
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if line.strip() != "go":
+            return
+        await round_(fetch, args.concurrency, args.pre_round, args.cap)  # reopens connections that idled out
+        done, took = await round_(fetch, args.concurrency, args.seconds, args.cap)
+        print(json.dumps({"rate": done / took, "requests": done}), flush=True)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     url = f"http://127.0.0.1:{args.port}/"
-    fetch, close, description = await make(args.client, url, args.port)
+    try:
+        fetch, close, description = await make(args.client, url, args.port)
+    except Unavailable as exc:
+        print(json.dumps({"unavailable": str(exc)}), flush=True)
+        raise SystemExit(3) from None
     try:
         await fetch()
         await round_(fetch, args.concurrency, args.warmup, args.cap)
+        if args.serve:
+            await serve(args, fetch, description)
+            return
         rates = []
         total = 0
         for _ in range(args.rounds):
@@ -150,6 +189,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--cap", type=int, default=50_000, help="at most this many requests per round")
+    parser.add_argument("--serve", action="store_true", help="one round per 'go' line on stdin")
+    parser.add_argument("--pre-round", type=float, default=0.2, help="untimed seconds before each served round")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -7,6 +7,7 @@ Usage: python mincli.py list [--json] [--pydantic]
 Group scanned: "aos_anchor". To measure N plugins, install N dummy distributions that declare an
 entry point in that group (writing their dist-info folders straight into site-packages is fastest).
 """
+
 import sys
 
 import click

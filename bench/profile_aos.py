@@ -1,6 +1,6 @@
-"""cProfile of the AOS side of cases 1, 4 and 5, and of `aos skills --json`.
+"""cProfile of the AOS side of cases 1, 3, 4, 5 and 8, and of `aos skills --json`.
 
-Writes bench/results/profiles/{execute,run,replay,simulate,coldstart}.txt: the top functions by
+Writes bench/results/profiles/{execute,run,replay,simulate,http,skills,coldstart}.txt: the top functions by
 own time and by cumulative time (paths relative to the repository or to site-packages), and
 prints the top few of each. cProfile slows pure-Python code several-fold, so read the shares,
 not the absolute times (the timings come from run.py).
@@ -110,19 +110,26 @@ def main() -> None:
 
         _save("execute", profile(calls), "case 1: 20,000 x Runtime.execute of the echo skill")
 
+    # Runtime.run and Runtime.replay drive their coroutine on the runtime's own loop thread, which
+    # cProfile (profiling the calling thread only) would not see: profile the async twins on a loop
+    # of this thread instead. Threads the run starts (the lease renewal) are not profiled.
+    import asyncio
+
     big = plan(10_000)
     with (
         tempfile.TemporaryDirectory(prefix="aos-bench-prof-") as tmp,
         echo_runtime(store=Path(tmp) / "runs.sqlite3") as runtime,
     ):
+        asyncio.run(runtime.arun(plan(200)))  # imports, caches
         holder: dict[str, Any] = {}
         _save(
             "run",
-            profile(lambda: holder.setdefault("r", runtime.run(big))),
-            "case 4: Runtime.run, 10,000 steps, SQLite",
+            profile(lambda: holder.setdefault("r", asyncio.run(runtime.arun(big)))),
+            "case 4: Runtime.arun, 10,000 steps, SQLite",
         )
         run_id = holder["r"].run_id
-        _save("replay", profile(lambda: runtime.replay(run_id)), "case 4: Runtime.replay of that run")
+        assert holder["r"].ok
+        _save("replay", profile(lambda: asyncio.run(runtime.areplay(run_id))), "case 4: Runtime.areplay of that run")
 
     small = plan(1_000)
     with echo_runtime() as runtime:
@@ -135,6 +142,23 @@ def main() -> None:
         _save("simulate", profile(simulations), "case 5: 20 x Runtime.simulate, 1,000 steps")
 
     profile_http()
+
+    from case_skills import make_skills
+
+    from aos_core import Runtime
+    from aos_core.testing import FakePlugin
+
+    Runtime(plugins=[FakePlugin(skills=make_skills(1, "warm"), name="warm")], entry_points=False, seed=1).close()
+    skills = make_skills(1_000, "skill")
+    built: dict[str, Any] = {}
+    _save(
+        "skills",
+        profile(
+            lambda: built.setdefault("rt", Runtime(plugins=[FakePlugin(skills=skills)], entry_points=False, seed=1))
+        ),
+        "case 8: building a Runtime with 1,000 skills",
+    )
+    built["rt"].close()
 
     with tempfile.TemporaryDirectory(prefix="aos-bench-prof-") as tmp:
         out = Path(tmp) / "cold.prof"

@@ -1,15 +1,19 @@
-"""The benchmark harness: one command that installs, runs every case and prints the table.
+"""The benchmark harness: one command that installs, runs every case and prints the tables and targets.
 
-    python3 bench/run.py                 # everything (about 5-8 minutes on a 2-core machine)
-    python3 bench/run.py --quick         # fewer rounds (about 2-3 minutes)
-    python3 bench/run.py --cases 1,3     # some: 1 execute, 2 cold start, 3 http, 4 runs, 5 simulate, 6 metrics, 7 serve
-    python3 bench/run.py --profile       # also cProfile the AOS side of cases 1, 4 and 5 (and cold start)
-    python3 bench/run.py --update-docs   # also write the table into docs/performance.md
+    python3 bench/run.py                 # everything (about 9 minutes on a 2-core machine)
+    python3 bench/run.py --quick         # fewer rounds, runs up to 50k steps (about 3-4 minutes)
+    python3 bench/run.py --cases 1,4     # some cases only (see CASES below, or bench/README.md)
+    python3 bench/run.py --profile       # also cProfile the AOS side into bench/results/profiles/
+    python3 bench/run.py --update-docs   # also write the results into docs/performance.md
+    python3 bench/run.py --report bench/results/latest.json   # re-render a saved run
 
 It creates (or reuses) the virtual environment .bench-venv at the repository root, installs
 aos-core and the three skill packages (editable) plus bench/requirements.txt (reinstalled when
-one of those files changes), then re-runs itself inside it. Every case runs in its own process.
-Results go to bench/results/latest.md and latest.json. Network traffic: 127.0.0.1 only.
+one of those files changes), then re-runs itself inside it. Every case runs in its own process
+(and the scaling cases one process per figure). Results go to bench/results/latest.md and
+latest.json; a full run of every case also appends its target results to
+bench/results/history.jsonl, from which each target says in how many of the last full runs it
+held. Network traffic: 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +36,24 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VENV = ROOT / ".bench-venv"
 RESULTS = BENCH / "results"
+HISTORY = RESULTS / "history.jsonl"
+HISTORY_WINDOW = 10  # "held in K of the last N full runs": N at most this
 PACKAGES = (".", "./aos_skill_http", "./aos_skill_json", "./aos_skill_llm", "./aos_server")
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_START, DOCS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+
+CASES = {
+    "1": "`Runtime.execute` of a trivial sync skill (µs per call, lower is better)",
+    "2": "Cold start of the command line (ms per process, lower is better)",
+    "3": "`http_call` against raw clients, same local server (requests/s, higher is better)",
+    "4": "Runs and replays from 1k to 100k steps (µs per step, lower is better)",
+    "5": "`simulate()` of 1,000 steps (ms, lower is better)",
+    "6": "Peak memory of `aos run` and `aos replay` (MiB, lower is better)",
+    "7": "Plugins installed: 0, 100, 300 (ms per process, lower is better)",
+    "8": "Building a `Runtime` with 1, 100, 1,000 skills (ms, lower is better)",
+    "9": "Observability on against off (µs per execute, ms per 10,000-step run; lower is better)",
+    "10": "`aos serve` under load, beside a bare FastAPI app (requests/s, higher is better)",
+}
 
 # -- the environment --------------------------------------------------------------------------
 
@@ -67,26 +88,33 @@ def ensure_venv(install: bool) -> Path:
 # -- running the cases ------------------------------------------------------------------------
 
 
-def case_plan(quick: bool) -> dict[str, list[list[str]]]:
-    """case number -> the scripts (with arguments) that produce it."""
+def case_plan(quick: bool, hyperfine: bool) -> dict[str, list[str]]:
+    """case number -> the script (with arguments) that produces it."""
+    timer = ["--timer", "hyperfine"] if hyperfine else []
     if quick:
         return {
-            "1": [["case_execute.py", "--rounds", "5", "--batch-seconds", "0.03"]],
-            "2": [["case_coldstart.py", "--runs", "8", "--warmup", "2"]],
-            "3": [["case_http.py", "--rounds", "3", "--seconds", "0.5"]],
-            "4": [["case_runs.py", "--only", "runs", "--rounds", "2"]],
-            "5": [["case_runs.py", "--only", "simulate", "--simulate-rounds", "5"]],
-            "6": [["case_observability.py", "--rounds", "5", "--batch-seconds", "0.03", "--run-rounds", "2"]],
-            "7": [["case_server.py", "--rounds", "2", "--seconds", "1"]],
+            "1": ["case_execute.py", "--rounds", "5", "--batch-seconds", "0.03"],
+            "2": ["case_coldstart.py", "--only", "coldstart", "--runs", "8", "--warmup", "1", *timer],
+            "3": ["case_http.py", "--rounds", "3", "--seconds", "0.5"],
+            "4": ["case_runs.py", "--only", "runs", "--sizes", "1000,10000,50000", "--rounds", "2"],
+            "5": ["case_runs.py", "--only", "simulate", "--simulate-rounds", "5"],
+            "6": ["case_peak.py", "--sizes", "100000", "--rounds", "1"],
+            "7": ["case_coldstart.py", "--only", "plugins", "--runs", "6", "--warmup", "1", *timer],
+            "8": ["case_skills.py", "--rounds", "4"],
+            "9": ["case_observability.py", "--rounds", "5", "--batch-seconds", "0.03", "--run-rounds", "2"],
+            "10": ["case_server.py", "--rounds", "2", "--seconds", "1"],
         }
     return {
-        "1": [["case_execute.py", "--rounds", "15"]],
-        "2": [["case_coldstart.py", "--runs", "20", "--warmup", "3"]],
-        "3": [["case_http.py", "--rounds", "5", "--seconds", "1.0"]],
-        "4": [["case_runs.py", "--only", "runs", "--rounds", "5"]],
-        "5": [["case_runs.py", "--only", "simulate", "--simulate-rounds", "15"]],
-        "6": [["case_observability.py", "--rounds", "15", "--run-rounds", "5"]],
-        "7": [["case_server.py", "--rounds", "3", "--seconds", "2"]],
+        "1": ["case_execute.py", "--rounds", "15"],
+        "2": ["case_coldstart.py", "--only", "coldstart", "--runs", "15", "--warmup", "2", *timer],
+        "3": ["case_http.py", "--rounds", "5", "--seconds", "1.0"],
+        "4": ["case_runs.py", "--only", "runs", "--sizes", "1000,10000,50000,100000", "--rounds", "4"],
+        "5": ["case_runs.py", "--only", "simulate", "--simulate-rounds", "15"],
+        "6": ["case_peak.py", "--sizes", "50000,100000", "--rounds", "2"],
+        "7": ["case_coldstart.py", "--only", "plugins", "--runs", "15", "--warmup", "2", *timer],
+        "8": ["case_skills.py", "--rounds", "8"],
+        "9": ["case_observability.py", "--rounds", "15", "--run-rounds", "5"],
+        "10": ["case_server.py", "--rounds", "3", "--seconds", "2"],
     }
 
 
@@ -96,19 +124,38 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_script(python: Path, argv: list[str]) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [str(python), str(BENCH / argv[0]), *argv[1:]],
-        cwd=BENCH,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {result.returncode}")
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+def run_script(python: Path, argv: list[str]) -> dict[str, Any]:
+    """The case document a script prints; a failed script gives a document saying why."""
+    with tempfile.TemporaryFile() as err:
+        result = subprocess.run(
+            [str(python), str(BENCH / argv[0]), *argv[1:]],
+            cwd=BENCH,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            check=False,
+            timeout=3600,
+        )
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    docs = [json.loads(line) for line in result.stdout.splitlines() if line.strip().startswith("{")]
+    if result.returncode != 0 or not docs:
+        tail = " | ".join(line.strip() for line in stderr.strip().splitlines()[-3:])
+        return {"rows": [], "notes": [], "failed": f"{' '.join(argv)} exited {result.returncode}: {tail}"}
+    doc: dict[str, Any] = docs[-1]
+    return doc
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+
+
+def tree_state() -> str:
+    """HEAD plus a digest of every change to the code measured (bench/ and docs/performance.md aside)."""
+    outside = ["--", ".", ":!bench", ":!docs/performance.md"]
+    digest = hashlib.sha256((_git("diff", "HEAD", *outside) + _git("status", "--porcelain", *outside)).encode())
+    return f"{_git('rev-parse', '--short', 'HEAD').strip()}:{digest.hexdigest()[:12]}"
 
 
 def machine(python: Path) -> dict[str, Any]:
@@ -131,29 +178,23 @@ def machine(python: Path) -> dict[str, Any]:
     info = json.loads(subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout)
     try:
         hyperfine = subprocess.run(["hyperfine", "--version"], capture_output=True, text=True, check=False)
-    except FileNotFoundError:  # not installed: cold starts fall back to subprocess timing
+    except FileNotFoundError:  # not installed: cold starts are timed in rounds by the case itself
         hyperfine = subprocess.CompletedProcess(["hyperfine"], 127, "", "")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", ".", ":!bench", ":!docs/performance.md"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    dirty = _git("status", "--porcelain", "--", ".", ":!bench", ":!docs/performance.md")
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "os": f"{platform.system()} {platform.release()}",
         "hyperfine": hyperfine.stdout.strip() if hyperfine.returncode == 0 else None,
-        "commit": commit.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else ""),
+        "commit": _git("rev-parse", "--short", "HEAD").strip() + (" + uncommitted changes" if dirty.strip() else ""),
+        "tree": tree_state(),
         **info,
     }
 
 
-# -- the report --------------------------------------------------------------------------------
+# -- figures ------------------------------------------------------------------------------------
+
+Row = dict[str, Any]
 
 
 def _fmt(value: float) -> str:
@@ -168,26 +209,41 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
 
 
-def find(cases: dict[str, dict[str, Any]], case: str, prefix: str) -> dict[str, Any] | None:
+def find(cases: dict[str, dict[str, Any]], case: str, key: str) -> Row | None:
+    """The row of `case` whose key is `key` (or whose name starts with it)."""
     for r in cases.get(case, {}).get("rows", []):
-        if r["name"].startswith(prefix) or r.get("key") == prefix:
+        if r.get("key") == key:
+            return r
+    for r in cases.get(case, {}).get("rows", []):
+        if r["name"].startswith(key):
             return r
     return None
 
 
-def table(rows: list[dict[str, Any]], ref: dict[str, Any] | None, ratio_label: str) -> list[str]:
-    unit = rows[0]["unit"] if rows else ""
-    lines = [f"| variant | median ({unit}) | min-max | {ratio_label} |", "|---|---:|---:|---:|"]
-    for r in rows:
-        ratio = "" if ref is None else _ratio(r["median"] / ref["median"])
-        if ref is not None and r is ref:
-            ratio = "1.00x (ref)"
-        lines.append(f"| {r['name']} | {_fmt(r['median'])} | {_fmt(r['min'])}-{_fmt(r['max'])} | {ratio} |")
-    return lines
+def paired(cases: dict[str, dict[str, Any]], case: str, a: Row | None, b: Row | None) -> list[float] | None:
+    """The per-round ratios a/b when the case measured both in the same rounds, else None."""
+    if a is None or b is None:
+        return None
+    if not cases.get(case, {}).get("paired", False) or len(a["samples"]) != len(b["samples"]):
+        return None
+    return [x / y for x, y in zip(a["samples"], b["samples"], strict=True)]
+
+
+def ratio_stats(cases: dict[str, dict[str, Any]], case: str, a: Row | None, b: Row | None) -> tuple[float, ...] | None:
+    """(median, min, max) of the per-round ratios a/b; (ratio of medians,) when not paired."""
+    if a is None or b is None:
+        return None
+    ratios = paired(cases, case, a, b)
+    if ratios is None:
+        return (a["median"] / b["median"],)
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+# -- the targets --------------------------------------------------------------------------------
 
 
 def server_table(rows: list[dict[str, Any]]) -> list[str]:
-    """Case 6: each endpoint and concurrency, aos serve beside the bare app."""
+    """Case 10: each endpoint and concurrency, aos serve beside the bare app."""
     head = "| endpoint | clients | aos serve req/s | p50 ms | p99 ms | bare FastAPI req/s | p50 ms | p99 ms "
     head += "| aos / bare |"
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -205,10 +261,23 @@ def server_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def targets(cases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target of issue 6 with what was measured (None when its case did not run)."""
+    """Each target of issue 21, then each target of issue 6 that still applies, with what was measured
+    (measured None when its case did not run)."""
     out: list[dict[str, Any]] = []
 
-    def add(text: str, measured: float | None, limit: float, kind: str, how: str) -> None:
+    def add(
+        ident: str,
+        case: str,
+        group: str,
+        text: str,
+        stats: tuple[float, ...] | None,
+        limit: float,
+        kind: str,
+        unit: str,
+        how: str,
+    ) -> None:
+        measured = None if stats is None else stats[0]
+        lo, hi = (stats[1], stats[2]) if stats is not None and len(stats) == 3 else (None, None)
         met = None if measured is None else (measured <= limit if kind == "max" else measured >= limit)
         if measured is None:
             gap = ""
@@ -216,246 +285,599 @@ def targets(cases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             gap = "" if met else f"{measured:.0f} over"
         elif kind == "max":
             gap = (
-                f"{(measured / limit - 1) * 100:.0f}% over"
-                if not met
-                else f"{(1 - measured / limit) * 100:.0f}% headroom"
+                f"{(1 - measured / limit) * 100:.0f}% headroom" if met else f"{(measured / limit - 1) * 100:.0f}% over"
             )
         else:
-            short = f"{(1 - measured / limit) * 100:.0f}% short (needs {limit / measured:.2f}x)"
-            gap = short if not met else f"{(measured / limit - 1) * 100:.0f}% headroom"
+            gap = (
+                f"{(measured / limit - 1) * 100:.0f}% headroom"
+                if met
+                else f"{(1 - measured / limit) * 100:.0f}% short (needs {limit / measured:.2f}x)"
+            )
         out.append(
-            {"target": text, "measured": measured, "limit": limit, "kind": kind, "met": met, "gap": gap, "how": how}
+            {
+                "id": ident,
+                "case": case,
+                "group": group,
+                "target": text,
+                "measured": measured,
+                "lo": lo,
+                "hi": hi,
+                "limit": limit,
+                "kind": kind,
+                "unit": unit,
+                "met": met,
+                "gap": gap,
+                "how": how,
+            }
         )
 
-    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
-        return None if a is None or b is None else a["median"] / b["median"]
+    def plain(r: Row | None) -> tuple[float, ...] | None:
+        return None if r is None else (r["median"], r["min"], r["max"])
 
-    def paired(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
-        """Median of the per-round ratios: cases 1 and 4 measure every variant once per round, back to back,
-        so a round's ratio compares figures taken in the same seconds (this VM switches between a fast
-        and a slow state for seconds at a time, and a ratio of medians can pair figures across states)."""
-        if a is None or b is None:
-            return None
-        return statistics.median(x / y for x, y in zip(a["samples"], b["samples"], strict=True))
+    def medians(case: str, key: str, sizes: list[int], fmt: Callable[[int], str]) -> str:
+        found = [(n, find(cases, case, f"{key}@{n}")) for n in sizes]
+        return " / ".join(f"{r['median']:.0f}" for _, r in found if r) + " at " + " / ".join(fmt(n) for n, _ in found)
 
-    def both(a: dict[str, Any] | None, b: dict[str, Any] | None, what: str) -> str:
-        plain = ratio(a, b)
-        return f"{what}, median of per-round ratios" + ("" if plain is None else f" (ratio of medians {plain:.2f}x)")
+    def thousands(n: int) -> str:
+        return f"{n // 1000}k" if n >= 1000 else str(n)
 
-    execute = find(cases, "1", "AOS Runtime.execute")
-    base = find(cases, "1", "model_validate + call")
-    add(
-        "execute <= 10x model_validate + call",
-        paired(execute, base),
-        10,
-        "max",
-        both(execute, base, "execute / (model_validate + call)"),
-    )
-    langchain = find(cases, "1", "langchain-core")
-    add(
-        ">= 15x faster than langchain-core tool.invoke",
-        paired(langchain, execute),
-        15,
-        "min",
-        both(langchain, execute, "invoke / execute"),
-    )
-    pydantic_ai = find(cases, "1", "pydantic-ai ToolManager.handle_call (sync tool, default")
-    add(
-        ">= 15x faster than pydantic-ai dispatch of a sync tool",
-        paired(pydantic_ai, execute),
-        15,
-        "min",
-        both(pydantic_ai, execute, "handle_call / execute"),
-    )
-
-    def cold(name: str) -> dict[str, Any] | None:
-        return find(cases, "2", name)
-
-    add(
-        "aos --help <= 1.2x mincli.py list --json",
-        ratio(cold("aos --help [0"), cold("mincli.py list --json [0")),
-        1.2,
-        "max",
-        "wall time ratio",
-    )
-    add(
-        "aos skills --json <= 1.3x mincli.py list --json --pydantic",
-        ratio(cold("aos skills --json [0"), cold("mincli.py list --json --pydantic [0")),
-        1.3,
-        "max",
-        "wall time ratio",
-    )
-    add(
-        "aos --help >= 5x faster than llm plugins",
-        ratio(cold("llm plugins"), cold("aos --help [0")),
-        5,
-        "min",
-        "llm plugins / aos --help",
-    )
-    add(
-        "aos skills --json >= 5x faster than llm plugins",
-        ratio(cold("llm plugins"), cold("aos skills --json [0")),
-        5,
-        "min",
-        "llm plugins / aos skills --json",
-    )
-    add(
-        "aos skills --json <= 1.3x mincli --pydantic, discovery cache off",
-        ratio(cold("aos skills --json, discovery cache off [0"), cold("mincli.py list --json --pydantic [0")),
-        1.3,
-        "max",
-        "wall time ratio, AOS_NO_CACHE=1 (first run after a change)",
-    )
-    add(
-        "100 extra plugins cost < 1.5x (aos skills --json)",
-        ratio(cold("aos skills --json [100"), cold("aos skills --json [0")),
-        1.5,
-        "max",
-        "100 dummies / none",
-    )
-    add(
-        "100 extra plugins cost < 1.5x, discovery cache off",
-        ratio(cold("aos skills --json, discovery cache off [100"), cold("aos skills --json, discovery cache off [0")),
-        1.5,
-        "max",
-        "100 dummies / none, AOS_NO_CACHE=1",
-    )
-    heavy = cases.get("2", {}).get("heavy_imports")
-    if heavy is not None:
-        count = float(sum(len(v) for v in heavy.values()))
+    # Issue 21 ----------------------------------------------------------------------------------
+    runs = cases.get("4", {})
+    sizes: list[int] = runs.get("sizes", [])
+    for variant, label in (("sqlite", "run"), ("replay", "replay")):
+        got = [find(cases, "4", f"{variant}@{n}") for n in sizes]
+        stats = None
+        if sizes and all(got):
+            rounds = min(len(r["samples"]) for r in got if r)
+            flat = [
+                max(r["samples"][i] for r in got if r) / min(r["samples"][i] for r in got if r) for i in range(rounds)
+            ]
+            stats = (statistics.median(flat), min(flat), max(flat))
+        partial = "" if 100_000 in sizes else f" (this run: up to {thousands(max(sizes, default=0))} steps only)"
         add(
-            "anthropic, httpx not imported by aos --help / aos skills --json",
-            count,
-            0,
+            f"runs-flat-{label}",
+            "4",
+            "21",
+            f"durable {label} (SQLite): µs per step flat within 20% from 1k to 100k steps",
+            stats,
+            1.2,
             "max",
-            "heavy modules imported: " + ("; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in heavy.items())),
+            "x",
+            f"max / min of µs per step over the sizes, per round{partial}; µs per step "
+            + medians("4", variant, sizes, thousands)
+            + (f"; null store {medians('4', 'null', sizes, thousands)}" if variant == "sqlite" else ""),
         )
-
-    http = cases.get("3", {}).get("rows", [])
-    raw64 = [r for r in http if r.get("concurrency") == 64 and r.get("client") in ("httpx", "httpx2", "aiohttp")]
-    aos64 = next((r for r in http if r.get("concurrency") == 64 and r.get("client") == "aos"), None)
-    fastest = max(raw64, key=lambda r: r["median"]) if raw64 else None
+    sqlite10k, gather10k = find(cases, "4", "sqlite@10000"), find(cases, "4", "gather@10000")
     add(
-        "http_call at c=64 >= 80% of the fastest raw client",
-        None if aos64 is None or fastest is None else aos64["median"] / fastest["median"],
+        "run-10k-vs-gather",
+        "4",
+        "21",
+        "10k-step run (SQLite) <= 1.5x gather(aexecute) with 64 in flight",
+        ratio_stats(cases, "4", sqlite10k, gather10k),
+        1.5,
+        "max",
+        "x",
+        "Runtime.run (SQLite) / gather(aexecute), 64 in flight, 10k steps, per round"
+        + (f" ({sqlite10k['median']:.0f} / {gather10k['median']:.0f} µs per step)" if sqlite10k and gather10k else ""),
+    )
+    peak_sizes = sorted({r["steps"] for r in cases.get("6", {}).get("rows", []) if r.get("steps", 0) > 1000})
+    for command in ("run", "replay"):
+        top = find(cases, "6", f"{command}@100000")
+        rows = [find(cases, "6", f"{command}@{n}") for n in peak_sizes]
+        add(
+            f"peak-{command}-100k",
+            "6",
+            "21",
+            f"peak memory of aos {command} {'PLAN' if command == 'run' else 'RUN'}, 100k steps <= 100 MiB",
+            plain(top),
+            100,
+            "max",
+            "MiB",
+            "ru_maxrss of the process, median of the rounds; "
+            + "; ".join(
+                f"{thousands(r['steps'])}: {r['median']:.0f} MiB, {statistics.median(r['kib_per_step']):.1f} KiB/step"
+                for r in rows
+                if r and r.get("kib_per_step")
+            ),
+        )
+    aos64, aio64 = find(cases, "3", "aos@64"), find(cases, "3", "aiohttp@64")
+    aos1, aio1 = find(cases, "3", "aos@1"), find(cases, "3", "aiohttp@1")
+    at1 = ratio_stats(cases, "3", aos1, aio1)
+    add(
+        "http-64-vs-aiohttp",
+        "3",
+        "21",
+        "http_call at 64 in flight >= 0.80x raw aiohttp, same server",
+        ratio_stats(cases, "3", aos64, aio64),
         0.8,
         "min",
-        f"http_call / {fastest['client'] if fastest else '?'} (req/s)",
+        "x",
+        "http_call / aiohttp (req/s), per round" + (f"; at 1 in flight {_ratio(at1[0])}" if at1 else ""),
+    )
+    exec0, exec300 = find(cases, "7", "exec@0"), find(cases, "7", "exec@300")
+    at100 = ratio_stats(cases, "7", find(cases, "7", "exec@100"), exec0)
+    add(
+        "exec-300-plugins",
+        "7",
+        "21",
+        "aos exec json_transform with 300 plugins installed <= 1.2x with none",
+        ratio_stats(cases, "7", exec300, exec0),
+        1.2,
+        "max",
+        "x",
+        "300 dummy plugins / none, per round"
+        + (f"; 100 / none {_ratio(at100[0])}" if at100 else "")
+        + (f"; {exec0['median']:.0f} ms with none" if exec0 else ""),
+    )
+    build = find(cases, "8", "skills@1000")
+    add(
+        "runtime-1000-skills",
+        "8",
+        "21",
+        "building a Runtime with 1,000 skills <= 60 ms",
+        plain(build),
+        60,
+        "max",
+        "ms",
+        "a fresh process per figure, median of the rounds; " + medians("8", "skills", [1, 100, 1000], str) + " skills",
+    )
+    counts: list[int] = cases.get("7", {}).get("counts", [])
+    per_count = {
+        n: paired(cases, "7", find(cases, "7", f"skills-nocache@{n}"), find(cases, "7", f"mincli-pydantic@{n}"))
+        for n in counts
+    }
+    stats = None
+    if counts and all(per_count.values()):
+        rounds = min(len(v or []) for v in per_count.values())
+        worst = [max((v or [])[i] for v in per_count.values()) for i in range(rounds)]
+        stats = (statistics.median(worst), min(worst), max(worst))
+    add(
+        "discovery-no-cache",
+        "7",
+        "21",
+        "discovery with the cache off <= 1.3x the bare mechanism (mincli.py --pydantic), 0/100/300 plugins",
+        stats,
+        1.3,
+        "max",
+        "x",
+        "AOS_NO_CACHE=1 aos skills --json / mincli.py list --json --pydantic with as many plugins, the worst count "
+        "per round; " + "; ".join(f"{n}: {_ratio(statistics.median(v))}" for n, v in per_count.items() if v),
+    )
+    execute, inline = find(cases, "1", "execute"), find(cases, "1", "pai-inline")
+    vs_async = ratio_stats(cases, "1", execute, find(cases, "1", "pai-async"))
+    add(
+        "execute-vs-pydantic-ai",
+        "1",
+        "21",
+        "Runtime.execute (limited contract) no slower than pydantic-ai's inline tool dispatch",
+        ratio_stats(cases, "1", execute, inline),
+        1.0,
+        "max",
+        "x",
+        "execute / (validate + FunctionToolset.call_tool, sync tool inline), per round"
+        + (f" ({execute['median']:.1f} / {inline['median']:.1f} µs)" if execute and inline else "")
+        + (f"; / the async tool dispatch {_ratio(vs_async[0])}" if vs_async else ""),
     )
 
-    durable, gathered = find(cases, "4", "sqlite"), find(cases, "4", "gather")
+    # Issue 6, still applying ---------------------------------------------------------------------
+    base = find(cases, "1", "validate")
     add(
-        "10,000-step run with durable trace <= 2x the same steps without persistence",
-        paired(durable, gathered),
-        2,
+        "execute-vs-validate",
+        "1",
+        "6",
+        "execute <= 10x model_validate + call",
+        ratio_stats(cases, "1", execute, base),
+        10,
         "max",
-        both(durable, gathered, "Runtime.run (SQLite) / gather(aexecute), 64 in flight"),
+        "x",
+        "execute / (model_validate + call), per round",
     )
     add(
-        "(same, against the engine with a null store)",
-        paired(find(cases, "4", "sqlite"), find(cases, "4", "null")),
-        2,
-        "max",
-        both(find(cases, "4", "sqlite"), find(cases, "4", "null"), "Runtime.run (SQLite) / Runtime.run (null store)"),
+        "execute-vs-langchain",
+        "1",
+        "6",
+        ">= 15x faster than langchain-core tool.invoke",
+        ratio_stats(cases, "1", find(cases, "1", "langchain"), execute),
+        15,
+        "min",
+        "x",
+        "invoke / execute, per round",
     )
     add(
-        "replay faster than the run",
-        paired(find(cases, "4", "replay"), find(cases, "4", "sqlite")),
+        "execute-vs-handle-call",
+        "1",
+        "6",
+        ">= 15x faster than pydantic-ai's handle_call of a sync tool (its default: a thread)",
+        ratio_stats(cases, "1", find(cases, "1", "pai-handle-thread"), execute),
+        15,
+        "min",
+        "x",
+        "handle_call / execute, per round",
+    )
+
+    def cold(key: str) -> Row | None:
+        return find(cases, "2", key)
+
+    add(
+        "help-vs-mincli",
+        "2",
+        "6",
+        "aos --help <= 1.2x mincli.py list --json",
+        ratio_stats(cases, "2", cold("help@0"), cold("mincli@0")),
+        1.2,
+        "max",
+        "x",
+        "wall time, per round",
+    )
+    add(
+        "skills-vs-mincli",
+        "2",
+        "6",
+        "aos skills --json (discovery cache) <= 1.3x mincli.py list --json --pydantic",
+        ratio_stats(cases, "2", cold("skills@0"), cold("mincli-pydantic@0")),
+        1.3,
+        "max",
+        "x",
+        "wall time, per round",
+    )
+    add(
+        "help-vs-llm",
+        "2",
+        "6",
+        "aos --help >= 5x faster than llm plugins",
+        ratio_stats(cases, "2", cold("llm@0"), cold("help@0")),
+        5,
+        "min",
+        "x",
+        "llm plugins / aos --help, per round",
+    )
+    add(
+        "skills-vs-llm",
+        "2",
+        "6",
+        "aos skills --json >= 5x faster than llm plugins",
+        ratio_stats(cases, "2", cold("llm@0"), cold("skills@0")),
+        5,
+        "min",
+        "x",
+        "llm plugins / aos skills --json, per round",
+    )
+    add(
+        "skills-100-plugins",
+        "2",
+        "6",
+        "100 extra plugins cost < 1.5x (aos skills --json, discovery cache)",
+        ratio_stats(cases, "2", cold("skills@100"), cold("skills@0")),
+        1.5,
+        "max",
+        "x",
+        "100 dummies / none, per round",
+    )
+    add(
+        "skills-100-plugins-no-cache",
+        "7",
+        "6",
+        "100 extra plugins cost < 1.5x, discovery cache off",
+        ratio_stats(cases, "7", find(cases, "7", "skills-nocache@100"), find(cases, "7", "skills-nocache@0")),
+        1.5,
+        "max",
+        "x",
+        "100 dummies / none, AOS_NO_CACHE=1, per round (case 7)",
+    )
+    heavy = cases.get("2", {}).get("heavy_imports")
+    add(
+        "no-heavy-imports",
+        "2",
+        "6",
+        "anthropic, httpx... not imported by aos --help / aos skills --json",
+        None if heavy is None else (float(sum(len(v) for v in heavy.values())),),
+        0,
+        "max",
+        "n",
+        "heavy modules imported: "
+        + ("; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in heavy.items()) if heavy else "?"),
+    )
+    null10k, replay10k = find(cases, "4", "null@10000"), find(cases, "4", "replay@10000")
+    add(
+        "run-10k-vs-null",
+        "4",
+        "6",
+        "10k-step run: the durable trace <= 2x the same run with a null store",
+        ratio_stats(cases, "4", sqlite10k, null10k),
+        2,
+        "max",
+        "x",
+        "Runtime.run (SQLite) / Runtime.run (null store), 10k steps, per round",
+    )
+    add(
+        "replay-vs-run",
+        "4",
+        "6",
+        "replay faster than the run (10k steps)",
+        ratio_stats(cases, "4", replay10k, sqlite10k),
         1,
         "max",
-        both(find(cases, "4", "replay"), find(cases, "4", "sqlite"), "replay / run (SQLite)"),
+        "x",
+        "replay / run (SQLite), 10k steps, per round",
     )
-    simulate, loop, run = find(cases, "5", "simulate"), find(cases, "5", "loop"), find(cases, "5", "sqlite")
-    shares = [
-        f"{_ratio(simulate['median'] / r['median'])} of {what}"
-        for r, what in ((loop, "an execute loop"), (run, "Runtime.run"))
-        if simulate and r
-    ]
+    simulate, loop = find(cases, "5", "simulate"), find(cases, "5", "loop")
     add(
+        "simulate-1k",
+        "5",
+        "6",
         "simulate of 1,000 steps under 50 ms",
-        simulate["median"] if simulate else None,
+        plain(simulate),
         50,
         "max",
-        "median ms; " + ", ".join(shares),
+        "ms",
+        "median ms" + (f"; {_ratio(simulate['median'] / loop['median'])} an execute loop" if simulate and loop else ""),
     )
-    metrics_on, off = find(cases, "6", "execute-metrics"), find(cases, "6", "execute-off")
+    # Issue 17 ----------------------------------------------------------------------------------
+    metrics_on, off = find(cases, "9", "execute-metrics"), find(cases, "9", "execute-off")
     add(
-        "metrics on cost < 15% for a trivial skill (execute)",
-        None if metrics_on is None else paired(metrics_on, off) - 1,
-        0.15,
+        "metrics-overhead",
+        "9",
+        "17",
+        "metrics on cost under 15% for a trivial skill (`Runtime.execute`)",
+        ratio_stats(cases, "9", metrics_on, off),
+        1.15,
         "max",
-        both(metrics_on, off, "Runtime.execute metrics on / off") + " (the overhead, as a fraction)",
+        "x",
+        "Runtime.execute with metrics on / off, per round",
     )
     return out
 
 
-def report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: str) -> str:
+# -- history ------------------------------------------------------------------------------------
+
+
+def read_history() -> list[dict[str, Any]]:
+    if not HISTORY.exists():
+        return []
+    return [json.loads(line) for line in HISTORY.read_text().splitlines() if line.strip()]
+
+
+def _round(value: float | None) -> float | None:
+    """Four significant digits: the history stays small and readable."""
+    return None if value is None else float(f"{value:.4g}")
+
+
+def append_history(info: dict[str, Any], found: list[dict[str, Any]]) -> None:
+    entry = {
+        "date": info["date"],
+        "commit": info["commit"],
+        "load": [info["load_before"], info["load_after"]],
+        "targets": {
+            t["id"]: {"measured": _round(t["measured"]), "lo": _round(t["lo"]), "hi": _round(t["hi"]), "met": t["met"]}
+            for t in found
+            if t["measured"] is not None
+        },
+    }
+    with HISTORY.open("a") as out:
+        out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+def held_in(found: list[dict[str, Any]], until: str | None) -> None:
+    """Set each target's `held`: [K, N], met in K of the last N full runs (up to `until`, a date)."""
+    history = [h for h in read_history() if until is None or h["date"] <= until]
+    for t in found:
+        results = [h["targets"][t["id"]]["met"] for h in history if t["id"] in h["targets"]]
+        results = [m for m in results if m is not None][-HISTORY_WINDOW:]
+        t["held"] = [sum(1 for m in results if m), len(results)]
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def table(rows: list[Row], ref: Row | None, ratio_label: str, cases: dict[str, Any], case: str) -> list[str]:
+    unit = rows[0]["unit"] if rows else ""
+    lines = [f"| variant | median ({unit}) | min-max | {ratio_label} |", "|---|---:|---:|---:|"]
+    for r in rows:
+        shown = ""
+        if ref is not None:
+            stats = ratio_stats(cases, case, r, ref)
+            shown = "1.00x (ref)" if r is ref else (_ratio(stats[0]) if stats else "")
+        lines.append(f"| {r['name']} | {_fmt(r['median'])} | {_fmt(r['min'])}-{_fmt(r['max'])} | {shown} |")
+    return lines
+
+
+def _shown(t: dict[str, Any], value: float | None) -> str:
+    if value is None:
+        return ""
+    unit = t["unit"]
+    if unit == "x":
+        return _ratio(value)
+    if unit == "n":
+        return f"{value:.0f}"
+    return f"{value:.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def targets_table(found: list[dict[str, Any]], group: str) -> list[str]:
+    lines = ["| target | measured | spread | met | gap | held in | how |", "|---|---:|---:|---|---|---|---|"]
+    for t in found:
+        if t["group"] != group:
+            continue
+        if t["measured"] is None:
+            lines.append(f"| {t['target']} | not measured |  |  |  |  | case {t['case']} did not run |")
+            continue
+        spread = ""
+        if t["lo"] is not None:
+            lo = _ratio(t["lo"]) if t["unit"] == "x" else _shown(t, t["lo"]).split(" ")[0]
+            spread = f"{lo}-{_shown(t, t['hi'])}"
+        k, n = t.get("held") or (0, 0)
+        held = f"{k} of last {n}" if n else "-"
+        met = "yes" if t["met"] else "NO"
+        lines.append(
+            f"| {t['target']} | {_shown(t, t['measured'])} | {spread} | {met} | {t['gap']} | {held} | {t['how']} |"
+        )
+    return lines
+
+
+def matrix(rows: list[Row], sizes: list[int], label: Callable[[Row], str], column: Callable[[int], str]) -> list[str]:
+    """A table of medians (min-max): one line per label, one column per size."""
+    labels: dict[str, dict[int, Row]] = {}
+    for r in rows:
+        labels.setdefault(label(r), {})[r.get("steps", r.get("plugins", 0))] = r
+    lines = ["| | " + " | ".join(column(n) for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    for name, by_size in labels.items():
+        cells = [
+            f"{_fmt(by_size[n]['median'])} ({_fmt(by_size[n]['min'])}-{_fmt(by_size[n]['max'])})"
+            if n in by_size
+            else ""
+            for n in sizes
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def section_runs(cases: dict[str, dict[str, Any]]) -> list[str]:
+    data = cases["4"]
+    sizes: list[int] = data.get("sizes", [])
+    rows = data["rows"]
+    lines = ["µs per step, median (min-max) of the rounds:", ""]
+    lines += matrix(rows, sizes, lambda r: r["name"].split(" [")[0], lambda n: f"{n:,} steps")
+    lines += ["", "Ratios, median of the per-round ratios:", ""]
+    lines += ["| | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    for a, b, what in (
+        ("sqlite", "gather", "run (SQLite) / gather(aexecute)"),
+        ("sqlite", "null", "run (SQLite) / run (null store)"),
+        ("null", "gather", "run (null store) / gather(aexecute)"),
+        ("replay", "sqlite", "replay / run (SQLite)"),
+    ):
+        cells = []
+        for n in sizes:
+            stats = ratio_stats(cases, "4", find(cases, "4", f"{a}@{n}"), find(cases, "4", f"{b}@{n}"))
+            cells.append(_ratio(stats[0]) if stats else "")
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
+    lines += ["", "Peak RSS of each figure's process, MiB, median of the rounds (RSS just before the timed calls):", ""]
+    lines += ["| | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    names = {r["variant"]: r["name"].split(" [")[0] for r in rows}
+    for variant, name in names.items():
+        cells = []
+        for n in sizes:
+            r = find(cases, "4", f"{variant}@{n}")
+            cells.append(
+                f"{statistics.median(r['peak_mib']):.0f} ({statistics.median(r['before_mib']):.0f})" if r else ""
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def section_peak(cases: dict[str, dict[str, Any]]) -> list[str]:
+    lines = ["| command | peak RSS (MiB) | min-max | KiB per step | wall (s) |", "|---|---:|---:|---:|---:|"]
+    for r in cases["6"]["rows"]:
+        per_step = f"{statistics.median(r['kib_per_step']):.1f}" if r.get("kib_per_step") else ""
+        lines.append(
+            f"| {r['name']} | {r['median']:.0f} | {r['min']:.0f}-{r['max']:.0f} | {per_step} | "
+            f"{statistics.median(r['seconds']):.1f} |"
+        )
+    return lines
+
+
+def section_plugins(cases: dict[str, dict[str, Any]]) -> list[str]:
+    data = cases["7"]
+    counts: list[int] = data.get("counts", [])
+    rows = data["rows"]
+    lines = ["ms per process, median (min-max):", ""]
+    lines += matrix(rows, counts, lambda r: r["name"].split(" [")[0], lambda n: f"{n} plugins")
+    lines += ["", "Ratios, median of the per-round ratios:", ""]
+    lines += ["| | " + " | ".join(f"{n} plugins" for n in counts) + " |", "|---|" + "---:|" * len(counts)]
+    for key, what in (("exec", "aos exec json_transform"), ("skills-nocache", "aos skills --json, cache off")):
+        cells = []
+        for n in counts:
+            stats = ratio_stats(cases, "7", find(cases, "7", f"{key}@{n}"), find(cases, "7", f"{key}@{counts[0]}"))
+            cells.append(_ratio(stats[0]) if stats else "")
+        lines.append(f"| {what} / itself with {counts[0]} | " + " | ".join(cells) + " |")
+    for key, what in (("skills-nocache", "aos skills --json, cache off"), ("exec", "aos exec json_transform")):
+        cells = []
+        for n in counts:
+            stats = ratio_stats(cases, "7", find(cases, "7", f"{key}@{n}"), find(cases, "7", f"mincli-pydantic@{n}"))
+            cells.append(_ratio(stats[0]) if stats else "")
+        lines.append(f"| {what} / mincli.py --pydantic, same count | " + " | ".join(cells) + " |")
+    return lines
+
+
+def section_skills(cases: dict[str, dict[str, Any]]) -> list[str]:
+    rows = cases["8"]["rows"]
+    first = rows[0] if rows else None
+    lines = ["| skills | median (ms) | min-max | µs per skill above the first |", "|---|---:|---:|---:|"]
+    for r in rows:
+        per = ""
+        if first is not None and r is not first:
+            per = f"{(r['median'] - first['median']) / (r['skills'] - first['skills']) * 1000:.0f}"
+        lines.append(f"| {r['skills']:,} | {_fmt(r['median'])} | {_fmt(r['min'])}-{_fmt(r['max'])} | {per} |")
+    return lines
+
+
+def report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: str, found: list[dict[str, Any]]) -> str:
     lines = [f"# AOS benchmark results ({mode})", ""]
     lines.append(
         f"{info.get('date', '(date not recorded)')}; {info['cpu']}, {info['cores']} cores; "
         f"Python {info['python']}; SQLite {info['sqlite']}; {info['os']}; commit {info['commit']}; "
         f"load average before/after: {info.get('load_before', '?')} / {info.get('load_after', '?')}."
     )
+    if info.get("tree_after") and info.get("tree") != info.get("tree_after"):
+        lines += [
+            "",
+            f"**The code changed during this run** ({info['tree']} -> {info['tree_after']}): do not quote it.",
+        ]
+    if info.get("history"):
+        lines += ["", f"History: {info['history']}."]
     lines.append("")
     lines.append("Packages: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v) + ".")
-    sections = [
-        (
-            "1",
-            "1. `Runtime.execute` of a trivial sync skill (µs per call, lower is better)",
-            "model_validate + call",
-            "x ref",
-        ),
-        ("2", "2. Cold start (ms per process, lower is better)", "mincli.py list --json [0", "x ref"),
-        (
-            "3",
-            "3. `http_call` against raw clients, same local server (requests/s, higher is better)",
-            None,
-            "of fastest raw client at this concurrency",
-        ),
-        ("4", "4. Run engine, 10,000 trivial steps (ms per run, lower is better)", "gather", "x ref"),
-        ("5", "5. `simulate()` of 1,000 steps (ms, lower is better)", "loop", "x ref"),
-        ("6", "6. Observability on against off (µs per execute, ms per 10,000-step run; lower is better)", "", ""),
-        ("7", "7. `aos serve` under load, beside a bare FastAPI app (requests/s, higher is better)", None, ""),
-    ]
-    for case, title, ref_name, ratio_label in sections:
+    lines += ["", "## Targets (issue 21)", ""]
+    lines += targets_table(found, "21")
+    lines += ["", "## Targets of issue 6 that still apply", ""]
+    lines += targets_table(found, "6")
+    lines += ["", "## Targets (issue 17)", ""]
+    lines += targets_table(found, "17")
+    for case, title in CASES.items():
         data = cases.get(case)
         if not data:
             continue
-        lines += ["", f"## {title}", ""]
-        rows = data["rows"]
-        if case == "7":
-            lines += server_table(rows)
-        elif case == "3":
-            for concurrency in sorted({r["concurrency"] for r in rows}):
-                group = [r for r in rows if r["concurrency"] == concurrency]
-                raw = [r for r in group if r["client"] in ("httpx", "httpx2", "aiohttp")]
-                ref = max(raw, key=lambda r: r["median"]) if raw else None
-                lines += table(group, ref, ratio_label)
-                lines.append("")
-        elif case == "6":
-            for unit in dict.fromkeys(r["unit"] for r in rows):
-                group = [r for r in rows if r["unit"] == unit]
-                lines += table(group, next((r for r in group if r.get("key", "").endswith("-off")), None), "x off")
-                lines.append("")
-        else:
-            lines += table(rows, find(cases, case, ref_name) if ref_name else None, ratio_label)
-        lines += [""] + [f"- {note}" for note in data.get("notes", [])]
-    lines += ["", "## Targets (issues 6 and 17)", ""]
-    lines += ["| target | measured | met | gap | how |", "|---|---:|---|---|---|"]
-    for t in targets(cases):
-        if t["measured"] is None:
+        lines += ["", f"## {case}. {title}", ""]
+        if data.get("failed"):
+            lines += [f"**Failed**: {data['failed']}"]
             continue
-        shown = (
-            f"{t['measured']:.1f} ms"
-            if "50 ms" in t["target"]
-            else (
-                f"{t['measured'] * 100:.0f}%"
-                if "80%" in t["target"] or "15%" in t["target"]
-                else (f"{t['measured']:.0f}" if "imported" in t["target"] else _ratio(t["measured"]))
-            )
-        )
-        lines.append(f"| {t['target']} | {shown} | {'yes' if t['met'] else 'NO'} | {t['gap']} | {t['how']} |")
+        try:
+            lines += section(cases, case)
+        except (KeyError, TypeError, IndexError) as exc:  # a saved run from an older harness
+            lines += [f"(rows in a format this report does not read: {type(exc).__name__}: {exc})"]
+        lines += [""] + [f"- {note}" for note in data.get("notes", [])]
     return "\n".join(lines) + "\n"
+
+
+def section(cases: dict[str, dict[str, Any]], case: str) -> list[str]:
+    """The tables of one case."""
+    lines: list[str] = []
+    rows = cases[case]["rows"]
+    if case == "3":
+        for concurrency in sorted({r["concurrency"] for r in rows}):
+            group = [r for r in rows if r["concurrency"] == concurrency]
+            ref = find(cases, "3", f"aiohttp@{concurrency}")
+            lines += table(group, ref, "x raw aiohttp, per round", cases, case)
+            lines.append("")
+    elif case == "4":
+        lines += section_runs(cases)
+    elif case == "6":
+        lines += section_peak(cases)
+    elif case == "7":
+        lines += section_plugins(cases)
+    elif case == "8":
+        lines += section_skills(cases)
+    elif case == "9":
+        for unit in dict.fromkeys(r["unit"] for r in rows):
+            group = [r for r in rows if r["unit"] == unit]
+            off = next((r for r in group if r.get("key", "").endswith("-off")), None)
+            lines += table(group, off, "x off, per round", cases, case)
+            lines.append("")
+    elif case == "10":
+        lines += server_table(rows)
+    else:
+        ref_key = {"1": "validate", "2": "mincli@0", "5": "loop"}[case]
+        label = "x ref, per round" if cases[case].get("paired") else "x ref"
+        lines += table(rows, find(cases, case, ref_key), label, cases, case)
+    return lines
 
 
 def update_docs(text: str) -> None:
@@ -468,8 +890,15 @@ def update_docs(text: str) -> None:
     DOCS.write_text(f"{head}{DOCS_START}\n{body}{DOCS_END}{tail}")
 
 
-def write_report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: str, name: str, docs: bool) -> None:
-    text = report(cases, info, mode)
+def write_report(
+    cases: dict[str, dict[str, Any]],
+    info: dict[str, Any],
+    mode: str,
+    found: list[dict[str, Any]],
+    name: str,
+    docs: bool,
+) -> None:
+    text = report(cases, info, mode, found)
     (RESULTS / f"{name}.md").write_text(text)
     print()
     print(text)
@@ -480,10 +909,11 @@ def write_report(cases: dict[str, dict[str, Any]], info: dict[str, Any], mode: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma-separated case numbers; empty for none")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds; runs up to 50k steps")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case numbers; empty for none")
+    parser.add_argument("--hyperfine", action="store_true", help="time cold starts with hyperfine (when installed)")
     parser.add_argument("--profile", action="store_true", help="also profile the AOS side (bench/results/profiles/)")
-    parser.add_argument("--update-docs", action="store_true", help="write the table into docs/performance.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the results into docs/performance.md")
     parser.add_argument("--report", metavar="JSON", help="only re-render the report of a saved results file")
     parser.add_argument("--no-install", action="store_true", help="do not check or update the bench venv")
     args = parser.parse_args()
@@ -492,32 +922,61 @@ def main() -> None:
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execve(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:], "--no-install"], os.environ)
 
+    RESULTS.mkdir(exist_ok=True)
     if args.report:
         saved = json.loads(Path(args.report).read_text())
-        write_report(saved["cases"], saved["machine"], saved["mode"], Path(args.report).stem, args.update_docs)
+        found = targets(saved["cases"])
+        held_in(found, saved["machine"].get("date"))
+        stored = {t["id"]: t.get("held") for t in saved.get("targets", []) if "id" in t}
+        for t in found:  # the count written with the run, where there is one
+            t["held"] = stored.get(t["id"]) or t["held"]
+        write_report(saved["cases"], saved["machine"], saved["mode"], found, Path(args.report).stem, args.update_docs)
     else:
         info = machine(python)
         info["load_before"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         info["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        plan = case_plan(args.quick)
+        plan = case_plan(args.quick, args.hyperfine)
         wanted = [c.strip() for c in args.cases.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in plan]
+        if unknown:
+            raise SystemExit(f"unknown case(s) {', '.join(unknown)}; cases: {', '.join(plan)}")
         cases: dict[str, dict[str, Any]] = {}
         for case in wanted:
             started = time.perf_counter()
             print(f"case {case} ...", end=" ", flush=True)
-            for argv in plan[case]:
-                for doc in run_script(python, argv):
-                    cases[case] = doc
-            print(f"{time.perf_counter() - started:.0f} s", flush=True)
+            cases[case] = run_script(python, plan[case])
+            failed = cases[case].get("failed")
+            print(f"{time.perf_counter() - started:.0f} s" + (f" FAILED: {failed}" if failed else ""), flush=True)
         info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        info["tree_after"] = tree_state()
         if cases:
             mode = "quick" if args.quick else "full"
-            name = "latest" if set(wanted) == {"1", "2", "3", "4", "5", "6", "7"} else "latest-partial"
-            RESULTS.mkdir(exist_ok=True)
+            complete = set(wanted) == set(CASES) and not any(c.get("failed") for c in cases.values())
+            name = "latest" if set(wanted) == set(CASES) else "latest-partial"
+            found = targets(cases)
+            unchanged = info["tree"] == info["tree_after"]
+            if mode == "full" and complete and unchanged:
+                append_history(info, found)
+                info["history"] = f"this run is line {len(read_history())} of {HISTORY.relative_to(ROOT)}"
+            else:
+                why = [
+                    w
+                    for w, bad in (
+                        ("a quick run", mode != "full"),
+                        ("not every case ran, or one failed", not complete),
+                        ("the code changed during the run", not unchanged),
+                    )
+                    if bad
+                ]
+                info["history"] = (
+                    f"not added to {HISTORY.relative_to(ROOT)} ({'; '.join(why)}); "
+                    "'held in' counts earlier full runs only"
+                )
+            held_in(found, None)
             (RESULTS / f"{name}.json").write_text(
-                json.dumps({"mode": mode, "machine": info, "cases": cases, "targets": targets(cases)}, indent=1) + "\n"
+                json.dumps({"mode": mode, "machine": info, "cases": cases, "targets": found}, indent=1) + "\n"
             )
-            write_report(cases, info, mode, name, args.update_docs)
+            write_report(cases, info, mode, found, name, args.update_docs)
     if args.profile:
         subprocess.run([str(python), str(BENCH / "profile_aos.py")], cwd=BENCH, env=child_env(), check=True)
 
