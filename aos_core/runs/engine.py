@@ -19,6 +19,7 @@ decision yet pauses (its dependents wait, the rest goes on) and the run ends `wa
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,11 +48,16 @@ Finished = tuple[dict[str, Any], StructuredOutcome]
 Observer = Callable[[dict[str, Any]], None]
 
 
-def bind_step(literal: Mapping[str, Any], outputs: Mapping[str, Any]) -> tuple[Any, Callable[[SecretStore], Any]]:
+def bind_step(
+    literal: Mapping[str, Any], outputs: Mapping[str, Any], references: bool = True
+) -> tuple[Any, Callable[[SecretStore], Any]]:
     """A step's parameters as the trace keeps them (step references resolved, secret references
     kept), and the binder the pipeline calls for what the skill gets: secrets resolved in the
     plan's own text first, then step outputs substituted, so a `${secrets...}` inside fetched data
-    is passed on as text and never resolved. `UnresolvedReference` when an output is missing."""
+    is passed on as text and never resolved. `UnresolvedReference` when an output is missing.
+    `references=False`: the plan's analysis found none in `literal`, so nothing is substituted."""
+    if not references:
+        return literal, functools.partial(resolve_secrets, literal)
     params = resolve_references(literal, outputs)
 
     def bind(secrets: SecretStore) -> Any:
@@ -116,7 +122,9 @@ class RunEngine:
         self.steps = {step.id: step for step in plan.steps}
         self.position = {step.id: i for i, step in enumerate(plan.steps)}
         self.order = [step.id for step in plan.steps]
-        self.deps = plan_graph(plan).dependencies
+        graph = plan_graph(plan)
+        self.deps = graph.dependencies
+        self.referencing = {step_id for step_id, found in graph.references.items() if found}
         self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
         for step_id, ups in self.deps.items():
             for up in ups:
@@ -274,7 +282,7 @@ class RunEngine:
     async def _step(self, step: PlanStep) -> Finished | None:
         """Run a step: its record and outcome, or None when it paused for an approval."""
         try:
-            params, bind = bind_step(step.params, self.outputs)
+            params, bind = bind_step(step.params, self.outputs, step.id in self.referencing)
         except UnresolvedReference as exc:
             error = make_error(ErrorCode.INVALID_INPUT, f"step {step.id}: {exc}", details={"step": step.id})
             failed = StructuredOutcome(ok=False, error=error, skill=step.skill, trace_id=self.run_id, step_id=step.id)
