@@ -27,17 +27,25 @@ class PlanGraph:
     cyclic: list[str]  # steps caught in a cycle
 
 
+_NONE: list[Reference] = []  # shared: never mutated
+_NO_DEPENDENCIES: set[str] = set()  # shared: never mutated
+
+
 def plan_graph(plan: Plan) -> PlanGraph:
     """The graph of `plan` (cached on the plan: plans are immutable)."""
     cached = plan._graph
     if cached is not None:
         return cached
     position = {step.id: i for i, step in enumerate(plan.steps)}
-    references = {step.id: list(find_references(step.params)) for step in plan.steps}
-    deps = {
-        step.id: {d for d in (*step.depends_on, *(r.step for r in references[step.id])) if d in position}
-        for step in plan.steps
-    }
+    # one shared empty list / set for the many steps with no references or dependencies: an empty
+    # set is 216 bytes, and a plan of 100,000 independent steps had two per step here
+    references: dict[str, list[Reference]] = {}
+    deps: dict[str, set[str]] = {}
+    for step in plan.steps:
+        found = list(find_references(step.params))
+        references[step.id] = found or _NONE
+        ups = {d for d in (*step.depends_on, *(r.step for r in found)) if d in position}
+        deps[step.id] = ups or _NO_DEPENDENCIES
     remaining = {k: len(v) for k, v in deps.items()}
     dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
     for step_id, ups in deps.items():

@@ -125,10 +125,10 @@ class RunEngine:
         graph = plan_graph(plan)
         self.deps = graph.dependencies
         self.referencing = {step_id for step_id, found in graph.references.items() if found}
-        self.dependents: dict[str, list[str]] = {s: [] for s in self.steps}
+        self.dependents: dict[str, list[str]] = {}  # only steps something depends on
         for step_id, ups in self.deps.items():
             for up in ups:
-                self.dependents[up].append(step_id)
+                self.dependents.setdefault(up, []).append(step_id)
         self.lost: dict[str, list[dict[str, Any]]] = {}  # step -> worst cases of attempts lost in a crash
         self.pending: set[str] = set()  # steps waiting for a decision (not repeated after a crash)
         self.waiting: set[str] = set()  # steps waiting for an approval decision
@@ -193,7 +193,8 @@ class RunEngine:
 
     # -- running -----------------------------------------------------------------------------------
     async def run(self) -> RunResult:
-        remaining = {k: {d for d in v if d not in self.outcomes} for k, v in self.deps.items()}
+        # the upstream steps each waiting step still needs (only steps that wait for one)
+        remaining = {k: ups for k, v in self.deps.items() if v and (ups := {d for d in v if d not in self.outcomes})}
         skipped: set[str] = set()
         stop = False
         for step_id, outcome in self.outcomes.items():
@@ -205,7 +206,7 @@ class RunEngine:
         ready = [
             self.position[s]
             for s in self.steps
-            if s not in self.outcomes and s not in self.pending and not remaining[s] and s not in skipped
+            if s not in self.outcomes and s not in self.pending and s not in remaining and s not in skipped
         ]
         heapq.heapify(ready)
         tasks: dict[asyncio.Task[Finished | None], str] = {}
@@ -243,10 +244,15 @@ class RunEngine:
                     self._done(step_id, outcome, record)
                     self._committed(step_id, outcome)
                     if outcome.ok:
-                        for down in self.dependents[step_id]:
-                            remaining[down].discard(step_id)
-                            if not remaining[down] and down not in skipped and down not in self.pending:
-                                heapq.heappush(ready, self.position[down])
+                        for down in self.dependents.get(step_id, ()):
+                            needs = remaining.get(down)
+                            if needs is None:
+                                continue
+                            needs.discard(step_id)
+                            if not needs:
+                                del remaining[down]
+                                if down not in skipped and down not in self.pending:
+                                    heapq.heappush(ready, self.position[down])
                     else:
                         stop = stop or self.policy.on_step_failure == "stop"
                         skipped |= self._downstream(step_id)
@@ -324,12 +330,12 @@ class RunEngine:
 
     def _downstream(self, step_id: str) -> set[str]:
         found: set[str] = set()
-        stack = list(self.dependents[step_id])
+        stack = list(self.dependents.get(step_id, ()))
         while stack:
             current = stack.pop()
             if current not in found:
                 found.add(current)
-                stack.extend(self.dependents[current])
+                stack.extend(self.dependents.get(current, ()))
         return found
 
     def _finish(self, skipped: set[str], stopped: RunStatus | None = None) -> RunResult:
