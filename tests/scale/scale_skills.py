@@ -3,7 +3,8 @@
 Each call appends one line "skill TAG pid" to `$AOS_TEST_DIR/calls.log` (O_APPEND: lines of
 several processes never mix), the counting log the tests compare with the traces. `count` is
 idempotent and changes nothing outside; `post` stands for a non-idempotent request (a POST): it
-writes, and is never repeated after a crash without being reported.
+writes, and is never repeated after a crash without being reported. Neither is deterministic (a
+replay takes their recorded answers rather than calling them again).
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ def _post(params: Any, ctx: Any) -> dict[str, Any]:
 plugin = FakePlugin(
     name="scale-test-skills",
     skills=[
-        fake_skill("count", _count, blocking=True, timeout_ms=60_000),
-        fake_skill("post", _post, blocking=True, timeout_ms=60_000, side_effects=SideEffect.WRITE, idempotent=False),
+        fake_skill("count", _count, blocking=True, timeout_ms=60_000, deterministic=False),
+        fake_skill(
+            "post",
+            _post,
+            blocking=True,
+            timeout_ms=60_000,
+            side_effects=SideEffect.WRITE,
+            idempotent=False,
+            deterministic=False,
+        ),
     ],
 )
