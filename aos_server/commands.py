@@ -143,6 +143,14 @@ def serve(**options: Any) -> None:
     type=click.FloatRange(0),
     help="On SIGTERM: seconds in-flight steps may take before their runs are interrupted and handed back.",
 )
+@click.option(
+    "--poll",
+    "poll_s",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.01),
+    help="Seconds between two looks at the queue while this worker has room for more runs.",
+)
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, help="Serve /metrics on this port.")
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Runtime TOML."
@@ -188,6 +196,7 @@ def worker(**options: Any) -> None:
             profile=profile,
             plugins=tuple(options["plugins"]),
             lease_s=options["lease_s"],
+            poll_s=options["poll_s"],
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot start a worker: {' '.join(str(exc).split())[:300]}")

@@ -231,7 +231,7 @@ class DBOSWorker:
         DBOS.register_queue(
             self.queue,
             worker_concurrency=self.settings.concurrency,
-            polling_interval_sec=min(1.0, self.settings.poll_s),
+            polling_interval_sec=self.settings.poll_s,
         )
 
     async def serve(self, metrics_port: int | None = None) -> None:
