@@ -144,6 +144,7 @@ def create_app(service: Service | None) -> FastAPI:
             )
         from aos_core.observability.exposition import render_metrics
 
+        await run_in_threadpool(service.watch_budgets)
         body, content_type = await run_in_threadpool(
             render_metrics, request.headers.get("accept"), service.runtime.store
         )

@@ -291,6 +291,15 @@ class Service:
             raise ApiError(409, ErrorCode.INVALID_INPUT, str(exc)) from None
         return BudgetView.model_validate(account.ledger.snapshot(self.runtime.clock.monotonic()))
 
+    def watch_budgets(self) -> None:
+        """Hold an account for every shared contract named here, so `/metrics` reports its limit,
+        held and remaining amounts (read from the store when scraped: the workers spend them)."""
+        for contract in self.records.contracts():
+            try:
+                self.runtime.account_for(contract)
+            except ValueError:
+                continue  # an id clashing with the server's own contract: GET /v1/budgets says so
+
     # -- start and health ----------------------------------------------------------------------
     def recover(self) -> list[str]:
         """At start: hand back claims of workers gone with the last server, and queue every run

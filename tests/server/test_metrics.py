@@ -29,7 +29,8 @@ def test_metrics_sum_every_worker_and_read_the_store(new_server: Any) -> None:
         ids = []
         for n in range(6):
             steps = [step(f"s{i}") for i in range(3)]
-            answer = client.post("/v1/runs", json={"plan": plan(*steps, goal=f"metrics {n}")})
+            body = {"plan": plan(*steps, goal=f"metrics {n}"), "contract": {"id": "team", "max_calls": 50}}
+            answer = client.post("/v1/runs", json=body)
             assert answer.status_code == 202, answer.text
             ids.append(answer.json()["run_id"])
         for run_id in ids:
@@ -48,6 +49,9 @@ def test_metrics_sum_every_worker_and_read_the_store(new_server: Any) -> None:
     assert _value(samples, "aos_stored_runs", status="completed") == 6  # read from the store when scraped
     assert _value(samples, "aos_worker_up") == 2
     assert _value(samples, "aos_worker_last_heartbeat_timestamp_seconds") > 0
+    # The shared contract's budget, spent by the workers, read from the store when scraped.
+    assert _value(samples, "aos_budget_limit", contract="team", limit="max_calls") == 50
+    assert _value(samples, "aos_budget_remaining", contract="team", limit="max_calls") == 50 - 18
     assert not any(run_id in scrape.text for run_id in ids)  # run ids are never labels
 
 
