@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -123,5 +123,31 @@ def create_app(service: Service | None) -> FastAPI:
                 ApiError(503, ErrorCode.UNAVAILABLE, f"not ready: {why}", details=state, retry_after_s=1)
             )
         return Readiness.model_validate(state)
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "The exposition, summed over every worker."},
+            404: {"model": ErrorInfo, "description": "Metrics are off (`aos serve --no-metrics`)."},
+        },
+    )
+    async def metrics(request: Request) -> Response:
+        """Every AOS metric (docs/metrics.md) of the server and its workers, and the runs in the store
+        by status, read now. No key is asked, as for the health checks: bind the server, or route
+        `/metrics`, where only your Prometheus reaches it. Labels carry no run ids, URLs or secrets."""
+        if service is None or not service.settings.metrics:
+            return error_response(
+                ApiError(404, ErrorCode.NOT_FOUND, "metrics are off; start the server without --no-metrics")
+            )
+        from aos_core import render_metrics
+
+        await run_in_threadpool(service.watch_budgets)
+        body, content_type = await run_in_threadpool(
+            render_metrics, request.headers.get("accept"), service.runtime.store
+        )
+        return Response(body, media_type=content_type)
 
     return app

@@ -89,6 +89,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine outp
 @click.option(
     "--access-log/--no-access-log", default=True, show_default=True, help="Log each request (method, path, status)."
 )
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    help="Prometheus metrics on GET /metrics (every worker's, summed).",
+)
 def serve(**options: Any) -> None:
     """Serve the runtime over HTTP, with a pool of workers running submitted runs."""
     from pydantic import ValidationError
@@ -113,6 +119,7 @@ def serve(**options: Any) -> None:
             plugins=tuple(options["plugins"]),
             lease_s=options["lease_s"],
             access_log=options["access_log"],
+            metrics=options["metrics"],
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")
@@ -197,6 +204,7 @@ def worker(**options: Any) -> None:
             plugins=tuple(options["plugins"]),
             lease_s=options["lease_s"],
             poll_s=options["poll_s"],
+            metrics=options["metrics_port"] is not None,
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot start a worker: {' '.join(str(exc).split())[:300]}")

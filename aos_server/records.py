@@ -131,3 +131,9 @@ class RunRecords:
         with self.db.reading("read a contract") as db:
             row = db.execute("SELECT contract FROM server_contracts WHERE id=?", (contract_id,)).fetchone()
         return None if row is None else ResourceContract.model_validate_json(row[0])
+
+    def contracts(self) -> list[ResourceContract]:
+        """Every shared contract the runs submitted here named."""
+        with self.db.reading("list contracts") as db:
+            rows = db.execute("SELECT contract FROM server_contracts ORDER BY id").fetchall()
+        return [ResourceContract.model_validate_json(row[0]) for row in rows]

@@ -45,10 +45,17 @@ def submit(
         str | None,
         Header(min_length=1, max_length=255, description="The same key and body give the same run; another body, 409."),
     ] = None,
+    traceparent: Annotated[
+        str | None,
+        Header(
+            max_length=255,
+            description="W3C trace context: the run's spans and the requests its skills make continue this trace.",
+        ),
+    ] = None,
 ) -> RunAccepted:
     """Queue a run of a plan (or of a goal, planned now); a worker runs it. Steps needing an
     approval pause the run (`waiting_approval`) until it is decided."""
-    accepted, new = service.submit(caller, body, idempotency_key)
+    accepted, new = service.submit(caller, body, idempotency_key, traceparent)
     if not new:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/runs/{accepted.run_id}"

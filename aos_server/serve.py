@@ -17,9 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -39,6 +43,35 @@ def run_server(settings: ServerSettings) -> int:
     logging.basicConfig(level=logging.INFO, format="aos serve: %(message)s", stream=sys.stderr)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # our own lines say when it listens and stops
     logging.getLogger("dbos").setLevel(logging.WARNING)  # a postgresql:// store's queue client
+    with _metrics_dir(settings.metrics):
+        return _run(settings)
+
+
+@contextlib.contextmanager
+def _metrics_dir(metrics: bool) -> Iterator[None]:
+    """Prometheus multiprocess mode for the server and its workers, set up before either imports
+    prometheus_client: `PROMETHEUS_MULTIPROC_DIR` when given (emptied of the last server's files),
+    else a directory of this server's own, removed when it stops. Workers inherit it."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not metrics:
+        yield
+    elif given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):  # counts of processes long gone would be added in
+            stale.unlink()
+        yield
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="aos-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        try:
+            yield
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(settings: ServerSettings) -> int:
     try:
         runtime = settings.runtime()
         service = Service(runtime, settings)

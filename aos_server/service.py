@@ -109,10 +109,15 @@ class Service:
 
     # -- runs ----------------------------------------------------------------------------------
     def submit(
-        self, principal: Principal, body: SubmitRequest, idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: SubmitRequest,
+        idempotency_key: str | None,
+        traceparent: str | None = None,
     ) -> tuple[RunAccepted, bool]:
         """Queue a run: (what was accepted, whether it is new). An `Idempotency-Key` used before
-        with the same body gives the same run; with another body, 409."""
+        with the same body gives the same run; with another body, 409. `traceparent`: the
+        request's W3C trace context, kept with the run (an invalid one is ignored)."""
         self.accepting()
         principal.need("run")
         profile = body.profile
@@ -144,7 +149,13 @@ class Service:
         try:
             plan = body.plan if isinstance(body, PlanSubmission) else self._plan(principal, body, profile)
             result = self.runtime.submit(
-                plan, contract=contract, policy=policy, approvals="wait", budgets=budgets, run_id=run_id
+                plan,
+                contract=contract,
+                policy=policy,
+                approvals="wait",
+                budgets=budgets,
+                run_id=run_id,
+                traceparent=traceparent,
             )
             if result.error is not None:
                 raise ApiError.of(422, result.error)
@@ -279,6 +290,15 @@ class Service:
         except ValueError as exc:
             raise ApiError(409, ErrorCode.INVALID_INPUT, str(exc)) from None
         return BudgetView.model_validate(account.ledger.snapshot(self.runtime.clock.monotonic()))
+
+    def watch_budgets(self) -> None:
+        """Hold an account for every shared contract named here, so `/metrics` reports its limit,
+        held and remaining amounts (read from the store when scraped: the workers spend them)."""
+        for contract in self.records.contracts():
+            try:
+                self.runtime.account_for(contract)
+            except ValueError:
+                continue  # an id clashing with the server's own contract: GET /v1/budgets says so
 
     # -- start and health ----------------------------------------------------------------------
     def recover(self) -> list[str]:

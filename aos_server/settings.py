@@ -72,6 +72,7 @@ class ServerSettings(BaseModel):
     poll_s: float = Field(default=1.0, gt=0, description="How often an idle worker looks at the queue unwoken.")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     access_log: bool = True
+    metrics: bool = Field(default=True, description="Prometheus metrics: `/metrics`, summed over every worker.")
 
     def runtime_config(self) -> RuntimeConfig:
         if self.config is not None:
@@ -97,4 +98,5 @@ class ServerSettings(BaseModel):
             store=self.store,
             shared_budgets=True,
             lease_s=self.lease_s,
+            metrics=self.metrics,
         )

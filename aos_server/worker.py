@@ -73,6 +73,7 @@ class Worker:
         loop.add_reader(sys.stdin.fileno(), self._on_stdin)
         print("ready", flush=True)
         while not self.draining.is_set():
+            self._heartbeat(True)
             while len(self.active) < self.settings.concurrency and not self.draining.is_set():
                 taken = self.queue.take(self.name)
                 if taken is None:
@@ -86,7 +87,16 @@ class Worker:
             waiting[0].cancel()
         await self._drain()
 
+    def _heartbeat(self, alive: bool) -> None:
+        """`aos_worker_up` and the time of the last beat, once per turn of the loop (at least every
+        `poll_s`), for the server's `/metrics` and the alert on no live worker."""
+        if self.settings.metrics:
+            from aos_core import worker_heartbeat
+
+            worker_heartbeat(alive)
+
     async def _drain(self) -> None:
+        self._heartbeat(False)  # stopping: it takes no more work
         self.runtime.drain()  # runs in flight commit their steps and start no more
         if self.active:
             stop = asyncio.ensure_future(self.stop_now.wait())

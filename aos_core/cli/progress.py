@@ -55,16 +55,18 @@ class Progress:
         self._spinner = Spinner("dots")
         console = Console(stderr=True, force_terminal=True if force else None, highlight=False)
         self._live = Live(self, console=console, refresh_per_second=8, transient=False, redirect_stdout=False)
-        self._live.start()
+        self._shown = False  # drawn from the run's start: a run refused before it starts draws nothing
 
     # -- an observer of the run's events (called on the runtime's loop thread) --------------------
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("kind")
+        start = False
         with self._lock:
             if kind == "run_started":
                 self.run_id = str(event.get("run_id") or "")
                 self.total = int(event.get("steps") or 0)
                 self.done = int(event.get("committed") or 0)
+                start, self._shown = not self._shown, True
             elif kind == "step_started":
                 self.running[str(event.get("step_id"))] = str(event.get("skill"))
             elif kind == "step_committed":
@@ -76,6 +78,8 @@ class Progress:
             elif kind == "run_ended":
                 self.ended = str(event.get("status") or "")
                 self.running.clear()
+        if start:
+            self._live.start()  # outside the lock: drawing takes it
 
     # -- what rich draws ------------------------------------------------------------------------------
     def __rich__(self) -> Any:
@@ -108,6 +112,9 @@ class Progress:
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop drawing while something else uses the terminal (an approval prompt)."""
+        if not self._shown:
+            yield
+            return
         self._live.stop()
         try:
             yield
@@ -126,8 +133,9 @@ class Progress:
         return wrapped
 
     def stop(self) -> None:
-        """Draw the last state and leave it on the screen."""
-        self._live.stop()
+        """Draw the last state and leave it on the screen (nothing when the run never started)."""
+        if self._shown:
+            self._live.stop()
 
 
 def _money(value: Decimal) -> str:

@@ -83,8 +83,10 @@ class RunSetup:
 
 
 def new_run_id() -> str:
-    """Sortable and unique: UTC time plus random hex (run ids never enter the canonical trace)."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+    """Sortable and unique: UTC time plus 48 random bits, so even thousands of runs created in one
+    second by many workers do not collide (24 bits did: ~3% a second at 1,000 runs a second).
+    Run ids never enter the canonical trace."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(6).hex()
 
 
 def refused_run(problems: list[PlanProblem], contract: ResourceContract) -> RunResult:

@@ -161,3 +161,13 @@ def test_no_progress_when_stderr_is_not_a_terminal_and_forced_with_progress(tmp_
     run_id = json.loads(aos("runs", "--json").stdout)["runs"][0]["run_id"]
     replayed = aos("replay", run_id, "--progress")
     assert replayed.returncode == 0 and f"replay {run_id}: 3/3 steps done" in replayed.stderr
+
+
+def test_a_refused_resume_leaves_only_its_error_line(tmp_path: Path) -> None:
+    """No progress line for a run that never started: the error says all there is."""
+    refused = aos("run", "--resume", "no-such-run", "--progress")
+    assert refused.returncode == 2
+    assert "steps done" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        line for line in refused.stderr.strip().splitlines() if line.startswith("aos: ")
+    ]
