@@ -57,12 +57,17 @@ def _import_dbos() -> Any:
     return dbos
 
 
-def dbos_client(store: str) -> Any:
-    """A `DBOSClient` on the store's DBOS schema (created if missing)."""
+def dbos_client(store: str, pool_size: int = 2) -> Any:
+    """A `DBOSClient` on the store's DBOS schema (created if missing), with a small pool."""
     dbos = _import_dbos()
     url, schema = dbos_target(store)
     try:
-        return dbos.DBOSClient(system_database_url=url, dbos_system_schema=schema, application_name=APP_NAME)
+        return dbos.DBOSClient(
+            system_database_url=url,
+            dbos_system_schema=schema,
+            application_name=APP_NAME,
+            system_database_pool_size=pool_size,
+        )
     except Exception as exc:  # noqa: BLE001 - DBOS's and SQLAlchemy's errors alike: one line naming the store
         text = " ".join(str(exc).split())[:300]
         raise StoreError(f"run store {safe_url(store)}: cannot open DBOS's tables ({schema}): {text}") from None

@@ -216,23 +216,30 @@ class DBOSWorker:
         from dbos import DBOS
 
         url, schema = dbos_target(self.settings.store)
-        DBOS.workflow(name=WORKFLOW_NAME)(_aos_run)
-        DBOS(
-            config={
-                "name": APP_NAME,
-                "system_database_url": url,
-                "dbos_system_schema": schema,
-                "application_version": APP_VERSION,
-                "executor_id": self.executor_id,
-                "log_level": "WARNING",
-            }
-        )
-        DBOS.launch()
-        DBOS.register_queue(
-            self.queue,
-            worker_concurrency=self.settings.concurrency,
-            polling_interval_sec=self.settings.poll_s,
-        )
+        try:
+            DBOS.workflow(name=WORKFLOW_NAME)(_aos_run)
+            DBOS(
+                config={
+                    "name": APP_NAME,
+                    "system_database_url": url,
+                    "dbos_system_schema": schema,
+                    "application_version": APP_VERSION,
+                    "executor_id": self.executor_id,
+                    "log_level": "WARNING",
+                    # DBOS's connections: dequeues and workflow states (its default of 20 per process
+                    # would exhaust a server's 100 connections with a few workers)
+                    "sys_db_pool_size": min(20, 4 + self.settings.concurrency // 2),
+                }
+            )
+            DBOS.launch()
+            DBOS.register_queue(
+                self.queue,
+                worker_concurrency=self.settings.concurrency,
+                polling_interval_sec=self.settings.poll_s,
+            )
+        except Exception as exc:  # noqa: BLE001 - DBOS's and SQLAlchemy's errors alike: one line naming the store
+            text = " ".join(str(exc).split())[:300]
+            raise StoreError(f"run store {self.db.location}: cannot start DBOS ({schema}): {text}") from None
 
     async def serve(self, metrics_port: int | None = None) -> None:
         global _WORKER  # noqa: PLW0603 - DBOS calls a registered function, which finds the worker here
@@ -305,4 +312,7 @@ def run_worker(settings: ServerSettings, queue: str, metrics_port: int | None = 
     except (StoreError, ValueError) as exc:
         print(f"aos: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - anything else, in one line: the runs it held go on elsewhere
+        print(f"aos: aos worker stopped: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+        return 1
     return 0

@@ -39,10 +39,16 @@ def _post(params: Any, ctx: Any) -> dict[str, Any]:
     return {"posted": getattr(params, "tag", "-")}
 
 
+def _wipe(params: Any, ctx: Any) -> dict[str, Any]:
+    _log("wipe", params)
+    return {"wiped": True}
+
+
 plugin = FakePlugin(
     name="scale-test-skills",
     skills=[
         fake_skill("count", _count, blocking=True, timeout_ms=60_000, deterministic=False),
+        fake_skill("wipe", _wipe, side_effects=SideEffect.DESTRUCTIVE, idempotent=False),  # asks for approval
         fake_skill(
             "post",
             _post,

@@ -81,6 +81,19 @@ def test_serve_on_postgresql_accepts_and_workers_execute(cluster: Any) -> None:
             assert [c[0] for c in one.calls()] == ["count", "count"]  # the run ran once
             assert client.post(f"/v1/runs/{run_id}/replay").json()["matched"] is True
             assert client.get("/readyz").json()["queued"] == 0
+
+            # an approval decided after the run's first workflow ended queues it again (a fresh workflow id)
+            gated = plan(step("a", "count"), step("b", "wipe", after=("a",)), step("c", "count", after=("b",)))
+            gated_id = client.post("/v1/runs", json={"plan": gated}).json()["run_id"]
+            while client.get(f"/v1/runs/{gated_id}").json()["status"] != "waiting_approval":
+                assert time.monotonic() < deadline + 60
+                time.sleep(0.1)
+            assert client.post(f"/v1/runs/{gated_id}/approvals/b", json={"approve": True}).status_code == 202
+            while (view := client.get(f"/v1/runs/{gated_id}").json())["status"] != "completed":
+                assert time.monotonic() < deadline + 120, view
+                time.sleep(0.1)
+            workflows = one.client.list_workflows(workflow_id_prefix=gated_id, load_input=False, load_output=False)
+            assert sorted(w.workflow_id == gated_id for w in workflows) == [False, True]
             assert client.get("/v1/keys").json()["keys"][0]["name"] == "me"
         assert key not in (one.home / "serve.log").read_text("utf-8") + one.logs()
     finally:
