@@ -249,7 +249,8 @@ class DBOSWorker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(sig, self.drain)
         if metrics_port is not None:
-            start_metrics_server(metrics_port, store=self.runtime.store)
+            exposed = start_metrics_server(metrics_port, store=self.runtime.store)
+            log.info("metrics on http://127.0.0.1:%d/metrics", exposed.server_port)
             worker_heartbeat()
         await asyncio.to_thread(self.beat)  # known alive before taking anything
         beats = threading.Thread(target=self._beats, args=(metrics_port is not None,), daemon=True)
@@ -309,7 +310,7 @@ def run_worker(settings: ServerSettings, queue: str, metrics_port: int | None = 
     logging.getLogger("dbos").setLevel(logging.WARNING)  # DBOS's start-up chatter; its warnings stay
     try:
         asyncio.run(_main(settings, queue, metrics_port))
-    except (StoreError, ValueError) as exc:
+    except (StoreError, ValueError, OSError) as exc:
         print(f"aos: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - anything else, in one line: the runs it held go on elsewhere

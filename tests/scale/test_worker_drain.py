@@ -1,14 +1,17 @@
 """A worker SIGTERMed mid-run drains within its deadline and exits 0: a step in flight that
 finishes in time is committed, and the run is handed back (queued again) so another worker goes
 on from there without redoing it; a step that outlasts the deadline is interrupted, and the next
-worker repeats it (idempotent) under the resume rules."""
+worker repeats it (idempotent) under the resume rules. (The first worker also serves its metrics:
+`aos_worker_up` is 1 while it works.)"""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from typing import Any
 
+import httpx
 from cluster import Cluster, plan, step
 
 
@@ -28,7 +31,11 @@ def _running(one: Cluster, run_id: str, timeout: float = 60) -> None:
 
 def test_a_drained_worker_commits_its_step_in_flight_and_hands_the_run_back(cluster: Any) -> None:
     one: Cluster = cluster("--lease", "5", "--drain-timeout", "30")
-    (first,) = one.start(1)
+    (first,) = one.start(1, "--metrics-port", "0")
+    port = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", first.log())
+    assert port is not None, first.log()
+    scraped = httpx.get(f"http://127.0.0.1:{port.group(1)}/metrics", timeout=10).text
+    assert re.search(r"^aos_worker_up(\{[^}]*\})? 1\.0$", scraped, re.MULTILINE), scraped[:2000]
     body = plan(step("slow", "count", ms=1500), step("next", "count", after=("slow",)))
     (run_id,) = one.submit(body, 1)
     _running(one, run_id)
