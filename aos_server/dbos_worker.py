@@ -115,6 +115,7 @@ class DBOSWorker:
 
     async def _run(self, run_id: str, options: dict[str, Any]) -> str:
         seen: tuple[str | None, float | None] | None = None
+        again = True  # one more resume for an approval decided meanwhile
         while True:
             try:
                 status = self.runtime.store.load_run(run_id).status
@@ -149,7 +150,17 @@ class DBOSWorker:
             elif result.status == "interrupted" and self.draining.is_set():
                 self.hand_back(run_id)
                 return "handed_back"
+            elif result.status == "waiting_approval" and again and not self.draining.is_set() and self._decided(run_id):
+                again = False
+                continue  # decided while this worker held the run (that workflow found it busy): go on
             return str(result.status)
+
+    def _decided(self, run_id: str) -> bool:
+        stored = self.runtime.store.load_run(run_id)
+        return any(
+            a["decision"] is not None and a["step_id"] not in stored.trace.steps
+            for a in self.runtime.store.approvals(run_id)
+        )
 
     def _holder(self, run_id: str) -> tuple[str | None, float | None] | None:
         stored = self.runtime.store.load_run(run_id)
