@@ -191,21 +191,33 @@ class DBOSWorker:
                     (now - self.settings.lease_s, self.executor_id),
                 ).fetchall()
             ]
-        recovered = []
+        recovered: list[str] = []
         for executor in dead:
-            pending = self.client.list_workflows(
-                status="PENDING", executor_id=executor, load_input=False, load_output=False
-            )
-            for workflow in pending:
-                self.client.resume_workflow(workflow.workflow_id, queue_name=self.queue)
-                recovered.append(workflow.workflow_id)
-            log.warning(
-                "worker %s is gone (no heartbeat for %g s); its runs queued again: %s",
-                executor,
-                self.settings.lease_s,
-                ", ".join(w.workflow_id for w in pending) or "none",
-            )
+            try:
+                recovered += self._recover(executor)
+            except Exception as exc:  # noqa: BLE001 - its row comes back, gone: the next beat tries again
+                log.warning("worker %s is gone; its runs not queued again yet: %s", executor, str(exc)[:300])
+                with self.db.writing("record a worker's exit") as db:
+                    db.execute(
+                        "INSERT INTO server_workers VALUES (?,'',0,?,0,0) ON CONFLICT DO NOTHING",
+                        (executor, self.queue),
+                    )
         return recovered
+
+    def _recover(self, executor: str) -> list[str]:
+        """Put the unfinished workflows of a dead worker back in their queues."""
+        pending = self.client.list_workflows(
+            status="PENDING", executor_id=executor, load_input=False, load_output=False
+        )
+        for workflow in pending:
+            self.client.resume_workflow(workflow.workflow_id, queue_name=workflow.queue_name or self.queue)
+        log.warning(
+            "worker %s is gone (no heartbeat for %g s); its runs queued again: %s",
+            executor,
+            self.settings.lease_s,
+            ", ".join(w.workflow_id for w in pending) or "none",
+        )
+        return [w.workflow_id for w in pending]
 
     def _beats(self, metrics: bool) -> None:
         every = max(0.2, self.settings.lease_s / 3)

@@ -28,7 +28,7 @@ from aos_core import (
     StructuredOutcome,
 )
 from aos_server.auth import Authenticator, Principal
-from aos_server.db import ServerDatabase, open_database
+from aos_server.db import ServerDatabase, is_postgres, open_database
 from aos_server.errors import ApiError
 from aos_server.keys import KeyStore
 from aos_server.models import (
@@ -68,7 +68,8 @@ class Service:
     def __init__(self, runtime: Runtime, settings: ServerSettings, db: ServerDatabase | None = None) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.db = db or open_database(settings.store)
+        location = runtime.store.location  # opening the store creates the core's schema before the server's
+        self.db = db or open_database(settings.store if is_postgres(settings.store) else location)
         self.keys = KeyStore(self.db)
         self.records = RunRecords(self.db)
         self.queue = open_queue(self.db, settings.store)
