@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from aos_core.cli.io import emit, fail, fail_with, read_json_arg, render_outcome, show_money, table
+from aos_core.cli.io import emit, emit_text, fail, fail_with, read_json_arg, render_outcome, show_money, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
 from aos_core.cli.running import interrupted_run, preflight_refusal, running, shown_contract
 
@@ -148,7 +149,7 @@ def run(
         raise click.UsageError("--repeat-in-flight and --abandon-in-flight go with --resume RUN")
     from aos_core.cli.records import note_cost_warnings
 
-    document = _read_plan(plan_path) if plan_path is not None else None
+    document = _parsed(_read_plan(plan_path)) if plan_path is not None else None
     with build_runtime(**options) as runtime:
         if document is not None and not skip_preflight:
             refusal = preflight_refusal(runtime, document, plan_path or "-")
@@ -158,15 +159,16 @@ def run(
                 fail_with(refused, message, data=data)
         with running(runtime, progress, as_json, "run") as watch:
             try:
-                result = runtime.run(
+                ran = runtime.run(
                     document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon, on_event=watch
-                ).model_dump(mode="json")
+                )
             except KeyboardInterrupt:
                 watch.stop()
                 interrupted_run(runtime, watch.run_id or resume)
-    warned = note_cost_warnings(result["outcomes"].values())
+    result = _as_json(ran)
+    warned = note_cost_warnings(result["outcomes"][k] for k, o in ran.outcomes.items() if o.cost_warning)
     if as_json:
-        emit(result)
+        emit_text(ran.model_dump_json())
     else:
         click.echo(_render_run(result))
         if warned:
@@ -283,7 +285,7 @@ def replay(source: str, plan_path: str | None, progress: bool | None, as_json: b
     document = _read_plan(plan_path) if plan_path else None
     with build_runtime(**options) as runtime, running(runtime, progress, as_json, "replay") as watch:
         try:
-            result = runtime.replay(source, plan=document, on_event=watch).model_dump(mode="json")
+            replayed = runtime.replay(source, plan=document, on_event=watch)
         except KeyboardInterrupt:
             watch.stop()
             code = signal_exit()
@@ -295,8 +297,9 @@ def replay(source: str, plan_path: str | None, progress: bool | None, as_json: b
             )
         except TraceError as exc:
             raise TraceError(_not_a_trace(source) or str(exc)) from None
+    result = _as_json(replayed)
     if as_json:
-        emit(result)
+        emit_text(replayed.model_dump_json())
     elif result["matched"]:
         click.echo(
             f"replay matched: {len(result['outcomes'])} step(s), {len(result['reexecuted'])} re-executed, "
@@ -359,6 +362,45 @@ def _render_simulation(report: dict[str, Any], contract: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _parsed(document: Any) -> Any:
+    """The plan as a `Plan`, parsed once for the preflight and the run (a large plan's JSON is not
+    kept beside it); a document that does not parse goes on as it is, for the run to refuse with
+    every problem named."""
+    from pydantic import ValidationError
+
+    from aos_core.contracts.plan import Plan
+
+    try:
+        return Plan.model_validate(document)
+    except ValidationError:
+        return document
+
+
+class _Outcomes(Mapping[str, dict[str, Any]]):
+    """A run's outcomes as JSON, each converted when read: a 100,000-step run never has all of
+    them as JSON at once beside the models (bench case 6)."""
+
+    def __init__(self, models: Mapping[str, Any]) -> None:
+        self.models = models
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        outcome: dict[str, Any] = self.models[step_id].model_dump(mode="json")
+        return outcome
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+
+def _as_json(ran: Any) -> dict[str, Any]:
+    """A `RunResult` as JSON data, its outcomes converted as they are read."""
+    data: dict[str, Any] = ran.model_dump(mode="json", exclude={"outcomes"})
+    data["outcomes"] = _Outcomes(ran.outcomes)
+    return data
+
+
 def _render_run(result: dict[str, Any]) -> str:
     """One line per step (a failure's message is printed once, on stderr), then the run's totals."""
     if result["error"] and not result["run_id"]:
@@ -387,9 +429,8 @@ def _render_run(result: dict[str, Any]) -> str:
         lines.append(
             f"not run again (in flight when it stopped, not safe to repeat): {', '.join(result['not_repeated'])}"
         )
-    if result["ok"]:
-        lines.append(f"output of the last step ({list(result['outcomes'])[-1]}):" if result["outcomes"] else "")
-        if result["outcomes"]:
-            last = list(result["outcomes"].values())[-1]
-            lines.append(json.dumps(last["output"], indent=2, ensure_ascii=False))
+    if result["ok"] and result["outcomes"]:
+        last = list(result["outcomes"])[-1]
+        lines.append(f"output of the last step ({last}):")
+        lines.append(json.dumps(result["outcomes"][last]["output"], indent=2, ensure_ascii=False))
     return "\n".join(line for line in lines if line)
