@@ -142,7 +142,7 @@ def create_app(service: Service | None) -> FastAPI:
             return error_response(
                 ApiError(404, ErrorCode.NOT_FOUND, "metrics are off; start the server without --no-metrics")
             )
-        from aos_core.observability.exposition import render_metrics
+        from aos_core import render_metrics
 
         await run_in_threadpool(service.watch_budgets)
         body, content_type = await run_in_threadpool(

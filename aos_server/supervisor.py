@@ -96,7 +96,7 @@ class Supervisor:
         """Mark what a dead worker was running `interrupted`; hand back what it had not started."""
         marked, returned = [], []
         if self.settings.metrics:
-            from aos_core.observability.exposition import mark_process_dead
+            from aos_core import mark_process_dead
 
             mark_process_dead(pid)  # its live gauges (up, in flight) go with it
         for run_id in self.queue.claimed_by(str(pid)):

@@ -91,7 +91,7 @@ class Worker:
         """`aos_worker_up` and the time of the last beat, once per turn of the loop (at least every
         `poll_s`), for the server's `/metrics` and the alert on no live worker."""
         if self.settings.metrics:
-            from aos_core.observability.exposition import worker_heartbeat
+            from aos_core import worker_heartbeat
 
             worker_heartbeat(alive)
 
