@@ -17,7 +17,7 @@ from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.credentials import cross_origin_headers, redact_headers, safe_url
 from aos_skill_http.errors import status_error, translating
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
-from aos_skill_http.transport import Clients, Pooled, ReadBody, backend_from, httpx
+from aos_skill_http.transport import Clients, Pooled, ReadBody, httpx
 
 __all__ = ["RESOURCE_KEY", "perform"]
 
@@ -148,14 +148,15 @@ def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
 
 
 def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
-    """This runtime's pooled client for the call's network policy, on the configured engine."""
-    try:
-        backend = backend_from(ctx.config)
-    except ValueError as exc:
+    """This runtime's pooled client for the call's network policy."""
+    if "backend" in ctx.config:
         raise SkillError(
-            ErrorCode.INVALID_INPUT, str(exc), details={"rule": "skills.http_call.backend", "field": "backend"}
-        ) from exc
-    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver, backend))
+            ErrorCode.INVALID_INPUT,
+            f"skills.http_call.backend is set ({ctx.config['backend']!r}), but http_call has one engine "
+            "(aiohttp) and no such setting any more; remove the key from the configuration",
+            details={"rule": "skills.http_call.backend", "field": "backend"},
+        )
+    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver))
     try:
         return clients.get(ctx.policy.network)
     except ValueError as exc:  # a malformed allow entry or environment proxy URL

@@ -1,22 +1,17 @@
-"""The seam: the httpx programming model on top, and the engine that moves the bytes underneath.
+"""The seam: the httpx programming model on top, and the one engine that moves the bytes underneath.
 
 Everything else in this package uses the httpx API through the `httpx` name exported here
-(`httpx2`, pydantic's maintained continuation of httpx). Underneath runs one of two engines,
-chosen by `skills.http_call.backend` in the runtime configuration:
-
-* `aiohttp` (the default, the faster by measurement; see docs/performance.md): an httpx2
-  transport over an aiohttp `ClientSession` (`engine_aiohttp.py`);
-* `httpx2`: httpx2's own connection pool, httpcore2 (`engine_httpcore.py`).
-
-Both connect only through `AddressGuard` (`connect.py`). Imported lazily, from `execute`: it
-imports httpx2, and the engine module imports its library.
+(`httpx2`, pydantic's maintained continuation of httpx). Underneath runs one engine, an httpx2
+transport over an aiohttp `ClientSession` (`engine_aiohttp.py`), which connects only through
+`AddressGuard` (`connect.py`). One engine only: each one is more surface the address policy
+must guard. Imported lazily, from `execute`: it imports httpx2, and the engine imports aiohttp.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Literal, get_args
+from typing import Any
 
 import httpx2 as httpx  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
 
@@ -26,38 +21,15 @@ from aos_skill_http.addresses import AllowList
 from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.proxies import Proxies
 
-__all__ = [
-    "BACKENDS",
-    "DEFAULT_BACKEND",
-    "Backend",
-    "Clients",
-    "Pooled",
-    "ReadBody",
-    "backend_from",
-    "httpx",
-    "new_client",
-    "new_transport",
-]
+__all__ = ["Clients", "Pooled", "ReadBody", "httpx", "new_client", "new_transport"]
 
 USER_AGENT = f"aos-skill-http/{__version__}"
-Backend = Literal["aiohttp", "httpx2"]
-BACKENDS: tuple[Backend, ...] = get_args(Backend)
-DEFAULT_BACKEND: Backend = "aiohttp"
 Transport = httpx.AsyncBaseTransport
 # No per-phase timeouts: the whole call runs under one deadline (`asyncio.timeout`).
 _EXTENSIONS: dict[str, Any] = {"timeout": {"connect": None, "read": None, "write": None, "pool": None}}
 _BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _EMPTY = httpx.ByteStream(b"")
 _HOSTS_REMEMBERED = 256
-
-
-def backend_from(config: Mapping[str, Any]) -> Backend:
-    """The engine `skills.http_call.backend` names (default `DEFAULT_BACKEND`); `ValueError` for another."""
-    name = config.get("backend", DEFAULT_BACKEND)
-    for backend in BACKENDS:
-        if name == backend:
-            return backend
-    raise ValueError(f"skills.http_call.backend is {name!r}; expected one of {', '.join(map(repr, BACKENDS))}")
 
 
 class ReadBody(httpx.AsyncByteStream):
@@ -80,26 +52,20 @@ class ReadBody(httpx.AsyncByteStream):
         return None
 
 
-def new_transport(guard: AddressGuard, proxies: Proxies | None = None, backend: Backend = DEFAULT_BACKEND) -> Transport:
+def new_transport(guard: AddressGuard, proxies: Proxies | None = None) -> Transport:
     """The engine's httpx transport: every connection it opens, direct or to a proxy, goes through `guard`."""
-    if backend == "aiohttp":
-        from aos_skill_http.engine_aiohttp import AiohttpTransport
+    from aos_skill_http.engine_aiohttp import AiohttpTransport
 
-        return AiohttpTransport(guard, proxies)
-    from aos_skill_http.engine_httpcore import GuardedTransport
-
-    return GuardedTransport(guard, proxies)
+    return AiohttpTransport(guard, proxies)
 
 
-def new_client(
-    guard: AddressGuard, trust_env_proxies: bool = False, backend: Backend = DEFAULT_BACKEND
-) -> httpx.AsyncClient:
+def new_client(guard: AddressGuard, trust_env_proxies: bool = False) -> httpx.AsyncClient:
     """A pooled client whose connections `guard` checks: no cookie jar, no automatic redirects.
 
     Proxy variables are read only with `trust_env_proxies` (and then the proxy is judged too).
     """
     proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
-    return _client(new_transport(guard, proxies, backend), trust_env_proxies)
+    return _client(new_transport(guard, proxies), trust_env_proxies)
 
 
 def _client(transport: Transport, trust_env_proxies: bool) -> httpx.AsyncClient:
@@ -127,10 +93,10 @@ class Pooled:
 
     __slots__ = ("_base", "_by_host", "client", "guard", "headers", "transport")
 
-    def __init__(self, guard: AddressGuard, trust_env_proxies: bool, backend: Backend) -> None:
+    def __init__(self, guard: AddressGuard, trust_env_proxies: bool) -> None:
         proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
         self.guard = guard
-        self.transport = new_transport(guard, proxies, backend)
+        self.transport = new_transport(guard, proxies)
         self.client = _client(self.transport, trust_env_proxies)
         self.headers = self.client.headers
         self._base = self.headers.raw
@@ -190,9 +156,8 @@ class Clients:
     `ctx.resource` keeps one `Clients` per runtime and event loop, and closes it with the runtime.
     """
 
-    def __init__(self, resolver: Resolver = system_resolver, backend: Backend = DEFAULT_BACKEND) -> None:
+    def __init__(self, resolver: Resolver = system_resolver) -> None:
         self._resolver = resolver
-        self.backend = backend
         self._clients: dict[NetworkPolicy, Pooled] = {}
         self._last: tuple[NetworkPolicy, Pooled] | None = None
 
@@ -204,7 +169,7 @@ class Clients:
         pooled = self._clients.get(network)
         if pooled is None:
             guard = AddressGuard(AllowList(network.allow), self._resolver)
-            pooled = self._clients[network] = Pooled(guard, network.trust_env_proxies, self.backend)
+            pooled = self._clients[network] = Pooled(guard, network.trust_env_proxies)
         self._last = (network, pooled)
         return pooled
 

@@ -68,12 +68,12 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
 
         return fetch, client.aclose, f"{Client.__name__}() (httpx-aiohttp transport)"
     if name == "aos-transport":
-        # The skill's pooled client on its default engine, used as a plain httpx client, without
+        # The skill's pooled client, used as a plain httpx client, without
         # the runtime and the skill: isolates their cost.
         try:
             from aos_skill_http.addresses import AllowList
             from aos_skill_http.connect import AddressGuard
-            from aos_skill_http.transport import DEFAULT_BACKEND, new_client
+            from aos_skill_http.transport import new_client
         except ImportError as exc:
             raise Unavailable(f"aos_skill_http internals changed ({exc})") from None
 
@@ -84,7 +84,7 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
             await response.aread()
             assert response.status_code == 200
 
-        shown = f"aos_skill_http.transport.new_client ({DEFAULT_BACKEND} engine, guarded), no runtime"
+        shown = "aos_skill_http.transport.new_client (guarded), no runtime"
         return fetch, client.aclose, shown
     if name == "aos-engine":
         # What the skill sends through, without the skill and the runtime: its pooled client's
@@ -92,9 +92,9 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
         try:
             from aos_skill_http.addresses import AllowList
             from aos_skill_http.connect import AddressGuard
-            from aos_skill_http.transport import DEFAULT_BACKEND, Pooled, httpx
+            from aos_skill_http.transport import Pooled, httpx
 
-            pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False, DEFAULT_BACKEND)
+            pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False)
             target = httpx.URL(url)
         except (ImportError, AttributeError, TypeError) as exc:
             raise Unavailable(f"aos_skill_http internals changed ({type(exc).__name__}: {exc})") from None
@@ -105,15 +105,13 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
             await response.aclose()
             assert response.status_code == 200
 
-        shown = f"aos_skill_http.transport.Pooled ({DEFAULT_BACKEND} engine, guarded): the skill's send path alone"
+        shown = "aos_skill_http.transport.Pooled (guarded): the skill's send path alone"
         return fetch, pooled.client.aclose, shown
-    if name in ("aos", "aos-httpx2", "aos-aiohttp"):
+    if name == "aos":
         from aos_core import AgentProfile, NetworkPolicy, Policy, Runtime
 
         profile = AgentProfile(policy=Policy(network=NetworkPolicy(allow=(f"127.0.0.1:{port}",))))
-        engine = name.partition("-")[2]
-        config = {"skills": {"http_call": {"backend": engine}}} if engine else {}
-        runtime = Runtime(profile=profile, seed=1, config=config)
+        runtime = Runtime(profile=profile, seed=1)
         params = {"url": url}
 
         async def fetch() -> None:
@@ -122,8 +120,7 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
                 raise RuntimeError(outcome.error.message if outcome.error else "failed")
             assert outcome.output["status"] == 200
 
-        shown = f"skills.http_call.backend = {engine!r}" if engine else "the default engine"
-        return fetch, runtime.aclose, f"http_call via Runtime.aexecute ({shown}), policy allows 127.0.0.1:PORT"
+        return fetch, runtime.aclose, "http_call via Runtime.aexecute, policy allows 127.0.0.1:PORT"
     raise SystemExit(f"unknown client {name!r}")
 
 
