@@ -1,19 +1,36 @@
-"""The seam: the httpx programming model on top, and the one engine that moves the bytes underneath.
+"""The seam: http_call speaks aiohttp natively, and every connection goes through `AddressGuard`.
 
-Everything else in this package uses the httpx API through the `httpx` name exported here
-(`httpx2`, pydantic's maintained continuation of httpx). Underneath runs one engine, an httpx2
-transport over an aiohttp `ClientSession` (`engine_aiohttp.py`), which connects only through
-`AddressGuard` (`connect.py`). One engine only: each one is more surface the address policy
-must guard. Imported lazily, from `execute`: it imports httpx2, and the engine imports aiohttp.
+One engine, aiohttp, and no layer over it: the skill (`call.py`) hands `Pooled.send` a method,
+a yarl URL, headers and a body, and reads the aiohttp response itself (issue 21: the httpx2
+request and response objects that wrapped each call cost more than aiohttp itself; at 64 in
+flight `http_call` went from 0.42x to the figure in docs/performance.md, "The HTTP library under
+`http_call`"). One engine only: each one is more surface the address policy must guard.
+
+Where it connects:
+
+* a host name goes to `GuardedResolver`, an aiohttp resolver that resolves it with the guard
+  and returns only addresses the guard judged, so aiohttp dials what was judged (its DNS cache
+  holds judged answers only, per session, hence per policy);
+* an IP literal never reaches a resolver in aiohttp (it is dialled as written), so `send`
+  judges it itself first, read as the C library reads it (`127.1`, `2130706433`), and the same
+  for a proxy's address; a proxied request's target is judged too, as far as this machine can
+  resolve it.
+
+The session keeps no cookies, reads no proxy variables (they come from `Proxies`, only when the
+policy says so), adds no Content-Type of its own and decodes gzip, deflate (and brotli or zstd
+when their packages are installed) as the body arrives, so the skill's size limit counts decoded
+bytes. Imported lazily, from `call.py`: it imports aiohttp.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+import socket
+from collections.abc import Mapping
 from typing import Any
 
-import httpx2 as httpx  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
+import aiohttp  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
+from aiohttp.abc import AbstractResolver, ResolveResult  # noqa: TID253 - same
+from yarl import URL
 
 from aos_core import NetworkPolicy
 from aos_skill_http import __version__
@@ -21,133 +38,113 @@ from aos_skill_http.addresses import AllowList
 from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.proxies import Proxies
 
-__all__ = ["Clients", "Pooled", "ReadBody", "httpx", "new_client", "new_transport"]
+__all__ = ["USER_AGENT", "Clients", "GuardedResolver", "Pooled", "Response"]
 
 USER_AGENT = f"aos-skill-http/{__version__}"
-Transport = httpx.AsyncBaseTransport
-# No per-phase timeouts: the whole call runs under one deadline (`asyncio.timeout`).
-_EXTENSIONS: dict[str, Any] = {"timeout": {"connect": None, "read": None, "write": None, "pool": None}}
-_BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-_EMPTY = httpx.ByteStream(b"")
-_HOSTS_REMEMBERED = 256
+Response = aiohttp.ClientResponse
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_TIMEOUT = aiohttp.ClientTimeout()  # the whole call runs under one deadline (`asyncio.timeout`)
 
 
-class ReadBody(httpx.AsyncByteStream):
-    """A response body its engine has already read in full (small and not content-encoded).
+class GuardedResolver(AbstractResolver):
+    """An aiohttp resolver that answers only with addresses the guard allowed (else raises its refusal)."""
 
-    The skill takes `body` as it is instead of iterating the stream; any other httpx code
-    iterates it like any stream.
-    """
+    def __init__(self, guard: AddressGuard) -> None:
+        self.guard = guard
 
-    __slots__ = ("body",)
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        addresses = await self.guard.resolve(host, port)
+        return [
+            {
+                "hostname": host,
+                "host": str(address),
+                "port": port,
+                "family": socket.AF_INET if address.version == 4 else socket.AF_INET6,
+                "proto": 0,
+                "flags": 0,
+            }
+            for address in addresses
+        ]
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self.body:
-            yield self.body
-
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         return None
 
 
-def new_transport(guard: AddressGuard, proxies: Proxies | None = None) -> Transport:
-    """The engine's httpx transport: every connection it opens, direct or to a proxy, goes through `guard`."""
-    from aos_skill_http.engine_aiohttp import AiohttpTransport
-
-    return AiohttpTransport(guard, proxies)
+def _host_port(url: URL) -> tuple[str, int]:
+    return url.raw_host or "", url.port or _DEFAULT_PORTS.get(url.scheme, 80)
 
 
-def new_client(guard: AddressGuard, trust_env_proxies: bool = False) -> httpx.AsyncClient:
-    """A pooled client whose connections `guard` checks: no cookie jar, no automatic redirects.
-
-    Proxy variables are read only with `trust_env_proxies` (and then the proxy is judged too).
-    """
-    proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
-    return _client(new_transport(guard, proxies), trust_env_proxies)
-
-
-def _client(transport: Transport, trust_env_proxies: bool) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport,
-        trust_env=trust_env_proxies,
-        follow_redirects=False,  # followed one hop at a time by the skill, each hop checked
-        cookies=_no_cookies(),
-        headers={"user-agent": USER_AGENT},
-    )
-
-
-def _no_cookies() -> CookieJar:
-    """A jar that keeps nothing: a shared client must not carry one call's cookies into the next."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+def _proxy_url(proxy: str) -> tuple[URL, dict[str, str] | None]:
+    """The proxy URL without its credentials, and the header carrying them; `ValueError` for what aiohttp cannot use."""
+    parsed = URL(proxy)
+    if parsed.scheme != "http" or not parsed.raw_host:
+        raise ValueError(f"proxy {parsed.with_password(None)!s}: http_call supports http:// proxies only")
+    headers = None
+    if parsed.user is not None:
+        headers = {"Proxy-Authorization": aiohttp.BasicAuth(parsed.user, parsed.password or "").encode()}
+    return parsed.with_user(None), headers
 
 
 class Pooled:
-    """The pooled client of one network policy, as the skill drives it.
+    """The pooled aiohttp session of one network policy, and the guard its every connection goes through.
 
-    `client` is an ordinary httpx `AsyncClient` over the engine's transport. The skill follows
-    redirects, sends no cookies and sets the Authorization of URL credentials itself, hop by
-    hop, so it sends each request straight through `transport`, with the client's headers.
+    The session is made on first use (it binds to the running event loop). Proxies must be http://
+    (what aiohttp supports); `ValueError` for another, when the client is built.
     """
 
-    __slots__ = ("_base", "_by_host", "client", "guard", "headers", "transport")
+    __slots__ = ("_proxies", "_proxy_urls", "_session", "guard")
 
-    def __init__(self, guard: AddressGuard, trust_env_proxies: bool) -> None:
-        proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+    def __init__(self, guard: AddressGuard, trust_env_proxies: bool = False) -> None:
         self.guard = guard
-        self.transport = new_transport(guard, proxies)
-        self.client = _client(self.transport, trust_env_proxies)
-        self.headers = self.client.headers
-        self._base = self.headers.raw
-        self._by_host: dict[bytes, httpx.Headers] = {}  # Host -> the headers of a request that adds none
+        self._proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+        self._proxy_urls: dict[str, tuple[URL, dict[str, str] | None]] = {}
+        for proxy in (self._proxies.http, self._proxies.https):
+            if proxy is not None and proxy not in self._proxy_urls:
+                self._proxy_urls[proxy] = _proxy_url(proxy)
+        self._session: aiohttp.ClientSession | None = None
 
-    def request(
-        self, method: str, url: httpx.URL, headers: Mapping[str, str], json: Any, content: str | None
-    ) -> httpx.Request:
-        """The request the client would build: its headers, then `headers`; no per-phase timeouts
-        (the whole call runs under one deadline); Basic auth from credentials in the URL."""
-        request = None
-        if json is None and content is None and method in _BODILESS:
-            request = self._bodiless(method, url, headers)
-        if request is None:
-            merged = httpx.Headers(self.headers)
-            merged.update(headers)
-            request = httpx.Request(method, url, headers=merged, json=json, content=content, extensions=_EXTENSIONS)
-        if url.userinfo:
-            next(httpx.BasicAuth(url.username, url.password).sync_auth_flow(request))  # sets Authorization
-        return request
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self.guard), limit=100, limit_per_host=0, keepalive_timeout=5.0
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie carries over from one call to the next
+            trust_env=False,  # proxies come from `Proxies`, and only when the policy says so
+            timeout=_NO_TIMEOUT,
+            skip_auto_headers=("Content-Type",),  # a raw body goes without one unless the caller sets it
+        )
 
-    def _bodiless(self, method: str, url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request | None:
-        """A request without a body, its headers laid out as httpx would (Host, the client's, then
-        `headers`, replacing any of the client's by name), without httpx's content negotiation
-        machinery; None when a header is not ASCII (left to httpx)."""
-        host = url.netloc
-        if not headers:
-            laid_out = self._by_host.get(host)
-            if laid_out is None:
-                if len(self._by_host) >= _HOSTS_REMEMBERED:
-                    self._by_host.clear()
-                laid_out = self._by_host[host] = httpx.Headers([(b"Host", host), *self._base], encoding="ascii")
-            return self._new(method, url, laid_out)
-        try:
-            extra = [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
-        except UnicodeEncodeError:
-            return None
-        names = {name.lower() for name, _ in extra}
-        raw = [pair for pair in [(b"Host", host), *self._base] if pair[0].lower() not in names]
-        return self._new(method, url, httpx.Headers(raw + extra, encoding="ascii"))
+    async def send(self, method: str, url: URL, headers: Mapping[str, str], body: bytes | None) -> Response:
+        """Send one request (no redirect followed, no credentials taken from the URL: the skill does both).
 
-    @staticmethod
-    def _new(method: str, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
-        request = httpx.Request(method, url, headers=headers, stream=_EMPTY, extensions=_EXTENSIONS)
-        request.read()  # b"": the content is known, as for any request httpx builds
-        return request
+        The response's body is left to read; `release()` it after (the connection is kept only if it was read).
+        """
+        session = self._session
+        if session is None:
+            session = self._session = self._new_session()
+        host, port = _host_port(url)
+        proxy_url = self._proxies.for_url(url.scheme, url.host or "") if self._proxies else None
+        if proxy_url is None:
+            self.guard.check_fixed(host, port)  # an IP literal is dialled as written: judge it here
+            return await session.request(
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=_NO_TIMEOUT
+            )
+        proxy, proxy_headers = self._proxy_urls[proxy_url]
+        self.guard.check_fixed(*_host_port(proxy))
+        await self.guard.check_proxied(host, port)
+        extra: dict[str, Any] = {"proxy": proxy}
+        if proxy_headers is not None:
+            extra["proxy_headers"] = proxy_headers
+        return await session.request(
+            method, url, headers=headers, data=body, allow_redirects=False, timeout=_NO_TIMEOUT, **extra
+        )
 
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        response = await self.transport.handle_async_request(request)
-        response.request = request
-        return response
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 class Clients:
@@ -176,4 +173,4 @@ class Clients:
     async def aclose(self) -> None:
         pooled, self._clients, self._last = list(self._clients.values()), {}, None
         for each in pooled:
-            await each.client.aclose()
+            await each.aclose()

@@ -13,8 +13,7 @@ Clients (`--clients`):
   reaches into aos_skill_http's internals, and reports itself unavailable when they change;
 - `aiohttp`: a raw `aiohttp.ClientSession` (the reference of issue 21);
 - `httpx`, `httpx2`: raw `AsyncClient`s, as peers.
-More on request: `aos-transport` (the skill's pooled client used as a plain httpx client),
-`httpx-aiohttp`, `httpx2-aiohttp`.
+More on request: `httpx-aiohttp`, `httpx2-aiohttp`.
 """
 
 from __future__ import annotations

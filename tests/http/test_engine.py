@@ -9,7 +9,7 @@ pre-check, so the refusals below come from the connection itself.
 from __future__ import annotations
 
 import asyncio
-import json
+import base64
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -60,29 +60,24 @@ def test_the_engine_takes_http_proxies_only(make_runtime: MakeRuntime, monkeypat
 
 
 def _send(url: str, allow: tuple[str, ...] = (), resolver: Any = None) -> int:
-    """One GET through the transport alone (no skill, so no URL pre-check); the status."""
+    """One GET through the seam alone (`Pooled.send`: no skill, so no URL pre-check); the status."""
+    from yarl import URL
+
     from aos_skill_http.addresses import AllowList
     from aos_skill_http.connect import AddressGuard, system_resolver
-    from aos_skill_http.transport import new_transport
+    from aos_skill_http.transport import Pooled
 
     async def main() -> int:
-        guard = AddressGuard(AllowList(allow), resolver or system_resolver)
-        transport = new_transport(guard)
+        pooled = Pooled(AddressGuard(AllowList(allow), resolver or system_resolver))
         try:
-            response = await transport.handle_async_request(_request(url))
-            await response.aread()
-            await response.aclose()
-            return response.status_code
+            response = await pooled.send("GET", URL(url), {"User-Agent": "test"}, None)
+            await response.read()
+            response.release()
+            return response.status
         finally:
-            await transport.aclose()
+            await pooled.aclose()
 
     return asyncio.run(main())
-
-
-def _request(url: str) -> Any:
-    from aos_skill_http.transport import httpx
-
-    return httpx.Request("GET", url, headers={"user-agent": "test"})
 
 
 @pytest.mark.parametrize("spelling", ["127.0.0.1", "[::ffff:127.0.0.1]", "localhost", "app.localhost."])
@@ -113,8 +108,8 @@ def test_the_transport_dials_only_what_the_guard_judged(
 def test_the_aiohttp_resolver_answers_with_judged_addresses_only(resolver_from: ResolverFrom) -> None:
     from aos_skill_http.addresses import AllowList
     from aos_skill_http.connect import AddressGuard
-    from aos_skill_http.engine_aiohttp import GuardedResolver
     from aos_skill_http.errors import AddressRefused
+    from aos_skill_http.transport import GuardedResolver
 
     names = resolver_from({"two.example": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]})
     guard = AddressGuard(AllowList(("10.0.0.0/8",)), names)
@@ -128,26 +123,26 @@ def test_the_aiohttp_resolver_answers_with_judged_addresses_only(resolver_from: 
         asyncio.run(GuardedResolver(guard).resolve("localhost", 80))
 
 
-def test_a_streamed_request_body_is_sent(httpbin: Server) -> None:
-    """Through the transport alone: a body httpx streams reaches the server whole (with a length:
-    httpbin's server refuses chunked requests)."""
-    from aos_skill_http.addresses import AllowList
-    from aos_skill_http.connect import AddressGuard
-    from aos_skill_http.transport import httpx, new_transport
+def _undecodable(environ: dict[str, Any], start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
+    return [b"this is not gzip at all"]
 
-    async def parts() -> Any:
-        for part in (b"ab", b"cd"):
-            yield part
 
-    async def main() -> Any:
-        transport = new_transport(AddressGuard(AllowList((httpbin.allow,))))
-        try:
-            request = httpx.Request("POST", httpbin("/post"), content=parts(), headers={"Content-Length": "4"})
-            response = await transport.handle_async_request(request)
-            body = json.loads(await response.aread())
-            await response.aclose()
-            return body
-        finally:
-            await transport.aclose()
+def test_a_body_that_cannot_be_decoded_is_output_validation_failed(make_runtime: MakeRuntime) -> None:
+    """aiohttp decodes as the body arrives; a body it cannot decode is the server's fault, said so."""
+    from .conftest import _serve
 
-    assert asyncio.run(main())["data"] == "abcd"
+    for server in _serve(_undecodable):
+        outcome = make_runtime(server.allow).execute("http_call", {"url": server("/")})
+        assert outcome.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED, outcome.error
+        assert "cannot be decoded" in outcome.error.message
+
+
+def test_a_large_body_streams_and_stops_at_the_limit(make_runtime: MakeRuntime, httpbin: Server) -> None:
+    """A chunked body with no length is read as it arrives and given up once past the limit."""
+    rt = make_runtime(httpbin.allow)
+    url = httpbin("/stream-bytes/100000?chunk_size=4096")  # httpbin's largest
+    whole = rt.execute("http_call", {"url": url})
+    assert whole.ok and len(base64.b64decode(whole.output["body"])) == 100_000
+    cut = rt.execute("http_call", {"url": url, "max_response_bytes": 10_000})
+    assert cut.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED and cut.error.details["limit"] == 10_000
