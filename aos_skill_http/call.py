@@ -147,10 +147,9 @@ async def _read(response: Response, limit: int, where: _Where, *, truncate: bool
         size = length
     else:
         stream = response.content
-        while size <= limit:
-            chunk = await stream.readany()
-            if not chunk:
-                break
+        while size <= limit and not stream.at_eof():
+            # a body that has all arrived is taken as it is, without waiting (most small bodies come whole)
+            chunk = stream.read_nowait() if stream.is_eof() else await stream.readany()
             chunks.append(chunk)
             size += len(chunk)
     if size <= limit:
@@ -172,14 +171,7 @@ def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
 
 def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
     """This runtime's pooled client for the call's network policy."""
-    if "backend" in ctx.config:
-        raise SkillError(
-            ErrorCode.INVALID_INPUT,
-            f"skills.http_call.backend is set ({ctx.config['backend']!r}), but http_call has one engine "
-            "(aiohttp) and no such setting any more; remove the key from the configuration",
-            details={"rule": "skills.http_call.backend", "field": "backend"},
-        )
-    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver))
+    clients = ctx.resource(RESOURCE_KEY, lambda: _clients(ctx, resolver))
     try:
         return clients.get(ctx.policy.network)
     except ValueError as exc:  # a malformed allow entry or environment proxy URL
@@ -188,6 +180,19 @@ def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
             f"the network settings are invalid: {exc}",
             details={"rule": "policy.network", "field": "policy.network"},
         ) from exc
+
+
+def _clients(ctx: SkillContext, resolver: Resolver | None) -> Clients:
+    """The runtime's pooled clients, made on its first call (so its configuration is checked then, and
+    on every call again while it is wrong: no clients are kept)."""
+    if "backend" in ctx.config:
+        raise SkillError(
+            ErrorCode.INVALID_INPUT,
+            f"skills.http_call.backend is set ({ctx.config['backend']!r}), but http_call has one engine "
+            "(aiohttp) and no such setting any more; remove the key from the configuration",
+            details={"rule": "skills.http_call.backend", "field": "backend"},
+        )
+    return Clients(resolver or system_resolver)
 
 
 async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver | None = None) -> HttpCallOutput:
