@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -83,12 +84,18 @@ def _target(url: str, field: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port or _DEFAULT_PORTS[scheme]
 
 
+# A URL already percent-encoded as RFC 3986 allows (every `%` starts an escape): sent as written,
+# as httpx did, so a signed URL's `%2F` or `%3F` is not decoded on the way (yarl would decode them).
+_ENCODED = re.compile(r"[-A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[-A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=]*)*")
+
+
 @lru_cache(maxsize=256)
 def _parse(url: str, field: str) -> tuple[URL, str | None]:
-    """The URL to send (yarl's reading, without user-info) and the Basic Authorization its
-    credentials make, or None; remembered like `_target` (yarl URLs are immutable, so shared)."""
+    """The URL to send (without user-info) and the Basic Authorization its credentials make, or
+    None; remembered like `_target` (yarl URLs are immutable, so shared). A URL that is already
+    encoded goes as written; another (spaces, non-ASCII) is encoded by yarl."""
     try:
-        parsed = URL(url)
+        parsed = URL(url, encoded=True) if _ENCODED.fullmatch(url) else URL(url)
     except (ValueError, TypeError):  # its text may quote the user-info (a password): never shown
         raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL", field=field) from None
     if parsed.raw_user is None and parsed.raw_password is None:

@@ -146,3 +146,22 @@ def test_a_large_body_streams_and_stops_at_the_limit(make_runtime: MakeRuntime, 
     assert whole.ok and len(base64.b64decode(whole.output["body"])) == 100_000
     cut = rt.execute("http_call", {"url": url, "max_response_bytes": 10_000})
     assert cut.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED and cut.error.details["limit"] == 10_000
+
+
+def _request_target(environ: dict[str, Any], start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["REQUEST_URI"].encode()]
+
+
+def test_an_encoded_url_is_sent_as_written(make_runtime: MakeRuntime) -> None:
+    """A signed URL's escapes (`%2F`, `%3F`, `%2B`) reach the server as written; `params` are encoded
+    as `urlencode` does; a URL with a space or non-ASCII text is encoded first."""
+    from .conftest import _serve
+
+    for server in _serve(_request_target):
+        rt = make_runtime(server.allow)
+        signed = "/o?sig=a%2Bb%2Fc%3D&next=%3Fx"
+        assert rt.execute("http_call", {"url": server(signed)}).output["body"] == signed
+        added = rt.execute("http_call", {"url": server("/o?a=1"), "params": {"k": "a/b c", "on": True}})
+        assert added.output["body"] == "/o?a=1&k=a%2Fb+c&on=true"
+        assert rt.execute("http_call", {"url": server("/caf\u00e9")}).output["body"] == "/caf%C3%A9"
