@@ -46,4 +46,3 @@ def _bypassed(host: str, no_proxy: str) -> bool:
         if name == "*" or (name and (host == name or host.endswith("." + name))):
             return True
     return False
-

@@ -165,3 +165,18 @@ def test_an_encoded_url_is_sent_as_written(make_runtime: MakeRuntime) -> None:
         added = rt.execute("http_call", {"url": server("/o?a=1"), "params": {"k": "a/b c", "on": True}})
         assert added.output["body"] == "/o?a=1&k=a%2Fb+c&on=true"
         assert rt.execute("http_call", {"url": server("/caf\u00e9")}).output["body"] == "/caf%C3%A9"
+
+
+def _latin1_header(environ: dict[str, Any], start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Name", "caf\u00e9")])  # sent as Latin-1
+    return [b"ok"]
+
+
+def test_a_header_beyond_ascii_is_read_as_text(make_runtime: MakeRuntime) -> None:
+    """A Latin-1 header value comes back as text (aiohttp would keep its byte as a lone surrogate)."""
+    from .conftest import _serve
+
+    for server in _serve(_latin1_header):
+        outcome = make_runtime(server.allow).execute("http_call", {"url": server("/")})
+        assert outcome.ok, outcome.error
+        assert outcome.output["headers"]["x-name"] == "caf\u00e9"
