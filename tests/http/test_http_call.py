@@ -279,6 +279,7 @@ def test_delay_past_the_timeout_is_timeout(call: Call, make_runtime: MakeRuntime
     assert outcome.error.code == ErrorCode.TIMEOUT
     assert outcome.error.retryable
     assert outcome.error.details["timeout_ms"] == 250
+    assert outcome.error.details["url"] == httpbin("/delay/3")  # the skill's own deadline, shorter than the call's
 
 
 def test_the_call_deadline_bounds_the_timeout(call: Call, make_runtime: MakeRuntime, httpbin: Server) -> None:
