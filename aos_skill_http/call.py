@@ -174,8 +174,10 @@ async def _read(response: Response, limit: int, where: _Where, *, truncate: bool
 
 
 def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
-    limits = [limit for limit in (params.timeout_ms, ctx.deadline_ms) if limit is not None]
-    return max(1, int(min(limits))) if limits else DEFAULT_TIMEOUT_MS
+    own, deadline = params.timeout_ms, ctx.deadline_ms
+    if deadline is None:
+        return DEFAULT_TIMEOUT_MS if own is None else max(1, own)
+    return max(1, int(deadline if own is None or own >= deadline else own))
 
 
 def _deadline(params: HttpCallInput, ctx: SkillContext, limit_ms: int) -> AbstractAsyncContextManager[Any]:

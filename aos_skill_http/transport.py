@@ -96,11 +96,12 @@ class Pooled:
     (what aiohttp supports); `ValueError` for another, when the client is built.
     """
 
-    __slots__ = ("_proxies", "_proxy_urls", "_session", "guard")
+    __slots__ = ("_proxied", "_proxies", "_proxy_urls", "_session", "guard")
 
     def __init__(self, guard: AddressGuard, trust_env_proxies: bool = False) -> None:
         self.guard = guard
         self._proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+        self._proxied = bool(self._proxies)
         self._proxy_urls: dict[str, tuple[URL, dict[str, str] | None]] = {}
         for proxy in (self._proxies.http, self._proxies.https):
             if proxy is not None and proxy not in self._proxy_urls:
@@ -129,7 +130,7 @@ class Pooled:
         if session is None:
             session = self._session = self._new_session()
         host, port = _host_port(url)
-        proxy_url = self._proxies.for_url(url.scheme, url.host or "") if self._proxies else None
+        proxy_url = self._proxies.for_url(url.scheme, url.host or "") if self._proxied else None
         if proxy_url is None:
             self.guard.check_fixed(host, port)  # an IP literal is dialled as written: judge it here
             return await session.request(
