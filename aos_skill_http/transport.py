@@ -4,9 +4,9 @@ One engine, aiohttp, and no layer over it: the skill (`call.py`) hands `Pooled.s
 a yarl URL, headers and a body, and reads the aiohttp response itself. Issue 21: the httpx2
 request and response objects that wrapped each call cost more than aiohttp itself; without them
 (and without a second deadline per call) `http_call` at 64 in flight went from 0.41-0.42x raw
-aiohttp to 0.57x and 0.59x (two full runs of `bench/run.py --cases 3`, medians of per-round
-ratios, spread 0.32-0.71x; 0.45-0.49x while other sessions loaded the machine), and this send
-path alone from 0.70-0.74x to 1.13-1.35x (no timer armed per request: the call's deadline is the
+aiohttp to 0.45-0.59x (six full runs of `bench/run.py --cases 3`, medians of per-round ratios;
+0.57x and 0.59x in the two quietest, spread 0.32-0.71x), and this send path alone from
+0.70-0.74x to 1.13-1.47x (no timer armed per request: the call's deadline is the
 runtime's or the skill's). The rest is the skill's output and the runtime: docs/performance.md,
 "Where AOS stands". One engine only: each one is more surface the address policy must guard.
 
