@@ -224,7 +224,8 @@ async def start_run(
     del header  # the plan's JSON copy, written; kept, it would hold ~430 bytes a step for the whole run
     engine.traceparent = options.traceparent
     for account in engine.accounts:
-        account.runs_counted.add(run_id)
+        if not account.durable:  # a ledger in the store remembers for itself: a server's set never grows
+            account.runs_counted.add(run_id)
     return await _leased(engine, sink, setup)
 
 
