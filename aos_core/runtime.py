@@ -67,7 +67,8 @@ class Runtime:
     are closed. `plugins` adds plugin objects in-process; `entry_points=False` loads only
     aos-core's built-in plugins besides them (what tests and embedders usually want), and a
     collection of entry point names loads aos-core's and those (`aos exec` loads the plugin
-    that provides its skill, and those that price, classify or remember, this way).
+    that provides its skill, and those that price, classify or remember, this way; a mapping of
+    those names to their distributions finds them without reading every installed distribution).
     `contract` governs direct calls (`execute`) and each run that does not bring its own; what
     it covers (one run, or everything naming it) is said in `ResourceContract`'s docstring.
     `metrics`, `tracing` and `logs` switch on Prometheus metrics, OpenTelemetry spans and step
@@ -106,7 +107,7 @@ class Runtime:
         self.registry: Registry = discover_plugins(
             self.config.disabled_plugins,
             core_only=entry_points is False,
-            only=None if isinstance(entry_points, bool) else frozenset(entry_points),
+            only=None if isinstance(entry_points, bool) else _only(entry_points),
             plugins=plugins,
             plugin_config=self.config.plugins,
         )
@@ -630,3 +631,8 @@ def history_of(outcomes: Iterable[StructuredOutcome], params: Mapping[str, Any])
     ]
     total = len(chosen)
     return {"count": total, "outcomes": [o.model_dump(mode="json") for o in chosen[-limit:]] if limit else []}
+
+
+def _only(entry_points: Collection[str]) -> Collection[str]:
+    """The entry points to load: a mapping (name -> distribution) as given, names as a set."""
+    return dict(entry_points) if isinstance(entry_points, Mapping) else frozenset(entry_points)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = ["BodyEncoding", "decode_body", "media_type"]
@@ -27,8 +28,10 @@ _TEXT_TYPES = frozenset(
 )
 
 
+@lru_cache(maxsize=64)
 def media_type(content_type: str | None) -> tuple[str | None, str | None]:
-    """The media type (lower case) and charset of a Content-Type value; None for what is missing."""
+    """The media type (lower case) and charset of a Content-Type value; None for what is missing
+    (remembered: a service answers with the same few)."""
     if not content_type:
         return None, None
     media, *params = (part.strip() for part in content_type.split(";"))

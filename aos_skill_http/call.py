@@ -1,15 +1,25 @@
 """One `http_call`: the request, each redirect hop checked, the body read within its limit.
 
-Imported lazily by `HttpCall.execute` (it imports the HTTP library through `transport`).
+The skill speaks aiohttp natively through the seam (`transport.Pooled.send`): URLs are text
+here (what the caller gave, what a redirect joined to, what the output and errors show) and
+yarl URLs only to send; headers are a dict; the body is bytes; the response is aiohttp's, its
+body read (decoded) up to the limit. Imported lazily by `HttpCall.execute` (it imports aiohttp
+through `transport`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import re
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from yarl import URL
 
 from aos_core import ErrorCode, SkillContext, SkillError
 from aos_skill_http.body import decode_body
@@ -17,7 +27,7 @@ from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.credentials import cross_origin_headers, redact_headers, safe_url
 from aos_skill_http.errors import status_error, translating
 from aos_skill_http.models import HttpCallInput, HttpCallOutput
-from aos_skill_http.transport import Clients, Pooled, ReadBody, backend_from, httpx
+from aos_skill_http.transport import Clients, Pooled, Response
 
 __all__ = ["RESOURCE_KEY", "perform"]
 
@@ -27,6 +37,7 @@ EXCERPT_BYTES = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_UNBOUNDED: AbstractAsyncContextManager[Any] = nullcontext()
 
 
 @dataclass(slots=True)
@@ -46,18 +57,19 @@ def _invalid(message: str, **details: Any) -> SkillError:
 
 
 def _check_url(url: str, guard: AddressGuard, field: str) -> None:
-    """Refuse a bad URL, or a host the policy refuses whatever DNS says, before httpx parses it.
+    """Refuse a bad URL, or a host the policy refuses whatever DNS says, before it is parsed to send.
 
     The host is read as a C resolver would (`0177.0.0.1`, `2130706433`, `localhost.`), so the
-    refusal names the policy rule even for spellings httpx itself would reject as invalid.
+    refusal names the policy rule even for spellings a URL parser would reject as invalid.
     """
-    host, port = _target(url, field)
+    host, port = _target(url, field)[1:]
     guard.check_fixed(host, port)
 
 
 @lru_cache(maxsize=256)
-def _target(url: str, field: str) -> tuple[str, int]:
-    """The host and port a URL names (remembered: a skill calls the same few URLs again and again)."""
+def _target(url: str, field: str) -> tuple[str, str, int]:
+    """The scheme, host and port a URL names (its origin; remembered: a skill calls the same few URLs
+    again and again)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -71,17 +83,47 @@ def _target(url: str, field: str) -> tuple[str, int]:
         raise _invalid(f"{field} {safe_url(url)!r} has {shown}; only http and https are supported", field=field)
     if not parts.hostname:
         raise _invalid(f"{field} {safe_url(url)!r} has no host", field=field)
-    return parts.hostname, port or _DEFAULT_PORTS[scheme]
+    return scheme, parts.hostname, port or _DEFAULT_PORTS[scheme]
+
+
+# A URL already percent-encoded as RFC 3986 allows (every `%` starts an escape): sent as written,
+# as httpx did, so a signed URL's `%2F` or `%3F` is not decoded on the way (yarl would decode them).
+_ENCODED = re.compile(r"[-A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[-A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=]*)*")
 
 
 @lru_cache(maxsize=256)
-def _parse(url: str) -> httpx.URL:
-    """httpx's reading of a URL (immutable, so shared), remembered like `_target`."""
-    return httpx.URL(url)
+def _parse(url: str, field: str) -> tuple[URL, str | None]:
+    """The URL to send (without user-info) and the Basic Authorization its credentials make, or
+    None; remembered like `_target` (yarl URLs are immutable, so shared). A URL that is already
+    encoded goes as written; another (spaces, non-ASCII) is encoded by yarl."""
+    try:
+        parsed = URL(url, encoded=True) if _ENCODED.fullmatch(url) else URL(url)
+    except (ValueError, TypeError):  # its text may quote the user-info (a password): never shown
+        raise _invalid(f"{field} {safe_url(url)!r} is not a valid URL", field=field) from None
+    if parsed.raw_user is None and parsed.raw_password is None:
+        return parsed, None
+    userinfo = f"{parsed.user or ''}:{parsed.password or ''}".encode()
+    return parsed.with_user(None), "Basic " + base64.b64encode(userinfo).decode("ascii")
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+def _query_value(value: Any) -> str:
+    """A query value as httpx writes it: `true`/`false` for booleans."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def _with_params(url: str, params: dict[str, Any]) -> str:
+    """The URL with `params` in its query: a key in both takes these values, the others stay in
+    place; the query is written as `urlencode` writes it (what httpx did)."""
+    parts = urlsplit(url)
+    merged: dict[str, list[str]] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        merged.setdefault(key, []).append(value)
+    for key, given in params.items():
+        merged[key] = [_query_value(v) for v in (given if isinstance(given, list) else [given])]
+    query = urlencode([(key, value) for key, values in merged.items() for value in values])
+    return urlunsplit(parts._replace(query=query))
 
 
 def _redirect_method(method: str, status: int) -> str:
@@ -93,45 +135,34 @@ def _redirect_method(method: str, status: int) -> str:
     return method
 
 
-def _location(request: httpx.Request, response: httpx.Response, where: _Where) -> httpx.URL:
-    location = response.headers["location"]
+def _location(url: str, location: str, where: _Where) -> str:
+    """The URL a redirect points to, resolved against the URL that answered it."""
     try:
-        url = httpx.URL(location)
-        if url.scheme and not url.host:
-            url = url.copy_with(host=request.url.host)
-        if url.is_relative_url:
-            url = request.url.join(url)
-    except httpx.InvalidURL as exc:
+        return urljoin(url, location.strip())
+    except ValueError as exc:
         raise _invalid(
             f"{where.method} {where.url} redirected to an invalid URL ({exc}); set follow_redirects to false to "
             "get the redirect itself",
             field="location",
             url=where.url,
         ) from None
-    return url
 
 
-async def _read(
-    response: httpx.Response, headers: dict[str, str], limit: int, where: _Where, *, truncate: bool
-) -> bytes:
+async def _read(response: Response, limit: int, where: _Where, *, truncate: bool) -> bytes:
     """The decoded body, up to `limit` bytes; past it, cut short or fail, without reading on."""
-    stream = response.stream
-    if isinstance(stream, ReadBody):  # read already by the engine: small, and not encoded
-        content = stream.body
-        size, chunks = len(content), [content]
+    size, chunks = 0, []
+    length = response.content_length
+    if not truncate and length is not None and length > limit and "Content-Encoding" not in response.headers:
+        size = length
     else:
-        size, chunks = 0, []
-        length = headers.get("content-length", "")
-        if not truncate and length.isdigit() and "content-encoding" not in headers and int(length) > limit:
-            size = int(length)
-        else:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    break
+        stream = response.content
+        while size <= limit and not stream.at_eof():
+            # a body that has all arrived is taken as it is, without waiting (most small bodies come whole)
+            chunk = stream.read_nowait() if stream.is_eof() else await stream.readany()
+            chunks.append(chunk)
+            size += len(chunk)
     if size <= limit:
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if truncate:
         return b"".join(chunks)[:limit]
     raise SkillError(
@@ -143,19 +174,26 @@ async def _read(
 
 
 def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
-    limits = [limit for limit in (params.timeout_ms, ctx.deadline_ms) if limit is not None]
-    return max(1, int(min(limits))) if limits else DEFAULT_TIMEOUT_MS
+    own, deadline = params.timeout_ms, ctx.deadline_ms
+    if deadline is None:
+        return DEFAULT_TIMEOUT_MS if own is None else max(1, own)
+    return max(1, int(deadline if own is None or own >= deadline else own))
+
+
+def _deadline(params: HttpCallInput, ctx: SkillContext, limit_ms: int) -> AbstractAsyncContextManager[Any]:
+    """The skill's own deadline, when it is shorter than the call's (`ctx.deadline_ms`), or there is
+    none; else nothing. The runtime arms the call's deadline around the call before the skill can
+    arm one for the same instant, so at an equal limit the runtime's fires first and its TIMEOUT is
+    the one reported either way: a second timer would only cost (~8 µs a call at 64 in flight)."""
+    deadline = ctx.deadline_ms
+    if deadline is not None and (params.timeout_ms is None or params.timeout_ms >= deadline):
+        return _UNBOUNDED
+    return asyncio.timeout(limit_ms / 1000.0)
 
 
 def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
-    """This runtime's pooled client for the call's network policy, on the configured engine."""
-    try:
-        backend = backend_from(ctx.config)
-    except ValueError as exc:
-        raise SkillError(
-            ErrorCode.INVALID_INPUT, str(exc), details={"rule": "skills.http_call.backend", "field": "backend"}
-        ) from exc
-    clients = ctx.resource(RESOURCE_KEY, lambda: Clients(resolver or system_resolver, backend))
+    """This runtime's pooled client for the call's network policy."""
+    clients = ctx.resource(RESOURCE_KEY, lambda: _clients(ctx, resolver))
     try:
         return clients.get(ctx.policy.network)
     except ValueError as exc:  # a malformed allow entry or environment proxy URL
@@ -166,6 +204,19 @@ def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
         ) from exc
 
 
+def _clients(ctx: SkillContext, resolver: Resolver | None) -> Clients:
+    """The runtime's pooled clients, made on its first call (so its configuration is checked then, and
+    on every call again while it is wrong: no clients are kept)."""
+    if "backend" in ctx.config:
+        raise SkillError(
+            ErrorCode.INVALID_INPUT,
+            f"skills.http_call.backend is set ({ctx.config['backend']!r}), but http_call has one engine "
+            "(aiohttp) and no such setting any more; remove the key from the configuration",
+            details={"rule": "skills.http_call.backend", "field": "backend"},
+        )
+    return Clients(resolver or system_resolver)
+
+
 async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver | None = None) -> HttpCallOutput:
     """Make the request described by `params` under `ctx.policy.network`."""
     pooled = _pooled(ctx, resolver)
@@ -174,32 +225,48 @@ async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver |
     started = ctx.clock.monotonic()
     with translating(where):
         _check_url(params.url, pooled.guard, "url")
-        url = _parse(params.url)
-        if params.params:  # added to the URL's own query (httpx's `params=` would replace it)
-            url = url.copy_merge_params(params.params)
-        async with asyncio.timeout(limit_ms / 1000.0):
+        url = _with_params(params.url, params.params) if params.params else params.url
+        async with _deadline(params, ctx, limit_ms):
             return await _exchange(pooled, params, ctx, url, where, started)
 
 
+def _request_body(params: HttpCallInput) -> tuple[bytes | None, str | None]:
+    """The body to send, and the Content-Type it implies when the caller sets none (as httpx encodes them)."""
+    if params.json_body is not None:
+        text = json.dumps(params.json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode(), "application/json"
+    if params.content is not None:
+        return params.content.encode(), None
+    return None, None
+
+
+def _first_headers(params: HttpCallInput, ctx: SkillContext, content_type: str | None) -> dict[str, str]:
+    headers = _with_traceparent(params.headers, ctx)
+    if content_type is not None and not any(name.lower() == "content-type" for name in headers):
+        headers = {**headers, "Content-Type": content_type}
+    return headers
+
+
 async def _exchange(
-    pooled: Pooled, params: HttpCallInput, ctx: SkillContext, url: httpx.URL, where: _Where, started: float
+    pooled: Pooled, params: HttpCallInput, ctx: SkillContext, url: str, where: _Where, started: float
 ) -> HttpCallOutput:
     """Send the request and follow its redirects, one checked hop at a time."""
     redirects: list[str] = []
     method: str = params.method
-    headers, send_body = _with_traceparent(params.headers, ctx), True
+    body, content_type = _request_body(params)
+    headers = _first_headers(params, ctx, content_type)
     while True:
-        request = pooled.request(
-            method,
-            url,
-            headers,
-            json=params.json_body if send_body else None,
-            content=params.content if send_body else None,
-        )
-        where.method, where.url = method, safe_url(str(url))
-        response = await pooled.send(request)
+        target, authorization = _parse(url, "redirect" if redirects else "url")
+        sent = headers
+        if authorization is not None:  # credentials in the URL: Basic auth, in place of any the caller set
+            sent = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            sent["Authorization"] = authorization
+        where.method, where.url = method, safe_url(url)
+        response = await pooled.send(method, target, sent, body)
         try:
-            if not (params.follow_redirects and response.status_code in _REDIRECTS and "location" in response.headers):
+            status = response.status
+            location = response.headers.get("Location") if params.follow_redirects and status in _REDIRECTS else None
+            if location is None:
                 return await _output(response, params, ctx, where, redirects, started)
             if len(redirects) >= params.max_redirects:
                 raise SkillError(
@@ -208,26 +275,26 @@ async def _exchange(
                     "raise max_redirects or call the final URL",
                     details={"rule": "max_redirects", "limit": params.max_redirects, "redirects": redirects},
                 )
-            target = _location(request, response, where)
-            new_method = _redirect_method(method, response.status_code)
-            where.method, where.url = new_method, safe_url(str(target))
-            _check_url(str(target), pooled.guard, "redirect")
-            if new_method != method:
-                send_body = False
+            next_url = _location(url, location, where)
+            next_method = _redirect_method(method, status)
+            where.method, where.url = next_method, safe_url(next_url)
+            _check_url(next_url, pooled.guard, "redirect")
+            if next_method != method:
+                body = None
                 headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
-            if _origin(target) != _origin(request.url):
+            if _target(next_url, "redirect") != _target(url, "redirect" if redirects else "url"):
                 headers = cross_origin_headers(headers, ctx.secrets.contains_secret)
-                if send_body and _body_has_secret(params, ctx):
+                if body is not None and _body_has_secret(params, ctx):
                     raise SkillError(
                         ErrorCode.POLICY_VIOLATION,
                         f"{method} {where.url} would carry a secret in its body to another origin; "
                         "not followed (set follow_redirects to false to get the redirect itself)",
                         details={"rule": "redirect_secrets", "url": where.url},
                     )
-            method, url = new_method, target
+            method, url = next_method, next_url
             redirects.append(where.url)
         finally:
-            await response.aclose()
+            response.release()  # the connection goes back to the pool only if the body was read to its end
 
 
 def _with_traceparent(headers: dict[str, str], ctx: SkillContext) -> dict[str, str]:
@@ -244,34 +311,40 @@ def _body_has_secret(params: HttpCallInput, ctx: SkillContext) -> bool:
     if params.content is not None:
         return ctx.secrets.contains_secret(params.content)
     if params.json_body is not None:
-        import json
-
         return ctx.secrets.contains_secret(json.dumps(params.json_body, ensure_ascii=False))
     return False
 
 
+def _decoded(value: str) -> str:
+    """A header value with bytes beyond ASCII read as httpx reads them: UTF-8, else Latin-1 (aiohttp
+    keeps undecodable bytes as lone surrogates, which JSON cannot carry)."""
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 async def _output(
-    response: httpx.Response,
+    response: Response,
     params: HttpCallInput,
     ctx: SkillContext,
     where: _Where,
     redirects: list[str],
     started: float,
 ) -> HttpCallOutput:
-    status = response.status_code
-    headers = redact_headers(response.headers.multi_items())
+    status = response.status
+    headers = redact_headers(
+        (name, value if value.isascii() else _decoded(value)) for name, value in response.headers.items()
+    )
     if status >= 400:
-        excerpt = await _read(response, headers, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
+        excerpt = await _read(response, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
         error = status_error(
             status, where, excerpt.decode("utf-8", "replace"), headers.get("retry-after"), ctx.clock.now
         )
         if error is not None:
             raise error
-    content = (
-        b""
-        if where.method == "HEAD"
-        else await _read(response, headers, params.max_response_bytes, where, truncate=False)
-    )
+    content = b"" if where.method == "HEAD" else await _read(response, params.max_response_bytes, where, truncate=False)
     body, encoding = decode_body(content, headers.get("content-type"))
     return HttpCallOutput(
         status=status,

@@ -1,10 +1,10 @@
 """Connecting under the network policy: resolve, judge every address, connect to a judged one.
 
-`AddressGuard` is what both engines (see `transport.py`) ask before they connect: the host is
-resolved, every address is judged, and only judged addresses are handed back to be dialled, so
-a DNS answer that changes between check and connect (rebinding) cannot slip through. The guard
-sits below httpx, so it sees each connection the client really opens (first request, every
-redirect hop, a proxy). No HTTP library is imported here.
+`AddressGuard` is what the engine (aiohttp, see `transport.py`) asks before it connects: the
+host is resolved, every address is judged, and only judged addresses are handed back to be
+dialled, so a DNS answer that changes between check and connect (rebinding) cannot slip through.
+The guard sits below the client, as aiohttp's resolver, so it sees each connection the client
+really opens (first request, every redirect hop, a proxy). No HTTP library is imported here.
 """
 
 from __future__ import annotations

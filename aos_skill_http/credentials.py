@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
@@ -66,9 +67,11 @@ def redact_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
+@lru_cache(maxsize=256)
 def safe_url(url: str) -> str:
     """The URL with any password in its user-info replaced by `[REDACTED]`; a URL too broken to
-    split has its whole user-info replaced (nothing of a password may leak through an error)."""
+    split has its whole user-info replaced (nothing of a password may leak through an error).
+    Remembered: a skill shows the same few URLs again and again."""
     try:
         parts = urlsplit(url)
         password = parts.password

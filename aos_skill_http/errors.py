@@ -1,18 +1,20 @@
 """How `http_call` fails: its own exceptions, and the one place where failures become `SkillError`.
 
-Raised below the client (by the address guard) and passed up through httpx untouched:
+Raised below the client (by the address guard) and passed up through aiohttp untouched:
 
 * AddressRefused   -> POLICY_VIOLATION   the network policy refused an address
 * HostNotFound     -> DNS_FAILURE        the host name did not resolve
 
-Translated from the HTTP library by `translating` (first matching row of `_rows()` wins):
+Translated from aiohttp by `translating` (first matching row of `_rows()` wins):
 
-* TimeoutError, TimeoutException                                -> TIMEOUT
-* ConnectError (nothing was sent: `details.request_sent` is false),
-  NetworkError, RemoteProtocolError, ProxyError,
-  any other TransportError                                      -> CONNECTION_FAILED
-* InvalidURL, UnsupportedProtocol, LocalProtocolError           -> INVALID_INPUT
-* DecodingError                                                 -> OUTPUT_VALIDATION_FAILED
+* TimeoutError (the call's deadline)                            -> TIMEOUT
+* ClientConnectorError (nothing was sent: `details.request_sent`
+  is false; a proxy that cannot be reached too)                 -> CONNECTION_FAILED
+* InvalidURL                                                    -> INVALID_INPUT
+* ClientPayloadError from a body that cannot be decoded
+  (its cause a ContentEncodingError)                            -> OUTPUT_VALIDATION_FAILED
+* any other ClientError (reset, disconnected, a broken
+  response, a proxy's refusal)                                  -> CONNECTION_FAILED
 
 A response's status becomes an error in `status_error`: 429 -> RATE_LIMITED (with the server's
 Retry-After), other 4xx -> HTTP_4XX, 5xx -> HTTP_5XX. Anything else is a bug and is left to
@@ -78,24 +80,31 @@ class Where(Protocol):
 
 
 @cache
-def _rows() -> tuple[tuple[tuple[type[BaseException], ...], ErrorCode, str], ...]:
-    from aos_skill_http.transport import httpx
+def _rows() -> tuple[tuple[type[BaseException], ErrorCode, str, bool], ...]:
+    """(exception type, code, message, whether it proves nothing was sent), first match wins."""
+    import aiohttp
 
     return (
-        ((TimeoutError, httpx.TimeoutException), ErrorCode.TIMEOUT, "did not finish within {timeout_ms} ms"),
-        ((httpx.ConnectError,), ErrorCode.CONNECTION_FAILED, "could not connect: {error}"),
-        ((httpx.InvalidURL, httpx.UnsupportedProtocol), ErrorCode.INVALID_INPUT, "is not a valid request: {error}"),
-        ((httpx.LocalProtocolError,), ErrorCode.INVALID_INPUT, "is not a valid request: {error}"),
-        ((httpx.DecodingError,), ErrorCode.OUTPUT_VALIDATION_FAILED, "sent a body that cannot be decoded: {error}"),
-        ((httpx.TransportError,), ErrorCode.CONNECTION_FAILED, "lost its connection: {error}"),
+        (TimeoutError, ErrorCode.TIMEOUT, "did not finish within {timeout_ms} ms", False),
+        (aiohttp.ClientConnectorError, ErrorCode.CONNECTION_FAILED, "could not connect: {error}", True),
+        (aiohttp.InvalidURL, ErrorCode.INVALID_INPUT, "is not a valid request: {error}", False),
+        (_Undecodable, ErrorCode.OUTPUT_VALIDATION_FAILED, "sent a body that cannot be decoded: {error}", False),
+        (aiohttp.ClientError, ErrorCode.CONNECTION_FAILED, "lost its connection: {error}", False),
     )
 
 
-@cache
-def _connect_errors() -> tuple[type[BaseException], ...]:
-    from aos_skill_http.transport import httpx
+class _Undecodable(Exception):
+    """A body aiohttp could not decode (bad gzip, brotli without its package): `_translate` tells
+    it apart from other `ClientPayloadError`s by its cause."""
 
-    return (httpx.ConnectError,)
+
+def _kind(exc: Exception) -> Exception:
+    import aiohttp
+    from aiohttp.http_exceptions import ContentEncodingError
+
+    if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(exc.__cause__, ContentEncodingError):
+        return _Undecodable(str(exc))
+    return exc
 
 
 def translating(where: Where) -> AbstractContextManager[None]:
@@ -132,14 +141,15 @@ def _translate(exc: Exception, where: Where) -> SkillError | None:
             f"{where.method} {where.url}: could not resolve {exc.host} ({exc.reason})",
             details={"host": exc.host, "url": where.url},
         )
-    for types, code, template in _rows():
-        if isinstance(exc, types):
+    kind = _kind(exc)
+    for types, code, template, unsent in _rows():
+        if isinstance(kind, types):
             error = _plain(str(exc) or type(exc).__name__, where.url)
             text = template.format(timeout_ms=where.timeout_ms, error=error)
             details: dict[str, Any] = {"url": where.url, "exception_type": type(exc).__name__}
             if code is ErrorCode.TIMEOUT:
                 details["timeout_ms"] = where.timeout_ms
-            if isinstance(exc, _connect_errors()):
+            if unsent:
                 details["request_sent"] = False  # no connection, so nothing was sent: safe to retry any method
             return SkillError(code, f"{where.method} {where.url} {text}", details=details)
     return None

@@ -1,4 +1,4 @@
-"""Entry point of aos-skill-http. Importing it must stay cheap: no httpx here."""
+"""Entry point of aos-skill-http. Importing it must stay cheap: no aiohttp here."""
 
 from __future__ import annotations
 

@@ -1,17 +1,14 @@
-"""What both engines share besides the guard: proxies from the environment, and the TLS context.
+"""Proxies from the environment, read only when `policy.network.trust_env_proxies` is set.
 
-Proxy variables are read only when `policy.network.trust_env_proxies` is set. No HTTP library
-is imported here until a TLS context is first needed.
+No HTTP library is imported here.
 """
 
 from __future__ import annotations
 
-import ssl
 import urllib.request
 from dataclasses import dataclass
-from functools import cache
 
-__all__ = ["Proxies", "ssl_context"]
+__all__ = ["Proxies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +46,3 @@ def _bypassed(host: str, no_proxy: str) -> bool:
         if name == "*" or (name and (host == name or host.endswith("." + name))):
             return True
     return False
-
-
-@cache
-def ssl_context() -> ssl.SSLContext:
-    """Built on the first https request (loading CA certificates is slow), then shared."""
-    import httpx2  # only when a TLS connection is first made
-
-    return httpx2.create_ssl_context()

@@ -1,24 +1,40 @@
-"""The seam: the httpx programming model on top, and the engine that moves the bytes underneath.
+"""The seam: http_call speaks aiohttp natively, and every connection goes through `AddressGuard`.
 
-Everything else in this package uses the httpx API through the `httpx` name exported here
-(`httpx2`, pydantic's maintained continuation of httpx). Underneath runs one of two engines,
-chosen by `skills.http_call.backend` in the runtime configuration:
+One engine, aiohttp, and no layer over it: the skill (`call.py`) hands `Pooled.send` a method,
+a yarl URL, headers and a body, and reads the aiohttp response itself. Issue 21: the httpx2
+request and response objects that wrapped each call cost more than aiohttp itself; without them
+(and without a second deadline per call) `http_call` at 64 in flight went from 0.41-0.42x raw
+aiohttp to 0.45-0.59x (six full runs of `bench/run.py --cases 3`, medians of per-round ratios;
+0.57x and 0.59x in the two quietest, spread 0.32-0.71x), and this send path alone from
+0.70-0.74x to 1.13-1.47x (no timer armed per request: the call's deadline is the
+runtime's or the skill's). The rest is the skill's output and the runtime: docs/performance.md,
+"Where AOS stands". One engine only: each one is more surface the address policy must guard.
 
-* `aiohttp` (the default, the faster by measurement; see docs/performance.md): an httpx2
-  transport over an aiohttp `ClientSession` (`engine_aiohttp.py`);
-* `httpx2`: httpx2's own connection pool, httpcore2 (`engine_httpcore.py`).
+Where it connects:
 
-Both connect only through `AddressGuard` (`connect.py`). Imported lazily, from `execute`: it
-imports httpx2, and the engine module imports its library.
+* a host name goes to `GuardedResolver`, an aiohttp resolver that resolves it with the guard
+  and returns only addresses the guard judged, so aiohttp dials what was judged (its DNS cache
+  holds judged answers only, per session, hence per policy);
+* an IP literal never reaches a resolver in aiohttp (it is dialled as written), so `send`
+  judges it itself first, read as the C library reads it (`127.1`, `2130706433`), and the same
+  for a proxy's address; a proxied request's target is judged too, as far as this machine can
+  resolve it.
+
+The session keeps no cookies, reads no proxy variables (they come from `Proxies`, only when the
+policy says so), adds no Content-Type of its own and decodes gzip, deflate (and brotli or zstd
+when their packages are installed) as the body arrives, so the skill's size limit counts decoded
+bytes. Imported lazily, from `call.py`: it imports aiohttp.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Literal, get_args
+import socket
+from collections.abc import Mapping
+from typing import Any
 
-import httpx2 as httpx  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
+import aiohttp  # noqa: TID253 - the HTTP seam; this module is only imported lazily, from execute
+from aiohttp.abc import AbstractResolver, ResolveResult  # noqa: TID253 - same
+from yarl import URL
 
 from aos_core import NetworkPolicy
 from aos_skill_http import __version__
@@ -26,162 +42,114 @@ from aos_skill_http.addresses import AllowList
 from aos_skill_http.connect import AddressGuard, Resolver, system_resolver
 from aos_skill_http.proxies import Proxies
 
-__all__ = [
-    "BACKENDS",
-    "DEFAULT_BACKEND",
-    "Backend",
-    "Clients",
-    "Pooled",
-    "ReadBody",
-    "backend_from",
-    "httpx",
-    "new_client",
-    "new_transport",
-]
+__all__ = ["USER_AGENT", "Clients", "GuardedResolver", "Pooled", "Response"]
 
 USER_AGENT = f"aos-skill-http/{__version__}"
-Backend = Literal["aiohttp", "httpx2"]
-BACKENDS: tuple[Backend, ...] = get_args(Backend)
-DEFAULT_BACKEND: Backend = "aiohttp"
-Transport = httpx.AsyncBaseTransport
-# No per-phase timeouts: the whole call runs under one deadline (`asyncio.timeout`).
-_EXTENSIONS: dict[str, Any] = {"timeout": {"connect": None, "read": None, "write": None, "pool": None}}
-_BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-_EMPTY = httpx.ByteStream(b"")
-_HOSTS_REMEMBERED = 256
+Response = aiohttp.ClientResponse
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_TIMEOUT = aiohttp.ClientTimeout()  # the whole call runs under one deadline (`asyncio.timeout`)
 
 
-def backend_from(config: Mapping[str, Any]) -> Backend:
-    """The engine `skills.http_call.backend` names (default `DEFAULT_BACKEND`); `ValueError` for another."""
-    name = config.get("backend", DEFAULT_BACKEND)
-    for backend in BACKENDS:
-        if name == backend:
-            return backend
-    raise ValueError(f"skills.http_call.backend is {name!r}; expected one of {', '.join(map(repr, BACKENDS))}")
+class GuardedResolver(AbstractResolver):
+    """An aiohttp resolver that answers only with addresses the guard allowed (else raises its refusal)."""
 
+    def __init__(self, guard: AddressGuard) -> None:
+        self.guard = guard
 
-class ReadBody(httpx.AsyncByteStream):
-    """A response body its engine has already read in full (small and not content-encoded).
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        addresses = await self.guard.resolve(host, port)
+        return [
+            {
+                "hostname": host,
+                "host": str(address),
+                "port": port,
+                "family": socket.AF_INET if address.version == 4 else socket.AF_INET6,
+                "proto": 0,
+                "flags": 0,
+            }
+            for address in addresses
+        ]
 
-    The skill takes `body` as it is instead of iterating the stream; any other httpx code
-    iterates it like any stream.
-    """
-
-    __slots__ = ("body",)
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self.body:
-            yield self.body
-
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         return None
 
 
-def new_transport(guard: AddressGuard, proxies: Proxies | None = None, backend: Backend = DEFAULT_BACKEND) -> Transport:
-    """The engine's httpx transport: every connection it opens, direct or to a proxy, goes through `guard`."""
-    if backend == "aiohttp":
-        from aos_skill_http.engine_aiohttp import AiohttpTransport
-
-        return AiohttpTransport(guard, proxies)
-    from aos_skill_http.engine_httpcore import GuardedTransport
-
-    return GuardedTransport(guard, proxies)
+def _host_port(url: URL) -> tuple[str, int]:
+    return url.raw_host or "", url.port or _DEFAULT_PORTS.get(url.scheme, 80)
 
 
-def new_client(
-    guard: AddressGuard, trust_env_proxies: bool = False, backend: Backend = DEFAULT_BACKEND
-) -> httpx.AsyncClient:
-    """A pooled client whose connections `guard` checks: no cookie jar, no automatic redirects.
-
-    Proxy variables are read only with `trust_env_proxies` (and then the proxy is judged too).
-    """
-    proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
-    return _client(new_transport(guard, proxies, backend), trust_env_proxies)
-
-
-def _client(transport: Transport, trust_env_proxies: bool) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport,
-        trust_env=trust_env_proxies,
-        follow_redirects=False,  # followed one hop at a time by the skill, each hop checked
-        cookies=_no_cookies(),
-        headers={"user-agent": USER_AGENT},
-    )
-
-
-def _no_cookies() -> CookieJar:
-    """A jar that keeps nothing: a shared client must not carry one call's cookies into the next."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+def _proxy_url(proxy: str) -> tuple[URL, dict[str, str] | None]:
+    """The proxy URL without its credentials, and the header carrying them; `ValueError` for what aiohttp cannot use."""
+    parsed = URL(proxy)
+    if parsed.scheme != "http" or not parsed.raw_host:
+        raise ValueError(f"proxy {parsed.with_password(None)!s}: http_call supports http:// proxies only")
+    headers = None
+    if parsed.user is not None:
+        headers = {"Proxy-Authorization": aiohttp.BasicAuth(parsed.user, parsed.password or "").encode()}
+    return parsed.with_user(None), headers
 
 
 class Pooled:
-    """The pooled client of one network policy, as the skill drives it.
+    """The pooled aiohttp session of one network policy, and the guard its every connection goes through.
 
-    `client` is an ordinary httpx `AsyncClient` over the engine's transport. The skill follows
-    redirects, sends no cookies and sets the Authorization of URL credentials itself, hop by
-    hop, so it sends each request straight through `transport`, with the client's headers.
+    The session is made on first use (it binds to the running event loop). Proxies must be http://
+    (what aiohttp supports); `ValueError` for another, when the client is built.
     """
 
-    __slots__ = ("_base", "_by_host", "client", "guard", "headers", "transport")
+    __slots__ = ("_proxied", "_proxies", "_proxy_urls", "_session", "guard")
 
-    def __init__(self, guard: AddressGuard, trust_env_proxies: bool, backend: Backend) -> None:
-        proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+    def __init__(self, guard: AddressGuard, trust_env_proxies: bool = False) -> None:
         self.guard = guard
-        self.transport = new_transport(guard, proxies, backend)
-        self.client = _client(self.transport, trust_env_proxies)
-        self.headers = self.client.headers
-        self._base = self.headers.raw
-        self._by_host: dict[bytes, httpx.Headers] = {}  # Host -> the headers of a request that adds none
+        self._proxies = Proxies.from_environment() if trust_env_proxies else Proxies()
+        self._proxied = bool(self._proxies)
+        self._proxy_urls: dict[str, tuple[URL, dict[str, str] | None]] = {}
+        for proxy in (self._proxies.http, self._proxies.https):
+            if proxy is not None and proxy not in self._proxy_urls:
+                self._proxy_urls[proxy] = _proxy_url(proxy)
+        self._session: aiohttp.ClientSession | None = None
 
-    def request(
-        self, method: str, url: httpx.URL, headers: Mapping[str, str], json: Any, content: str | None
-    ) -> httpx.Request:
-        """The request the client would build: its headers, then `headers`; no per-phase timeouts
-        (the whole call runs under one deadline); Basic auth from credentials in the URL."""
-        request = None
-        if json is None and content is None and method in _BODILESS:
-            request = self._bodiless(method, url, headers)
-        if request is None:
-            merged = httpx.Headers(self.headers)
-            merged.update(headers)
-            request = httpx.Request(method, url, headers=merged, json=json, content=content, extensions=_EXTENSIONS)
-        if url.userinfo:
-            next(httpx.BasicAuth(url.username, url.password).sync_auth_flow(request))  # sets Authorization
-        return request
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self.guard), limit=100, limit_per_host=0, keepalive_timeout=5.0
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie carries over from one call to the next
+            trust_env=False,  # proxies come from `Proxies`, and only when the policy says so
+            timeout=_NO_TIMEOUT,
+            skip_auto_headers=("Content-Type",),  # a raw body goes without one unless the caller sets it
+        )
 
-    def _bodiless(self, method: str, url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request | None:
-        """A request without a body, its headers laid out as httpx would (Host, the client's, then
-        `headers`, replacing any of the client's by name), without httpx's content negotiation
-        machinery; None when a header is not ASCII (left to httpx)."""
-        host = url.netloc
-        if not headers:
-            laid_out = self._by_host.get(host)
-            if laid_out is None:
-                if len(self._by_host) >= _HOSTS_REMEMBERED:
-                    self._by_host.clear()
-                laid_out = self._by_host[host] = httpx.Headers([(b"Host", host), *self._base], encoding="ascii")
-            return self._new(method, url, laid_out)
-        try:
-            extra = [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
-        except UnicodeEncodeError:
-            return None
-        names = {name.lower() for name, _ in extra}
-        raw = [pair for pair in [(b"Host", host), *self._base] if pair[0].lower() not in names]
-        return self._new(method, url, httpx.Headers(raw + extra, encoding="ascii"))
+    async def send(self, method: str, url: URL, headers: Mapping[str, str], body: bytes | None) -> Response:
+        """Send one request (no redirect followed, no credentials taken from the URL: the skill does both).
 
-    @staticmethod
-    def _new(method: str, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
-        request = httpx.Request(method, url, headers=headers, stream=_EMPTY, extensions=_EXTENSIONS)
-        request.read()  # b"": the content is known, as for any request httpx builds
-        return request
+        The response's body is left to read; `release()` it after (the connection is kept only if it was read).
+        """
+        session = self._session
+        if session is None:
+            session = self._session = self._new_session()
+        host, port = _host_port(url)
+        proxy_url = self._proxies.for_url(url.scheme, url.host or "") if self._proxied else None
+        if proxy_url is None:
+            self.guard.check_fixed(host, port)  # an IP literal is dialled as written: judge it here
+            return await session.request(
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=_NO_TIMEOUT
+            )
+        proxy, proxy_headers = self._proxy_urls[proxy_url]
+        self.guard.check_fixed(*_host_port(proxy))
+        await self.guard.check_proxied(host, port)
+        extra: dict[str, Any] = {"proxy": proxy}
+        if proxy_headers is not None:
+            extra["proxy_headers"] = proxy_headers
+        return await session.request(
+            method, url, headers=headers, data=body, allow_redirects=False, timeout=_NO_TIMEOUT, **extra
+        )
 
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        response = await self.transport.handle_async_request(request)
-        response.request = request
-        return response
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 class Clients:
@@ -190,9 +158,8 @@ class Clients:
     `ctx.resource` keeps one `Clients` per runtime and event loop, and closes it with the runtime.
     """
 
-    def __init__(self, resolver: Resolver = system_resolver, backend: Backend = DEFAULT_BACKEND) -> None:
+    def __init__(self, resolver: Resolver = system_resolver) -> None:
         self._resolver = resolver
-        self.backend = backend
         self._clients: dict[NetworkPolicy, Pooled] = {}
         self._last: tuple[NetworkPolicy, Pooled] | None = None
 
@@ -204,11 +171,11 @@ class Clients:
         pooled = self._clients.get(network)
         if pooled is None:
             guard = AddressGuard(AllowList(network.allow), self._resolver)
-            pooled = self._clients[network] = Pooled(guard, network.trust_env_proxies, self.backend)
+            pooled = self._clients[network] = Pooled(guard, network.trust_env_proxies)
         self._last = (network, pooled)
         return pooled
 
     async def aclose(self) -> None:
         pooled, self._clients, self._last = list(self._clients.values()), {}, None
         for each in pooled:
-            await each.client.aclose()
+            await each.aclose()

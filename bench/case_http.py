@@ -8,13 +8,12 @@ takes the median of the per-round ratios). A client that fails to start is start
 its error (file, line, message) is kept in the notes.
 
 Clients (`--clients`):
-- `aos`: `http_call` through `Runtime.aexecute`, its default engine, a policy allowing 127.0.0.1:PORT;
+- `aos`: `http_call` through `Runtime.aexecute`, a policy allowing 127.0.0.1:PORT;
 - `aos-engine` (diagnostic): the path the skill sends through, alone (no skill, no runtime); it
   reaches into aos_skill_http's internals, and reports itself unavailable when they change;
 - `aiohttp`: a raw `aiohttp.ClientSession` (the reference of issue 21);
 - `httpx`, `httpx2`: raw `AsyncClient`s, as peers.
-More on request: `aos-httpx2` (http_call on the httpx2 engine), `aos-transport` (the skill's
-pooled client used as a plain httpx client), `httpx-aiohttp`, `httpx2-aiohttp`.
+More on request: `httpx-aiohttp`, `httpx2-aiohttp`.
 """
 
 from __future__ import annotations

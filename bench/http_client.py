@@ -67,53 +67,34 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
             assert response.status_code == 200
 
         return fetch, client.aclose, f"{Client.__name__}() (httpx-aiohttp transport)"
-    if name == "aos-transport":
-        # The skill's pooled client on its default engine, used as a plain httpx client, without
-        # the runtime and the skill: isolates their cost.
-        try:
-            from aos_skill_http.addresses import AllowList
-            from aos_skill_http.connect import AddressGuard
-            from aos_skill_http.transport import DEFAULT_BACKEND, new_client
-        except ImportError as exc:
-            raise Unavailable(f"aos_skill_http internals changed ({exc})") from None
-
-        client = new_client(AddressGuard(AllowList((f"127.0.0.1:{port}",))))
-
-        async def fetch() -> None:
-            response = await client.get(url)
-            await response.aread()
-            assert response.status_code == 200
-
-        shown = f"aos_skill_http.transport.new_client ({DEFAULT_BACKEND} engine, guarded), no runtime"
-        return fetch, client.aclose, shown
     if name == "aos-engine":
-        # What the skill sends through, without the skill and the runtime: its pooled client's
-        # request builder and engine (httpx2 requests and responses over aiohttp, address checks on).
+        # What the skill sends through, without the skill and the runtime: its pooled aiohttp
+        # session behind the seam (`Pooled.send`, address checks on), the body read to its end.
         try:
+            from yarl import URL
+
             from aos_skill_http.addresses import AllowList
             from aos_skill_http.connect import AddressGuard
-            from aos_skill_http.transport import DEFAULT_BACKEND, Pooled, httpx
+            from aos_skill_http.transport import Pooled
 
-            pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))), False, DEFAULT_BACKEND)
-            target = httpx.URL(url)
+            pooled = Pooled(AddressGuard(AllowList((f"127.0.0.1:{port}",))))
+            target = URL(url)
+            pooled.send  # noqa: B018 - the seam this client reaches into
         except (ImportError, AttributeError, TypeError) as exc:
             raise Unavailable(f"aos_skill_http internals changed ({type(exc).__name__}: {exc})") from None
 
         async def fetch() -> None:
-            response = await pooled.send(pooled.request("GET", target, {}, None, None))
-            await response.aread()
-            await response.aclose()
-            assert response.status_code == 200
+            response = await pooled.send("GET", target, {}, None)
+            await response.read()
+            response.release()
+            assert response.status == 200
 
-        shown = f"aos_skill_http.transport.Pooled ({DEFAULT_BACKEND} engine, guarded): the skill's send path alone"
-        return fetch, pooled.client.aclose, shown
-    if name in ("aos", "aos-httpx2", "aos-aiohttp"):
+        return fetch, pooled.aclose, "aos_skill_http.transport.Pooled.send (guarded): the skill's send path alone"
+    if name == "aos":
         from aos_core import AgentProfile, NetworkPolicy, Policy, Runtime
 
         profile = AgentProfile(policy=Policy(network=NetworkPolicy(allow=(f"127.0.0.1:{port}",))))
-        engine = name.partition("-")[2]
-        config = {"skills": {"http_call": {"backend": engine}}} if engine else {}
-        runtime = Runtime(profile=profile, seed=1, config=config)
+        runtime = Runtime(profile=profile, seed=1)
         params = {"url": url}
 
         async def fetch() -> None:
@@ -122,8 +103,7 @@ async def make(name: str, url: str, port: int) -> tuple[Fetch, Callable[[], Awai
                 raise RuntimeError(outcome.error.message if outcome.error else "failed")
             assert outcome.output["status"] == 200
 
-        shown = f"skills.http_call.backend = {engine!r}" if engine else "the default engine"
-        return fetch, runtime.aclose, f"http_call via Runtime.aexecute ({shown}), policy allows 127.0.0.1:PORT"
+        return fetch, runtime.aclose, "http_call via Runtime.aexecute, policy allows 127.0.0.1:PORT"
     raise SystemExit(f"unknown client {name!r}")
 
 

@@ -53,21 +53,29 @@ def discovered() -> dict[str, Any]:
 _FOR_EVERY_CALL = ("classifiers", "estimators", "memory_backends", "embedders")
 
 
-def plugins_for_skill(skill: str) -> list[str] | None:
+def plugins_for_skill(skill: str) -> dict[str, str] | None:
     """The installed plugins a call of `skill` needs, by the discovery report: the one that
-    provides it and every one that prices, classifies or remembers for all skills; None when no
-    plugin provides it (then every plugin loads, so the error can suggest close names).
+    provides it and every one that prices, classifies or remembers for all skills, each with its
+    distribution; None when no plugin provides it (then every plugin loads, so the error can
+    suggest close names).
 
-    `aos exec` with 300 plugins installed imported all 300 for one call of one skill."""
+    The report is taken as `aos --help` takes it, on the cheap stamp (an install, an uninstall or
+    a config change resets it); a plugin edited in place since may have moved a skill, so
+    `aos exec` loads every plugin when the ones named here turn out not to provide it.
+    `aos exec` with 300 plugins installed imported all 300 for one call of one skill; then it
+    hashed every plugin's files and read every distribution's entry points to find one."""
     if not cache_enabled():
         return None  # working it out means loading every plugin: no cheaper than loading them
-    plugins = discovered()["plugins"]
-    provider = next((p["name"] for p in plugins if p["status"] == "loaded" and skill in p.get("skills", ())), None)
+    home = aos_home()
+    entry = read_entry(home)
+    fresh = entry is not None and entry.get("stamp") == quick_stamp(home / "config.toml")
+    plugins = entry["report"]["plugins"] if fresh and entry is not None else discovered()["plugins"]
+    loaded = [p for p in plugins if p["status"] == "loaded" and p.get("distribution")]
+    provider = next((p for p in loaded if skill in p.get("skills", ())), None)
     if provider is None:
         return None
-    needed = {provider}
-    needed.update(p["name"] for p in plugins if p["status"] == "loaded" and any(p.get(k) for k in _FOR_EVERY_CALL))
-    return sorted(needed)
+    needed = [provider, *(p for p in loaded if any(p.get(k) for k in _FOR_EVERY_CALL))]
+    return {str(p["name"]): str(p["distribution"]) for p in needed}
 
 
 def plugin_commands() -> list[dict[str, str]]:

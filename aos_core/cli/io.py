@@ -115,9 +115,14 @@ def _too_deep(option: str, source: str) -> str:
 
 def emit(data: Any) -> None:
     """Write one JSON document to stdout (a failure after it prints no second one)."""
+    emit_text(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def emit_text(document: str) -> None:
+    """Write one JSON document already serialised (a model's `model_dump_json`) to stdout."""
     from aos_core.cli.errors import mark_emitted
 
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    click.echo(document)
     mark_emitted()
 
 

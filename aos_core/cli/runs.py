@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from aos_core.cli.io import emit, fail, fail_with, read_json_arg, render_outcome, show_money, table
+from aos_core.cli.io import emit, emit_text, fail, fail_with, read_json_arg, render_outcome, show_money, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
-from aos_core.cli.running import interrupted_run, preflight_refusal, running, shown_contract
+from aos_core.cli.results import render_run, render_simulation, run_json, where
+from aos_core.cli.running import interrupted_run, preflight_refusal, running
 
 
 def _read_plan(path: str) -> Any:
@@ -54,7 +55,7 @@ def plan(goal: str, planner: str | None, output: Path | None, as_json: bool, **o
         error = result["error"]
         if not as_json:
             for problem in result["problems"]:
-                click.echo(f"  {_where(problem)}: {problem['code']}: {problem['message']}", err=True)
+                click.echo(f"  {where(problem)}: {problem['code']}: {problem['message']}", err=True)
         fail_with(error)
 
 
@@ -84,11 +85,11 @@ def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
     if as_json:
         emit(report)
     else:
-        click.echo(_render_simulation(report, contract))
+        click.echo(render_simulation(report, contract))
     if not report["feasible"]:
         first = report["problems"][0] if report["problems"] else {"code": "BUDGET_EXCEEDED", "message": "does not fit"}
         category = catalog_entry(first["code"]).category.value
-        message = f"plan is not feasible: {_where(first)}: {first['code']}: {first['message']}"
+        message = f"plan is not feasible: {where(first)}: {first['code']}: {first['message']}"
         fail(message, _exit_for(category), error_code=first["code"], category=category)
 
 
@@ -148,7 +149,7 @@ def run(
         raise click.UsageError("--repeat-in-flight and --abandon-in-flight go with --resume RUN")
     from aos_core.cli.records import note_cost_warnings
 
-    document = _read_plan(plan_path) if plan_path is not None else None
+    document = _parsed(_read_plan(plan_path)) if plan_path is not None else None
     with build_runtime(**options) as runtime:
         if document is not None and not skip_preflight:
             refusal = preflight_refusal(runtime, document, plan_path or "-")
@@ -158,17 +159,18 @@ def run(
                 fail_with(refused, message, data=data)
         with running(runtime, progress, as_json, "run") as watch:
             try:
-                result = runtime.run(
+                ran = runtime.run(
                     document, resume=resume, repeat_in_flight=repeat, abandon_in_flight=abandon, on_event=watch
-                ).model_dump(mode="json")
+                )
             except KeyboardInterrupt:
                 watch.stop()
                 interrupted_run(runtime, watch.run_id or resume)
-    warned = note_cost_warnings(result["outcomes"].values())
+    result = run_json(ran)
+    warned = note_cost_warnings(result["outcomes"][k] for k, o in ran.outcomes.items() if o.cost_warning)
     if as_json:
-        emit(result)
+        emit_text(ran.model_dump_json())
     else:
-        click.echo(_render_run(result))
+        click.echo(render_run(result))
         if warned:
             click.echo(f"aos: note: {warned} cost warning(s) from estimators (see aos plugins)", err=True)
     if result["ok"]:
@@ -283,7 +285,7 @@ def replay(source: str, plan_path: str | None, progress: bool | None, as_json: b
     document = _read_plan(plan_path) if plan_path else None
     with build_runtime(**options) as runtime, running(runtime, progress, as_json, "replay") as watch:
         try:
-            result = runtime.replay(source, plan=document, on_event=watch).model_dump(mode="json")
+            replayed = runtime.replay(source, plan=document, on_event=watch)
         except KeyboardInterrupt:
             watch.stop()
             code = signal_exit()
@@ -295,8 +297,9 @@ def replay(source: str, plan_path: str | None, progress: bool | None, as_json: b
             )
         except TraceError as exc:
             raise TraceError(_not_a_trace(source) or str(exc)) from None
+    result = run_json(replayed)
     if as_json:
-        emit(result)
+        emit_text(replayed.model_dump_json())
     elif result["matched"]:
         click.echo(
             f"replay matched: {len(result['outcomes'])} step(s), {len(result['reexecuted'])} re-executed, "
@@ -330,66 +333,19 @@ def _exit_for(category: str) -> int:
     return exit_code_for(category)
 
 
-def _where(problem: dict[str, Any]) -> str:
-    return f"step {problem['step_id']}" if problem.get("step_id") else "plan"
-
-
 def _status(row: dict[str, Any]) -> str:
     return f"{row['status']} at {row['failed_step']}" if row.get("failed_step") else str(row["status"])
 
 
-def _render_simulation(report: dict[str, Any], contract: dict[str, Any]) -> str:
-    cost = report["cost"]
-    worst = cost["worst"]
-    path = " -> ".join(report["critical_path"])
-    latency = f"{report['latency_ms']:g} ms along {path}" if path else "no steps"
-    lines = [
-        f"feasible: {'yes' if report['feasible'] else 'no'}   fits the contract ({shown_contract(contract)}): "
-        f"{'yes' if report['fits_contract'] else 'no'}",
-        "cost (low / expected / worst): "
-        + " / ".join(show_money(cost[k]["money"]) for k in ("low", "expected", "worst"))
-        + f" {worst['currency']}   calls {worst['calls']}, tokens in/out "
-        + f"{worst['input_tokens']}/{worst['output_tokens']}",
-        f"latency: {latency}",
-    ]
-    if report["needs_approval"]:
-        lines.append(f"needs approval: {', '.join(report['needs_approval'])}")
-    lines += [f"problem: {_where(p)}: {p['code']}: {p['message']}" for p in report["problems"]]
-    lines += [f"note: {w}" for w in report["warnings"]]
-    return "\n".join(lines)
+def _parsed(document: Any) -> Any:
+    """The plan as a `Plan`, parsed once for the preflight and the run (a large plan's JSON is not
+    kept beside it); a document that does not parse goes on as it is, for the run to refuse with
+    every problem named."""
+    from pydantic import ValidationError
 
+    from aos_core.contracts.plan import Plan
 
-def _render_run(result: dict[str, Any]) -> str:
-    """One line per step (a failure's message is printed once, on stderr), then the run's totals."""
-    if result["error"] and not result["run_id"]:
-        return f"not started: {result['error']['message']}"
-    lines = []
-    for step_id, outcome in result["outcomes"].items():
-        cost = outcome["cost"]
-        money = f"{show_money(cost['money'])} {cost['currency']}"
-        tail = f"{outcome['duration_ms']:g} ms, {outcome['attempts']} attempt(s), {money}"
-        if outcome["ok"]:
-            lines.append(f"ok      {step_id} ({outcome['skill']}, {tail})")
-        else:
-            lines.append(f"FAILED  {step_id} ({outcome['skill']}, {tail}): {outcome['error']['code']}")
-    if result["skipped"]:
-        lines.append(f"skipped: {', '.join(result['skipped'])}")
-    spent = result["spent"]
-    lines.append(
-        f"run {result['run_id']} {result['status']}: spent {show_money(spent['money'])} {spent['currency']}, "
-        f"{spent['calls']} call(s), tokens {spent['input_tokens']}/{spent['output_tokens']}"
-    )
-    if result["reused"]:
-        lines.append(f"resumed: {len(result['reused'])} committed step(s) not run again")
-    if result["repeated_in_flight"]:
-        lines.append(f"run again (in flight when it stopped): {', '.join(result['repeated_in_flight'])}")
-    if result["not_repeated"]:
-        lines.append(
-            f"not run again (in flight when it stopped, not safe to repeat): {', '.join(result['not_repeated'])}"
-        )
-    if result["ok"]:
-        lines.append(f"output of the last step ({list(result['outcomes'])[-1]}):" if result["outcomes"] else "")
-        if result["outcomes"]:
-            last = list(result["outcomes"].values())[-1]
-            lines.append(json.dumps(last["output"], indent=2, ensure_ascii=False))
-    return "\n".join(line for line in lines if line)
+    try:
+        return Plan.model_validate(document)
+    except ValidationError:
+        return document

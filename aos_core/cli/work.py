@@ -30,13 +30,17 @@ def exec_(skill: str, params: str, as_json: bool, **options: Any) -> None:
     from aos_core.cli.records import note_cost_warnings
 
     parsed = read_json_arg(params, "--params")
+    runtime = None
     if options.get("config_path") is None:  # the discovery report is of the default config
         from aos_core.cli.discovered import plugins_for_skill
 
         needed = plugins_for_skill(skill)
         if needed is not None:
-            options["entry_points"] = needed
-    with build_runtime(**options) as runtime, handle_sigterm():
+            runtime = build_runtime(**options, entry_points=needed)
+            if skill not in runtime.skills:  # the report was stale (a plugin edited in place)
+                runtime.close()
+                runtime = None
+    with runtime or build_runtime(**options) as runtime, handle_sigterm():
         try:
             outcome = runtime.execute(skill, parsed).model_dump(mode="json")
         except KeyboardInterrupt:

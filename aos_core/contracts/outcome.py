@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aos_core.contracts.compact import share_fields_set
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorInfo
 
@@ -36,4 +37,5 @@ class StructuredOutcome(BaseModel):
     def _ok_matches_error(self) -> StructuredOutcome:
         if self.ok == (self.error is not None):
             raise ValueError("ok must be true exactly when error is None")
+        share_fields_set(self)  # a run keeps one outcome per step (compact.py)
         return self

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from aos_core.contracts.compact import share_fields_set
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.names import STEP_ID_PATTERN
 
@@ -48,6 +49,7 @@ class Plan(BaseModel):
             if step.id in seen:
                 raise ValueError(f"step id {step.id!r} is used twice")
             seen.add(step.id)
+            share_fields_set(step)  # a run keeps its plan's steps (compact.py)
         return self
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from aos_core.plugins.loader import PluginConfig, PluginSource, Registry, load_plugins
@@ -24,16 +24,18 @@ CORE_DISTRIBUTION = "aos-core"
 
 def entry_point_sources(*, core_only: bool = False, only: Collection[str] | None = None) -> list[PluginSource]:
     """One source per entry point in the group, sorted by distribution then name; with `only`,
-    just aos-core's and those named there (the others' metadata is never read)."""
-    from importlib_metadata import PackageNotFoundError, distribution, entry_points
+    just aos-core's and those named there (the others' metadata is never read). `only` as a
+    mapping of entry point names to their distributions (what the discovery cache knows) looks
+    those distributions up instead of reading every installed one's entry points (`aos exec`
+    beside 300 plugins: ~25 ms); a name not found where it says falls back to the full scan."""
+    from importlib_metadata import entry_points
 
-    found: Iterable[Any]
+    found: Iterable[Any] | None = None
     if core_only:  # aos-core's own entry points: no scan of every installed distribution
-        try:
-            found = distribution(CORE_DISTRIBUTION).entry_points.select(group=ENTRY_POINT_GROUP)
-        except PackageNotFoundError:  # running from a source tree that is not installed
-            found = entry_points(group=ENTRY_POINT_GROUP)
-    else:
+        found = _entry_points_of({}, core_only=True)
+    elif isinstance(only, Mapping):
+        found = _entry_points_of(only)
+    if found is None:
         found = entry_points(group=ENTRY_POINT_GROUP)
     sources = []
     for ep in found:
@@ -55,6 +57,24 @@ def entry_point_sources(*, core_only: bool = False, only: Collection[str] | None
         )
     sources.sort(key=lambda s: (s.distribution != CORE_DISTRIBUTION, s.distribution or "", s.name))
     return sources
+
+
+def _entry_points_of(named: Mapping[str, str], *, core_only: bool = False) -> list[Any] | None:
+    """aos-core's entry points and those `named` (entry point name -> distribution), read from
+    those distributions alone; None when one of them is not where `named` says."""
+    from importlib_metadata import PackageNotFoundError, distribution
+
+    found: list[Any] = []
+    try:
+        found.extend(distribution(CORE_DISTRIBUTION).entry_points.select(group=ENTRY_POINT_GROUP))
+        for name, dist in named.items():
+            selected = list(distribution(dist).entry_points.select(group=ENTRY_POINT_GROUP, name=name))
+            if not selected:
+                return None
+            found.extend(selected)
+    except PackageNotFoundError:  # aos-core run from a source tree, or a plugin uninstalled since
+        return None
+    return found
 
 
 def discover_plugins(

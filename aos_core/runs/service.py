@@ -221,9 +221,11 @@ async def start_run(
     header = run_header(parsed, contract, policy, seed, options.approvals, budgets)
     setup.store.create_run(run_id, header, parsed.goal, setup.owner, setup.lease_s, options.traceparent)
     engine, sink = _engine(run_id, header, parsed, setup, options)
+    del header  # the plan's JSON copy, written; kept, it would hold ~430 bytes a step for the whole run
     engine.traceparent = options.traceparent
     for account in engine.accounts:
-        account.runs_counted.add(run_id)
+        if not account.durable:  # a ledger in the store remembers for itself: a server's set never grows
+            account.runs_counted.add(run_id)
     return await _leased(engine, sink, setup)
 
 
@@ -282,6 +284,7 @@ async def resume_run(
     except BaseException:
         setup.store.finish_run(stored.run_id, setup.owner, "interrupted", None)
         raise
+    del stored, header, plan  # the engine holds what it needs; the trace read back is not kept
     return await _leased(engine, sink, setup)
 
 

@@ -92,3 +92,33 @@ def test_exec_of_an_unknown_skill_still_suggests_from_every_plugin(aos_cli, tmp_
     typo = aos_cli("exec", "noisy_ecko", "--params", "{}", "--json", env=env)
     assert typo.returncode == 7  # PERMANENT
     assert "did you mean noisy_echo" in json.loads(typo.stdout)["error"]["message"]
+
+
+def test_a_skill_moved_to_another_plugin_edited_in_place_is_still_found(aos_cli, tmp_path: Path) -> None:
+    """The report `aos exec` trusts is checked by the cheap stamp, which an edit in place does not
+    change: when the plugin it names no longer has the skill, every plugin is loaded."""
+    env, _, _ = _plugins(tmp_path)
+    assert aos_cli("skills", "--json", env=env).returncode == 0
+    where = tmp_path / "site"
+    (where / "alpha_plugin.py").write_text(SKILL.format(skill="alpha_renamed", side_effect=""), "utf-8")
+    (where / "noisy_plugin.py").write_text(SKILL.format(skill="alpha_echo", side_effect=""), "utf-8")
+    done = aos_cli("exec", "alpha_echo", "--params", '{"x": 5}', "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == {"x": 5}
+
+
+def test_named_distributions_are_read_without_scanning_every_one(monkeypatch, tmp_path: Path) -> None:
+    import importlib_metadata
+
+    from aos_core.plugins.discovery import entry_point_sources
+
+    def no_scan(**_: object) -> None:
+        raise AssertionError("every installed distribution was scanned")
+
+    monkeypatch.setattr(importlib_metadata, "entry_points", no_scan)
+    sources = entry_point_sources(only={"json": "aos-skill-json"})
+    assert {s.name for s in sources if s.distribution != "aos-core"} == {"json"}
+    monkeypatch.undo()
+    # A distribution that is not where the report says: the scan finds the entry point anyway.
+    moved = entry_point_sources(only={"json": "no-such-distribution"})
+    assert {s.name for s in moved if s.distribution != "aos-core"} == {"json"}

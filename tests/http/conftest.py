@@ -3,13 +3,11 @@
 The servers are httpbin (from PyPI) on werkzeug's threaded server, one per session, on ports
 the OS picks; nothing here leaves the loopback interface.
 
-Runtimes use the skill's default engine; `AOS_TEST_HTTP_BACKEND=httpx2` (or `aiohttp`) runs the
-whole suite on the one named, and `make_runtime(backend=...)` picks one for a test.
+`make_runtime(config=...)` passes a `skills.http_call` configuration.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -29,7 +27,6 @@ from aos_skill_http import HttpCall
 from aos_skill_http.connect import Resolver
 
 DECLARED = frozenset(HttpCall.metadata.failure_codes)
-BACKEND = os.environ.get("AOS_TEST_HTTP_BACKEND") or None  # None: the skill's default
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ def make_runtime() -> Iterator[MakeRuntime]:
         resolver: Resolver | None = None,
         timeouts_ms: dict[str, int] | None = None,
         clock: Any = None,
-        backend: str | None = BACKEND,
+        config: dict[str, Any] | None = None,
     ) -> Runtime:
         policy = Policy(
             network=NetworkPolicy(allow=allow, trust_env_proxies=trust_env_proxies),
@@ -198,9 +195,12 @@ def make_runtime() -> Iterator[MakeRuntime]:
             timeouts_ms=timeouts_ms or {},
         )
         plugin = aos_skill_http.plugin if resolver is None else _Plugin(HttpCall(resolver))
-        config = {"skills": {"http_call": {"backend": backend}}} if backend else None
         runtime = Runtime(
-            entry_points=False, plugins=[plugin], profile=AgentProfile(policy=policy), clock=clock, config=config
+            entry_points=False,
+            plugins=[plugin],
+            profile=AgentProfile(policy=policy),
+            clock=clock,
+            config={"skills": {"http_call": config}} if config else None,
         )
         made.append(runtime)
         return runtime

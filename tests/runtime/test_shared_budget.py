@@ -74,3 +74,22 @@ def test_a_runtime_without_shared_budgets_keeps_the_contract_in_process(tmp_path
     ) as runtime:
         assert [runtime.execute("s").ok for _ in range(3)] == [True, True, False]
         assert runtime.store.budget_state("team") is None  # nothing in the store
+
+
+def test_a_long_lived_runtime_on_shared_budgets_keeps_nothing_per_run(tmp_path: Path) -> None:
+    """A server runs for weeks: a budget held in the store remembers what each run spent, so the
+    runtime's account keeps no id per run (it kept one for every run it ever started)."""
+    contract = ResourceContract(id="team", max_calls=100)
+    plan = {"steps": [{"id": "a", "skill": "s"}]}
+    with Runtime(
+        plugins=[FakePlugin(skills=[fake_skill("s")])],
+        entry_points=False,
+        contract=contract,
+        store=tmp_path / "r.db",
+        shared_budgets=True,
+    ) as runtime:
+        assert all(runtime.run(plan).ok for _ in range(5))
+        account = runtime.account_for(contract)
+        assert account.durable and account.runs_counted == set()
+        spent, _, _ = runtime.store.budget_state("team")  # type: ignore[misc]
+        assert spent.calls == 5

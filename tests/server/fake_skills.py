@@ -23,9 +23,6 @@ def _log(name: str, ctx: Any) -> None:
 
 def _note(params: Any, ctx: Any) -> dict[str, Any]:
     _log("note", ctx)
-    if ctx.traceparent:  # the W3C trace context a request to another service would carry
-        with open(Path(os.environ["AOS_TEST_DIR"]) / "traceparents.log", "a", encoding="utf-8") as log:
-            log.write(f"{ctx.step_id} {ctx.traceparent}\n")
     return {"noted": True}
 
 

@@ -1,8 +1,10 @@
 """`aos serve` exports Prometheus metrics on /metrics, summed over its worker processes, and a run
-submitted with a W3C `traceparent` carries it to its skills."""
+submitted with a W3C `traceparent` continues the caller's trace out through `http_call`."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -55,20 +57,42 @@ def test_metrics_sum_every_worker_and_read_the_store(new_server: Any) -> None:
     assert not any(run_id in scrape.text for run_id in ids)  # run ids are never labels
 
 
-def test_a_submitted_run_carries_the_callers_traceparent_to_its_skills(shared_server: ServerProcess) -> None:
-    server = shared_server
-    with server.client(server.admin) as client:
-        answer = client.post(
-            "/v1/runs",
-            json={"plan": plan(step("traced"), goal="traced")},
-            headers={"traceparent": TRACEPARENT},
-        )
-        assert answer.status_code == 202, answer.text
-        server.wait_for(client, answer.json()["run_id"], "completed")
-    lines = (server.calls_dir / "traceparents.log").read_text("utf-8").splitlines()
-    traced = [line.split()[1] for line in lines if line.split()[0] == "traced"]
-    assert len(traced) == 1
-    assert traced[0].split("-")[1] == TRACEPARENT.split("-")[1]  # the same trace
+def test_a_callers_traceparent_goes_through_the_server_into_the_run_and_out_through_http_call(
+    shared_server: ServerProcess,
+) -> None:
+    received: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received.append(self.headers.get("traceparent"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    peer = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    try:
+        port = peer.server_address[1]
+        fetch = {"method": "GET", "url": f"http://127.0.0.1:{port}/"}
+        body = {
+            "plan": plan(step("fetch", "http_call", **fetch), goal="traced"),
+            "profile": {"policy": {"network": {"allow": [f"127.0.0.1:{port}"]}}},
+        }
+        with shared_server.client(shared_server.admin) as client:
+            answer = client.post("/v1/runs", json=body, headers={"traceparent": TRACEPARENT})
+            assert answer.status_code == 202, answer.text
+            view = shared_server.wait_for(client, answer.json()["run_id"], "completed", "failed")
+            assert view["status"] == "completed", view
+    finally:
+        peer.shutdown()
+        peer.server_close()
+    assert len(received) == 1 and received[0] is not None
+    assert received[0].split("-")[1] == TRACEPARENT.split("-")[1]  # the caller's trace continues
 
 
 def test_metrics_answer_404_when_switched_off(new_server: Any) -> None:
