@@ -1,4 +1,4 @@
-"""`aos serve` and `aos keys`: parse, call, render. Nothing heavy is imported until a command
+"""`aos serve`, `aos worker` and `aos keys`: parse, call, render. Nothing heavy is imported until a command
 runs (FastAPI and uvicorn only in `serve`), so `aos --help` stays as fast as before."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["keys", "serve"]
+__all__ = ["keys", "serve", "worker"]
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -18,11 +18,11 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _store(store: str | None) -> Path:
-    from aos_server.settings import store_path
+def _store(store: str | None) -> str:
+    from aos_server.settings import store_url
 
     try:
-        return store_path(store)
+        return store_url(store)
     except ValueError as exc:
         _fail(str(exc))
 
@@ -31,8 +31,8 @@ store_option = click.option(
     "--store",
     envvar="AOS_STORE",
     default=None,
-    metavar="PATH",
-    help="Run store: an SQLite file, a directory or sqlite:///PATH (default: $AOS_HOME/runs.sqlite3).",
+    metavar="PATH|URL",
+    help="Run store: an SQLite file or directory, sqlite:///PATH, postgresql://... (default: $AOS_HOME/runs.sqlite3).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine output: JSON on stdout only.")
 
@@ -113,7 +113,7 @@ def serve(**options: Any) -> None:
             concurrency=options["concurrency"],
             drain_timeout_s=options["drain_timeout"],
             shutdown_timeout_s=options["shutdown_timeout"],
-            store=str(_store(options["store"])),
+            store=_store(options["store"]),
             config=options["config_path"],
             profile=profile,
             plugins=tuple(options["plugins"]),
@@ -123,9 +123,94 @@ def serve(**options: Any) -> None:
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")
+    if settings.workers and settings.store.startswith(("postgresql://", "postgres://")):
+        _fail(
+            "with a postgresql:// store, aos serve only accepts and answers: give --workers 0 and start "
+            "'aos worker --store URL' processes (on this machine or others) to execute runs"
+        )
     from aos_server.serve import run_server
 
     sys.exit(run_server(settings))
+
+
+@click.command()
+@click.option(
+    "--store",
+    envvar="AOS_STORE",
+    required=True,
+    metavar="URL",
+    help="The run store every worker and the server share: postgresql://USER@HOST[:PORT]/DB[?schema=NAME].",
+)
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 1024), help="Runs at once.")
+@click.option("--queue", default="aos_runs", show_default=True, help="The DBOS queue to take runs from.")
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="On SIGTERM: seconds in-flight steps may take before their runs are interrupted and handed back.",
+)
+@click.option(
+    "--poll",
+    "poll_s",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.01),
+    help="Seconds between two looks at the queue while this worker has room for more runs.",
+)
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, help="Serve /metrics on this port.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Runtime TOML."
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Base agent profile JSON of every run.",
+)
+@click.option(
+    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this plugin object (repeatable)."
+)
+@click.option(
+    "--lease",
+    "lease_s",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(0.5),
+    help="Seconds a run's lease and a worker's heartbeat last unrenewed; then another worker takes over.",
+)
+def worker(**options: Any) -> None:
+    """Execute queued runs from a PostgreSQL store until SIGTERM (then drain)."""
+    from pydantic import ValidationError
+
+    from aos_core import AgentProfile
+    from aos_server.settings import ServerSettings
+
+    store = options["store"]
+    if not store.startswith(("postgresql://", "postgres://")):
+        _fail("aos worker needs a shared postgresql:// store (--store or AOS_STORE); with SQLite use aos serve")
+    try:
+        profile = AgentProfile()
+        if options["profile_path"]:
+            profile = AgentProfile.model_validate_json(Path(options["profile_path"]).read_text("utf-8"))
+        settings = ServerSettings(
+            workers=0,
+            concurrency=options["concurrency"],
+            drain_timeout_s=options["drain_timeout"],
+            store=store,
+            config=options["config_path"],
+            profile=profile,
+            plugins=tuple(options["plugins"]),
+            lease_s=options["lease_s"],
+            poll_s=options["poll_s"],
+            metrics=options["metrics_port"] is not None,
+        )
+    except (ValidationError, OSError, ValueError) as exc:
+        _fail(f"cannot start a worker: {' '.join(str(exc).split())[:300]}")
+    from aos_server.dbos_worker import run_worker
+
+    sys.exit(run_worker(settings, options["queue"], options["metrics_port"]))
 
 
 @click.group()
@@ -135,14 +220,14 @@ def keys() -> None:
 
 def _key_store(store: str | None) -> Any:
     from aos_core import Runtime, StoreError
-    from aos_server.db import Database
+    from aos_server.db import open_database
     from aos_server.keys import KeyStore
 
     path = _store(store)
     try:
         with Runtime(entry_points=False, store=path) as runtime:
             runtime.store  # noqa: B018 - opening it creates the core's schema before the server's tables
-        return KeyStore(Database(path))
+        return KeyStore(open_database(path))
     except StoreError as exc:
         _fail(str(exc))
 

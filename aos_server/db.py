@@ -15,10 +15,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from aos_core import StoreError
 
-__all__ = ["SCHEMA_VERSION", "Database"]
+__all__ = ["SCHEMA_VERSION", "Database", "ServerDatabase", "is_postgres", "open_database"]
 
 SCHEMA_VERSION = 1
 _BUSY_MS = 10_000
@@ -64,11 +65,43 @@ CREATE TABLE IF NOT EXISTS server_queue (
 """
 
 
+class ServerDatabase(Protocol):
+    """What the keys, run records and queue ask of the tables: SQLite's `Database` or
+    `PostgresDatabase` (`db_postgres.py`), both taking SQL with `?` placeholders."""
+
+    location: str
+
+    def writing(self, doing: str) -> Any:
+        """A context manager: one write transaction, its connection (with `execute`)."""
+        ...
+
+    def reading(self, doing: str) -> Any:
+        """A context manager: one read transaction."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(store: str | Path) -> bool:
+    """Whether a store URL names PostgreSQL."""
+    return str(store).startswith(("postgresql://", "postgres://"))
+
+
+def open_database(store: str | Path) -> ServerDatabase:
+    """The server's tables in the store `store` names: a PostgreSQL URL or an SQLite file."""
+    if is_postgres(store):
+        from aos_server.db_postgres import PostgresDatabase
+
+        return PostgresDatabase(str(store))
+    return Database(store)
+
+
 class Database:
     """One connection to the store's file, shared by the threads of a process (under a lock)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aos_core import ResourceContract
-from aos_server.db import Database
+from aos_server.db import ServerDatabase
 
 __all__ = ["SCOPES", "ApiKey", "KeyProblem", "KeyStore", "Scope", "UnknownKey", "contract_id"]
 
@@ -90,7 +90,7 @@ def _key(row: tuple[object, ...]) -> ApiKey:
 class KeyStore:
     """Keys in the server's tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: ServerDatabase) -> None:
         self.db = db
 
     def create(
@@ -131,7 +131,8 @@ class KeyStore:
             )
             if contract is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO server_contracts VALUES (?,?)",
+                    "INSERT INTO server_contracts VALUES (?,?)"
+                    " ON CONFLICT (id) DO UPDATE SET contract = excluded.contract",
                     (contract.id, json.dumps(contract.model_dump(mode="json"), sort_keys=True)),
                 )
         return record, secret

@@ -5,8 +5,8 @@ An entry is claimed by one worker (`take`, one immediate transaction) and remove
 worker is done with the run, whatever its status. The run's lease in the run store stays the
 authority on who executes it: a claim only says who is about to. A worker that dies leaves its
 claims behind; the supervisor hands them back (`release`) and marks what the worker was running.
-The PostgreSQL step replaces this table with DBOS's queue; the `RunQueue` protocol is what the
-server asks of either.
+With a `postgresql://` store DBOS's queue replaces this table (`dbos_queue.py`); the `RunQueue`
+protocol is what the server asks of either, and `open_queue` picks one.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import json
 import time
 from typing import Any, Protocol
 
-from aos_server.db import Database
+from aos_server.db import Database, ServerDatabase, is_postgres
 
-__all__ = ["RunQueue", "SQLiteQueue"]
+__all__ = ["RunQueue", "SQLiteQueue", "open_queue"]
 
 
 class RunQueue(Protocol):
@@ -49,6 +49,20 @@ class RunQueue(Protocol):
     def release_all(self) -> int:
         """Hand back every claim (at start: no worker of ours is alive yet)."""
         ...
+
+    def waiting(self) -> int:
+        """How many runs wait, not yet taken by a worker."""
+        ...
+
+
+def open_queue(db: ServerDatabase, store: str, queue: str | None = None) -> RunQueue:
+    """The queue of a store: DBOS's for a `postgresql://` store, else the SQLite table."""
+    if is_postgres(store):
+        from aos_server.dbos_queue import DEFAULT_QUEUE, DBOSQueue
+
+        return DBOSQueue(store, queue or DEFAULT_QUEUE)
+    assert isinstance(db, Database)
+    return SQLiteQueue(db)
 
 
 class SQLiteQueue:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aos_core import ResourceContract
-from aos_server.db import Database
+from aos_server.db import ServerDatabase
 
 __all__ = ["ContractClash", "IdempotencyClash", "Owner", "RunRecords"]
 
@@ -46,23 +46,25 @@ def _canonical(contract: ResourceContract) -> str:
 class RunRecords:
     """Run ownership, idempotency keys and named contracts, in the server's tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: ServerDatabase) -> None:
         self.db = db
 
     def claim_idempotency(self, key_name: str, idempotency_key: str, body_sha256: str, run_id: str) -> tuple[str, bool]:
         """(the run id this key stands for, whether it was new). `IdempotencyClash` when it was
         first used with another body."""
         with self.db.writing("record an idempotency key") as db:
+            # Insert first: of two requests racing with one key (on any process), one inserts and
+            # the other, waiting on the row, then reads it.
+            inserted = db.execute(
+                "INSERT INTO server_idempotency VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                (key_name, idempotency_key, body_sha256, run_id, _now()),
+            ).rowcount
+            if inserted == 1:
+                return run_id, True
             row = db.execute(
                 "SELECT body_sha256, run_id FROM server_idempotency WHERE key_name=? AND idempotency_key=?",
                 (key_name, idempotency_key),
             ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO server_idempotency VALUES (?,?,?,?,?)",
-                    (key_name, idempotency_key, body_sha256, run_id, _now()),
-                )
-                return run_id, True
         if row[0] != body_sha256:
             raise IdempotencyClash(str(row[1]))
         return str(row[1]), False
@@ -91,13 +93,14 @@ class RunRecords:
         """Note a submitted run, its key and the named contracts it uses."""
         with self.db.writing("record a submitted run") as db:
             db.execute(
-                "INSERT OR IGNORE INTO server_runs (run_id, key_name, submitted_at) VALUES (?,?,?)",
+                "INSERT INTO server_runs (run_id, key_name, submitted_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
                 (run_id, key_name, _now()),
             )
             for contract in contracts:
                 if contract.id is not None:
                     db.execute(
-                        "INSERT OR IGNORE INTO server_contracts VALUES (?,?)", (contract.id, _canonical(contract))
+                        "INSERT INTO server_contracts VALUES (?,?) ON CONFLICT DO NOTHING",
+                        (contract.id, _canonical(contract)),
                     )
 
     def owner(self, run_id: str) -> Owner:
@@ -121,7 +124,7 @@ class RunRecords:
     def open_runs(self) -> list[str]:
         """Runs submitted here that have not ended, oldest first."""
         with self.db.reading("list open runs") as db:
-            rows = db.execute("SELECT run_id FROM server_runs WHERE done=0 ORDER BY rowid").fetchall()
+            rows = db.execute("SELECT run_id FROM server_runs WHERE done=0 ORDER BY submitted_at, run_id").fetchall()
         return [str(r[0]) for r in rows]
 
     def contract(self, contract_id: str) -> ResourceContract | None:

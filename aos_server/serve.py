@@ -42,6 +42,7 @@ def run_server(settings: ServerSettings) -> int:
     """Serve until a signal; 0 after a graceful shutdown, 2 when the store cannot be used."""
     logging.basicConfig(level=logging.INFO, format="aos serve: %(message)s", stream=sys.stderr)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # our own lines say when it listens and stops
+    logging.getLogger("dbos").setLevel(logging.WARNING)  # a postgresql:// store's queue client
     with _metrics_dir(settings.metrics):
         return _run(settings)
 

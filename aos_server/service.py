@@ -28,7 +28,7 @@ from aos_core import (
     StructuredOutcome,
 )
 from aos_server.auth import Authenticator, Principal
-from aos_server.db import Database
+from aos_server.db import ServerDatabase, is_postgres, open_database
 from aos_server.errors import ApiError
 from aos_server.keys import KeyStore
 from aos_server.models import (
@@ -44,7 +44,7 @@ from aos_server.models import (
     SubmitRequest,
 )
 from aos_server.policy import run_policy
-from aos_server.queue import SQLiteQueue
+from aos_server.queue import open_queue
 from aos_server.records import ContractClash, IdempotencyClash, RunRecords
 from aos_server.settings import ServerSettings
 
@@ -65,13 +65,14 @@ def _sha256(data: Any) -> str:
 class Service:
     """The server's operations over one `Runtime`, its keys, run records and queue."""
 
-    def __init__(self, runtime: Runtime, settings: ServerSettings, db: Database | None = None) -> None:
+    def __init__(self, runtime: Runtime, settings: ServerSettings, db: ServerDatabase | None = None) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.db = db or Database(runtime.store.location)
+        location = runtime.store.location  # opening the store creates the core's schema before the server's
+        self.db = db or open_database(settings.store if is_postgres(settings.store) else location)
         self.keys = KeyStore(self.db)
         self.records = RunRecords(self.db)
-        self.queue = SQLiteQueue(self.db)
+        self.queue = open_queue(self.db, settings.store)
         self.authenticate = Authenticator(self.keys)
         self.draining = False  # no new work: submits, resumes, approvals and calls answer 503
         self.closing = False  # the HTTP server is stopping: event streams end

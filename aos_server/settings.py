@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aos_core import AgentProfile, Runtime, RuntimeConfig
 
-__all__ = ["ServerSettings", "aos_home", "store_path"]
+__all__ = ["ServerSettings", "aos_home", "store_path", "store_url"]
 
 
 def aos_home() -> Path:
@@ -24,6 +24,14 @@ def aos_home() -> Path:
     import click
 
     return Path(os.environ.get("AOS_HOME") or click.get_app_dir("aos"))
+
+
+def store_url(store: str | Path | None) -> str:
+    """The store as `--store`/`AOS_STORE` give it: a `postgresql://` URL unchanged, else the
+    SQLite file's path (`store_path`)."""
+    if store is not None and str(store).startswith(("postgresql://", "postgres://")):
+        return str(store)
+    return str(store_path(store))
 
 
 def store_path(store: str | Path | None) -> Path:
@@ -36,7 +44,7 @@ def store_path(store: str | Path | None) -> Path:
         text = text.removeprefix("sqlite://")
     elif "://" in text:
         scheme = text.split("://", 1)[0]
-        raise ValueError(f"store {scheme}://...: this aos-server keeps runs in SQLite; give a path or sqlite:///PATH")
+        raise ValueError(f"store {scheme}://...: give a path, sqlite:///PATH or postgresql://...")
     path = Path(text)
     if path.is_dir() or not path.suffix:
         path = path / "runs.sqlite3"
@@ -56,7 +64,7 @@ class ServerSettings(BaseModel):
     shutdown_timeout_s: float = Field(
         default=5.0, ge=0, description="uvicorn's graceful-shutdown timeout: open connections (event streams) after it."
     )
-    store: str = Field(description="The run store's SQLite file.")
+    store: str = Field(description="The run store: an SQLite file or a postgresql:// URL.")
     config: str | None = Field(default=None, description="Runtime configuration TOML.")
     profile: AgentProfile = Field(default_factory=AgentProfile, description="The base profile of every run.")
     plugins: tuple[str, ...] = Field(default=(), description="Extra plugin objects, as MODULE:ATTR.")

