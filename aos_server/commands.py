@@ -37,6 +37,35 @@ store_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine output: JSON on stdout only.")
 
 
+def runtime_options(command: Any) -> Any:
+    """`--config`, `--profile` and `--plugin`: how the server and every worker build their runtimes
+    (give them all the same)."""
+    command = click.option(
+        "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this plugin object (repeatable)."
+    )(command)
+    command = click.option(
+        "--profile",
+        "profile_path",
+        type=click.Path(dir_okay=False, exists=True),
+        default=None,
+        help="Base agent profile JSON of every run.",
+    )(command)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, exists=True),
+        default=None,
+        help="Runtime configuration TOML.",
+    )(command)
+
+
+def _profile(path: str | None) -> Any:
+    """The base profile: the JSON file at `path`, or the default one."""
+    from aos_core import AgentProfile
+
+    return AgentProfile.model_validate_json(Path(path).read_text("utf-8")) if path else AgentProfile()
+
+
 @click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 opens it to the network."
@@ -61,23 +90,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine outp
     help="Then: seconds open connections (event streams) get before they are closed.",
 )
 @store_option
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True),
-    default=None,
-    help="Runtime configuration TOML.",
-)
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(dir_okay=False, exists=True),
-    default=None,
-    help="Base agent profile JSON of every run.",
-)
-@click.option(
-    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this plugin object (repeatable)."
-)
+@runtime_options
 @click.option(
     "--lease",
     "lease_s",
@@ -99,13 +112,10 @@ def serve(**options: Any) -> None:
     """Serve the runtime over HTTP, with a pool of workers running submitted runs."""
     from pydantic import ValidationError
 
-    from aos_core import AgentProfile
     from aos_server.settings import ServerSettings
 
     try:
-        profile = AgentProfile()
-        if options["profile_path"]:
-            profile = AgentProfile.model_validate_json(Path(options["profile_path"]).read_text("utf-8"))
+        profile = _profile(options["profile_path"])
         settings = ServerSettings(
             host=options["host"],
             port=options["port"],
@@ -159,19 +169,7 @@ def serve(**options: Any) -> None:
     help="Seconds between two looks at the queue while this worker has room for more runs.",
 )
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, help="Serve /metrics on this port.")
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Runtime TOML."
-)
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(dir_okay=False, exists=True),
-    default=None,
-    help="Base agent profile JSON of every run.",
-)
-@click.option(
-    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this plugin object (repeatable)."
-)
+@runtime_options
 @click.option(
     "--lease",
     "lease_s",
@@ -184,16 +182,13 @@ def worker(**options: Any) -> None:
     """Execute queued runs from a PostgreSQL store until SIGTERM (then drain)."""
     from pydantic import ValidationError
 
-    from aos_core import AgentProfile
     from aos_server.settings import ServerSettings
 
     store = options["store"]
     if not store.startswith(("postgresql://", "postgres://")):
         _fail("aos worker needs a shared postgresql:// store (--store or AOS_STORE); with SQLite use aos serve")
     try:
-        profile = AgentProfile()
-        if options["profile_path"]:
-            profile = AgentProfile.model_validate_json(Path(options["profile_path"]).read_text("utf-8"))
+        profile = _profile(options["profile_path"])
         settings = ServerSettings(
             workers=0,
             concurrency=options["concurrency"],
