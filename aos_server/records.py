@@ -132,8 +132,8 @@ class RunRecords:
             row = db.execute("SELECT contract FROM server_contracts WHERE id=?", (contract_id,)).fetchone()
         return None if row is None else ResourceContract.model_validate_json(row[0])
 
-    def contracts(self) -> list[ResourceContract]:
-        """Every shared contract the runs submitted here named."""
+    def contracts(self, limit: int) -> list[ResourceContract]:
+        """Shared contracts the runs submitted here named, the first `limit` by id."""
         with self.db.reading("list contracts") as db:
-            rows = db.execute("SELECT contract FROM server_contracts ORDER BY id").fetchall()
+            rows = db.execute("SELECT contract FROM server_contracts ORDER BY id LIMIT ?", (limit,)).fetchall()
         return [ResourceContract.model_validate_json(row[0]) for row in rows]

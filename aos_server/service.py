@@ -50,6 +50,9 @@ from aos_server.settings import ServerSettings
 
 __all__ = ["Service", "new_run_id"]
 
+# Shared contracts whose budgets `/metrics` reports (see `Service.watch_budgets`).
+METRIC_BUDGETS = 100
+
 ENDED = ("completed", "failed")
 
 
@@ -293,9 +296,12 @@ class Service:
         return BudgetView.model_validate(account.ledger.snapshot(self.runtime.clock.monotonic()))
 
     def watch_budgets(self) -> None:
-        """Hold an account for every shared contract named here, so `/metrics` reports its limit,
-        held and remaining amounts (read from the store when scraped: the workers spend them)."""
-        for contract in self.records.contracts():
+        """Hold an account for the shared contracts named here, so `/metrics` reports their limit,
+        held and remaining amounts (read from the store when scraped: the workers spend them).
+        At most `METRIC_BUDGETS` of them, the first by id: contract ids come from callers, and a
+        scrape must stay a bounded set of series and store reads (`GET /v1/budgets/{id}` answers
+        for any)."""
+        for contract in self.records.contracts(METRIC_BUDGETS):
             try:
                 self.runtime.account_for(contract)
             except ValueError:

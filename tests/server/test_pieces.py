@@ -127,3 +127,19 @@ def test_a_submitted_policy_narrows_the_servers_and_only_an_admin_widens_the_net
     assert refused.value.status == 403
     assert run_policy(base, wider, (), admin=True).network.allow == ("127.0.0.1",)
     assert run_policy(base, None, ("x",), admin=False).approved == ("x",)
+
+
+def test_metrics_report_a_bounded_number_of_shared_budgets(db: Database, tmp_path: Path) -> None:
+    """Contract ids come from callers: a scrape reads and reports at most METRIC_BUDGETS of them."""
+    from aos_server import service as service_module
+    from aos_server.service import Service
+    from aos_server.settings import ServerSettings
+
+    records = RunRecords(db)
+    for n in range(service_module.METRIC_BUDGETS + 5):
+        records.record(f"run-{n}", "k", [ResourceContract(id=f"c{n:04d}", max_calls=10)])
+    settings = ServerSettings(store=str(tmp_path / "runs.sqlite3"), workers=0, metrics=False)
+    with settings.runtime() as runtime:
+        Service(runtime, settings).watch_budgets()
+        held = {c["id"] for c in runtime.query("contracts")["contracts"] if c["id"]}
+    assert held == {f"c{n:04d}" for n in range(service_module.METRIC_BUDGETS)}
