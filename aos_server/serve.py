@@ -43,7 +43,17 @@ def run_server(settings: ServerSettings) -> int:
     logging.basicConfig(level=logging.INFO, format="aos serve: %(message)s", stream=sys.stderr)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # our own lines say when it listens and stops
     logging.getLogger("dbos").setLevel(logging.WARNING)  # a postgresql:// store's queue client
-    with _metrics_dir(settings.metrics):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_metrics_dir(settings.metrics))
+        except OSError as exc:
+            where = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "a temporary directory"
+            print(
+                f"aos: cannot keep metrics in {where}: {exc.strerror or exc}; give PROMETHEUS_MULTIPROC_DIR "
+                "a writable directory, or --no-metrics",
+                file=sys.stderr,
+            )
+            return 2
         return _run(settings)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 
-def aos(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AOS_HOME": str(home)}
+def aos(home: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AOS_HOME": str(home), **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "aos_core", *args], capture_output=True, text=True, env=env, timeout=120, check=False
     )
@@ -92,6 +92,17 @@ def test_serve_refuses_a_store_it_cannot_use_in_one_line(home: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "aos: aos worker needs a shared postgresql:// store (--store or AOS_STORE); with SQLite use aos serve"
+    ]
+
+
+def test_serve_with_a_metrics_directory_it_cannot_use_says_so_in_one_line(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    where = str(tmp_path / "a-file" / "metrics")
+    result = aos(home, "serve", "--port", "0", "--workers", "0", PROMETHEUS_MULTIPROC_DIR=where)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"aos: cannot keep metrics in {where}: Not a directory; give PROMETHEUS_MULTIPROC_DIR a writable "
+        "directory, or --no-metrics"
     ]
 
 
