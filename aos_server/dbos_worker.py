@@ -32,7 +32,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from typing import Any
 
 from aos_core import AOSError, RunBusy, RunNotFound, Runtime, StoreError, start_metrics_server, worker_heartbeat
@@ -44,6 +43,7 @@ from aos_server.settings import ServerSettings
 __all__ = ["DBOSWorker", "run_worker"]
 
 log = logging.getLogger("aos.worker")
+_DB_NOW = "EXTRACT(EPOCH FROM clock_timestamp())::float8"  # the PostgreSQL server's clock, one for every worker
 
 _WORKER: DBOSWorker | None = None  # the process's worker, for the workflow body DBOS calls
 
@@ -114,7 +114,7 @@ class DBOSWorker:
             log.error("run %s: not handed back (%s); resume it with POST /v1/runs/%s/resume", run_id, exc, run_id)
 
     async def _run(self, run_id: str, options: dict[str, Any]) -> str:
-        seen: tuple[str | None, float | None] | None = None
+        seen: tuple[str | None, float | None, float] | None = None
         again = True  # one more resume for an approval decided meanwhile
         while True:
             try:
@@ -135,7 +135,7 @@ class DBOSWorker:
                 if seen is not None and (holder[0] != seen[0] or (holder[1] or 0) > (seen[1] or 0)):
                     return "busy"  # the holder renewed its lease: it is alive and executes the run
                 seen = holder
-                await asyncio.sleep(max(0.2, min(2.0, (holder[1] or 0) - time.time() + 0.1)))
+                await asyncio.sleep(max(0.2, min(2.0, holder[2] + 0.1)))
                 continue
             except RunNotFound:
                 return "gone"
@@ -162,11 +162,13 @@ class DBOSWorker:
             for a in self.runtime.store.approvals(run_id)
         )
 
-    def _holder(self, run_id: str) -> tuple[str | None, float | None] | None:
+    def _holder(self, run_id: str) -> tuple[str | None, float | None, float] | None:
+        """(owner, lease end, seconds left) of a live lease on the run, by the store's clock."""
         stored = self.runtime.store.load_run(run_id)
-        if stored.owner is None or (stored.lease_until or 0) <= time.time():
+        left = stored.lease_left_s
+        if left <= 0:
             return None
-        return stored.owner, stored.lease_until
+        return stored.owner, stored.lease_until, left
 
     def _started(self, run_id: str, event: dict[str, Any]) -> None:
         """A cancel that landed while this worker was taking the run up is applied now."""
@@ -174,21 +176,22 @@ class DBOSWorker:
             self.runtime.cancel(run_id)
 
     # -- heartbeats and dead workers (a thread) ------------------------------------------------
-    def beat(self, now: float | None = None) -> list[str]:
+    def beat(self) -> list[str]:
         """Say this worker is alive; put back the workflows of workers unseen for a lease.
-        The ids of the workflows put back."""
-        now = time.time() if now is None else now
+        The ids of the workflows put back. Times are the database's (`_DB_NOW`), so a worker whose
+        clock is off neither looks dead nor finds live workers dead."""
         with self.db.writing("record a worker heartbeat") as db:
             db.execute(
-                "INSERT INTO server_workers VALUES (?,?,?,?,?,?) ON CONFLICT (executor_id) DO UPDATE"
+                f"INSERT INTO server_workers VALUES (?,?,?,?,{_DB_NOW},{_DB_NOW}) ON CONFLICT (executor_id) DO UPDATE"
                 " SET seen_at = excluded.seen_at",
-                (self.executor_id, socket.gethostname(), os.getpid(), self.queue, now, now),
+                (self.executor_id, socket.gethostname(), os.getpid(), self.queue),
             )
             dead = [
                 str(r[0])
                 for r in db.execute(
-                    "DELETE FROM server_workers WHERE seen_at < ? AND executor_id <> ? RETURNING executor_id",
-                    (now - self.settings.lease_s, self.executor_id),
+                    f"DELETE FROM server_workers WHERE seen_at < {_DB_NOW} - ? AND executor_id <> ?"
+                    " RETURNING executor_id",
+                    (self.settings.lease_s, self.executor_id),
                 ).fetchall()
             ]
         recovered: list[str] = []

@@ -29,9 +29,10 @@ class BudgetStore(Protocol):
     """What a store does for shared budgets (implemented by the SQLite and PostgreSQL run stores)."""
 
     def budget_reserve(
-        self, contract: ResourceContract, worst: Cost, expires_at: float, owner: str
+        self, contract: ResourceContract, worst: Cost, hold_s: float, owner: str
     ) -> int | tuple[str, Any, Any]:
-        """Hold `worst` (the id of the hold), or (limit, requested, remaining) of the limit it breaks."""
+        """Hold `worst` for `hold_s` seconds by the store's clock (the id of the hold; a hold not
+        settled by then is taken back), or (limit, requested, remaining) of the limit it breaks."""
         ...
 
     def budget_settle(self, contract_id: str, hold: int, actual: Cost | None) -> None:
@@ -43,7 +44,8 @@ class BudgetStore(Protocol):
         ...
 
     def budget_state(self, contract_id: str) -> tuple[Cost, Cost, float] | None:
-        """(spent, held, started_at as a time.time()) of a budget, or None if it has none yet."""
+        """(spent, held, seconds since the budget started by the store's clock), or None if it has
+        none yet."""
         ...
 
 
@@ -71,12 +73,12 @@ class SharedLedger:
         self.store = store
         self.owner = owner
         self.wall_limited = contract.max_wall_time_ms is not None
-        self._started = time.time()  # the budget's start as this process first saw it
+        self._started = time.monotonic()  # until the store has the budget: its start as this process saw it
 
     def _elapsed_ms(self) -> float:
         state = self.store.budget_state(self.contract.id or "")
-        started = state[2] if state is not None else self._started
-        return max(0.0, (time.time() - started) * 1000.0)
+        elapsed = state[2] if state is not None else time.monotonic() - self._started
+        return max(0.0, elapsed * 1000.0)
 
     def remaining_wall_ms(self, now: float) -> float | None:
         limit = self.contract.max_wall_time_ms
@@ -88,7 +90,7 @@ class SharedLedger:
         refused = refused_before_limits(contract, worst, left, self._elapsed_ms() if left is not None else 0.0)
         if refused is not None:
             return refused
-        answer = self.store.budget_reserve(contract, worst, time.time() + HOLD_GRACE_S, self.owner)
+        answer = self.store.budget_reserve(contract, worst, HOLD_GRACE_S, self.owner)
         if isinstance(answer, int):
             return SharedReservation(self, worst, answer)
         limit, requested, remaining = answer

@@ -57,6 +57,7 @@ class PostgresRunStore(SQLRunStore):
     """Runs in a PostgreSQL schema; safe to share between threads, processes and machines."""
 
     lock_rows = " FOR UPDATE"
+    now_sql = "EXTRACT(EPOCH FROM clock_timestamp())::float8"  # the server's clock, whatever the workers' say
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
         try:

@@ -7,14 +7,14 @@ errors into `StoreError`; `lock_rows`, the clause that locks a row read before i
 (PostgreSQL's `FOR UPDATE`; SQLite's immediate transactions already let one writer in at a time).
 SQL is written once with `?` placeholders and portable clauses (`ON CONFLICT`, `RETURNING`).
 
-A run's lease is compared with the wall clock of the machine writing (`time.time()`): machines
-sharing a store need clocks in step to within a fraction of the lease (NTP does that).
+Every lease, hold expiry and budget start is read off the database's clock (`now_sql`), never the
+clock of the machine writing: workers on machines whose clocks disagree still agree on who holds
+a run and when a dead process's hold comes back.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -76,6 +76,16 @@ class SQLRunStore:
 
     location: str
     lock_rows = ""
+    # the database's clock in seconds since the epoch (SQLite: the clock of the one machine the file is on)
+    now_sql = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    def _clock(self, db: Any) -> float:
+        return float(db.execute(f"SELECT {self.now_sql}").fetchone()[0])
+
+    def clock(self) -> float:
+        """The store's clock, in seconds since the epoch: what leases and holds are compared with."""
+        with self._reading("read the store's clock") as db:
+            return self._clock(db)
 
     def _writing(self, doing: str) -> AbstractContextManager[Any]:
         raise NotImplementedError
@@ -95,8 +105,8 @@ class SQLRunStore:
     ) -> None:
         now = _now_text(micro=True)
         total = len(header.get("plan", {}).get("steps", []))
-        status, until = ("running", time.time() + lease_s) if owner is not None else ("queued", None)
         with self._writing("record a new run") as db:
+            status, until = ("running", self._clock(db) + lease_s) if owner is not None else ("queued", None)
             db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, now, total, canonical_json(header)))
             db.execute("INSERT INTO run_state VALUES (?,?,?,?,?,NULL,0)", (run_id, status, now, owner, until))
             if traceparent is not None:
@@ -105,11 +115,12 @@ class SQLRunStore:
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
         full = self.resolve_id(run_id)
         with self._writing("take the run's lease") as db:
-            row = db.execute(f"SELECT owner, lease_until FROM run_state WHERE id=?{self.lock_rows}", (full,)).fetchone()
+            row = db.execute(
+                f"SELECT owner, lease_until, {self.now_sql} FROM run_state WHERE id=?{self.lock_rows}", (full,)
+            ).fetchone()
             if row is None:
                 raise RunNotFound(f"no run {run_id!r} in {self.location}; 'aos runs' lists them")
-            holder, until = row
-            now = time.time()
+            holder, until, now = row
             if holder is not None and holder != owner and until is not None and until > now:
                 raise RunBusy(
                     f"run {full} is held by another process ({holder}) for {until - now:.0f} s more; "
@@ -126,7 +137,7 @@ class SQLRunStore:
         """Extend the lease; True when someone asked for the run to be cancelled."""
         with self._writing("renew the run's lease") as db:
             self._fence(db, run_id, owner)
-            db.execute("UPDATE run_state SET lease_until=? WHERE id=?", (time.time() + lease_s, run_id))
+            db.execute(f"UPDATE run_state SET lease_until={self.now_sql} + ? WHERE id=?", (lease_s, run_id))
             row = db.execute("SELECT cancel_requested FROM run_state WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
 
@@ -135,12 +146,12 @@ class SQLRunStore:
         (queued, waiting, interrupted) is cancelled at once. Returns the status it now shows."""
         full = self.resolve_id(run_id)
         with self._writing("cancel the run") as db:
-            status, owner, until = db.execute(
-                f"SELECT status, owner, lease_until FROM run_state WHERE id=?{self.lock_rows}", (full,)
+            status, owner, until, now = db.execute(
+                f"SELECT status, owner, lease_until, {self.now_sql} FROM run_state WHERE id=?{self.lock_rows}", (full,)
             ).fetchone()
             if status in ("completed", "failed", "cancelled"):
                 return status
-            if owner is not None and until is not None and until > time.time():
+            if owner is not None and until is not None and until > now:
                 db.execute("UPDATE run_state SET cancel_requested=1 WHERE id=?", (full,))
                 return "running"
             db.execute(
@@ -260,13 +271,13 @@ class SQLRunStore:
 
     def _load(self, db: Any, full: str) -> StoredRun:
         row = db.execute(
-            "SELECT r.header, s.status, s.owner, s.lease_until, s.end_record"
+            f"SELECT r.header, s.status, s.owner, s.lease_until, s.end_record, {self.now_sql}"
             " FROM runs r JOIN run_state s ON s.id = r.id WHERE r.id=?",
             (full,),
         ).fetchone()
         if row is None:
             raise RunNotFound(f"no run {full!r} in {self.location}; 'aos runs' lists them")
-        header, status, owner, lease_until, end_record = row
+        header, status, owner, lease_until, end_record, now = row
         steps = db.execute("SELECT step_id, record FROM steps WHERE run_id=?", (full,)).fetchall()
         holds = db.execute(
             "SELECT step_id, attempt, worst, idempotent FROM holds WHERE run_id=? ORDER BY id", (full,)
@@ -278,17 +289,18 @@ class SQLRunStore:
         doc.end = json.loads(end_record) if end_record else None
         return StoredRun(
             full,
-            shown_status(status, lease_until),
+            shown_status(status, lease_until, now),
             doc,
             [Hold(s, a, json.loads(w), bool(i)) for s, a, w, i in holds],
             owner,
             lease_until,
             None if context is None else context[0],
+            float(now),
         )
 
     def census(self) -> dict[str, Any]:
         with self._reading("count runs") as db:
-            return census_of(db, time.time())
+            return census_of(db, self._clock(db))
 
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]:
         query = (
@@ -301,9 +313,10 @@ class SQLRunStore:
             query, window = query + " LIMIT ? OFFSET ?", (limit, offset)
         with self._reading("list runs") as db:
             rows = db.execute(query, window).fetchall()
+            now = self._clock(db)
         summaries = []
         for run_id, raw_status, goal, created, updated, total, end_record, lease_until, committed in rows:
-            shown = shown_status(raw_status, lease_until)
+            shown = shown_status(raw_status, lease_until, now)
             if status is not None and shown != status:
                 continue
             end = json.loads(end_record) if end_record else {}
@@ -325,15 +338,15 @@ class SQLRunStore:
         """(spent, held) of the budget, created on first use, its expired holds taken back."""
         zero = _json(Cost(currency=contract.currency))
         db.execute(
-            "INSERT INTO budgets VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
-            (contract.id, canonical_json(contract.model_dump(mode="json")), time.time(), zero, zero),
+            f"INSERT INTO budgets VALUES (?,?,{self.now_sql},?,?) ON CONFLICT DO NOTHING",
+            (contract.id, canonical_json(contract.model_dump(mode="json")), zero, zero),
         )
         spent_text, held_text = db.execute(
             f"SELECT spent, held FROM budgets WHERE id=?{self.lock_rows}", (contract.id,)
         ).fetchone()
         spent, held = _cost(spent_text), _cost(held_text)
         expired = db.execute(
-            "SELECT id, worst FROM budget_holds WHERE budget_id=? AND expires_at<?", (contract.id, time.time())
+            f"SELECT id, worst FROM budget_holds WHERE budget_id=? AND expires_at<{self.now_sql}", (contract.id,)
         ).fetchall()
         for hold_id, worst in expired:  # a dead process's holds go back
             held = _minus(held, _cost(worst))
@@ -344,7 +357,7 @@ class SQLRunStore:
         db.execute("UPDATE budgets SET spent=?, held=? WHERE id=?", (_json(spent), _json(held), budget_id))
 
     def budget_reserve(
-        self, contract: ResourceContract, worst: Cost, expires_at: float, owner: str
+        self, contract: ResourceContract, worst: Cost, hold_s: float, owner: str
     ) -> int | tuple[str, Any, Any]:
         with self._writing("reserve on a shared budget") as db:
             spent, held = self._budget(db, contract)
@@ -354,8 +367,9 @@ class SQLRunStore:
                 return broken
             self._save(db, contract.id or "", spent, held + worst)
             row = db.execute(
-                "INSERT INTO budget_holds (budget_id, owner, worst, expires_at) VALUES (?,?,?,?) RETURNING id",
-                (contract.id, owner, _json(worst), expires_at),
+                f"INSERT INTO budget_holds (budget_id, owner, worst, expires_at) VALUES (?,?,?,{self.now_sql} + ?)"
+                " RETURNING id",
+                (contract.id, owner, _json(worst), hold_s),
             ).fetchone()
             return int(row[0])
 
@@ -380,7 +394,9 @@ class SQLRunStore:
 
     def budget_state(self, contract_id: str) -> tuple[Cost, Cost, float] | None:
         with self._reading("read a shared budget") as db:
-            row = db.execute("SELECT spent, held, started_at FROM budgets WHERE id=?", (contract_id,)).fetchone()
+            row = db.execute(
+                f"SELECT spent, held, {self.now_sql} - started_at FROM budgets WHERE id=?", (contract_id,)
+            ).fetchone()
         return None if row is None else (_cost(row[0]), _cost(row[1]), float(row[2]))
 
     def budget_holds(self, contract_id: str) -> Iterator[dict[str, Any]]:

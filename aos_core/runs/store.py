@@ -61,6 +61,14 @@ class StoredRun:
     owner: str | None = None
     lease_until: float | None = None
     traceparent: str | None = None  # the W3C trace context the run was started with
+    read_at: float | None = None  # the store's clock when this was read: what `lease_until` compares with
+
+    @property
+    def lease_left_s(self) -> float:
+        """Seconds the owner's lease had left when this was read, by the store's clock (0: none)."""
+        if self.owner is None or self.lease_until is None or self.read_at is None:
+            return 0.0
+        return max(0.0, self.lease_until - self.read_at)
 
     @property
     def in_flight(self) -> list[str]:

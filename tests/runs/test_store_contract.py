@@ -71,6 +71,26 @@ def test_the_lease_is_taken_by_compare_and_set(store: RunStore) -> None:
     assert store.acquire("r2", "second", 30).owner == "second"
 
 
+def test_leases_and_budget_holds_go_by_the_stores_clock_not_the_writers(store: Any, monkeypatch: Any) -> None:
+    """Workers on machines whose clocks disagree (here: this process's clock set an hour ahead or
+    behind between calls) still agree on who holds a run and when a hold comes back."""
+    real = time.time
+    store.create_run("r", HEADER, "g", "first", 30)
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # a machine an hour ahead
+    with pytest.raises(RunBusy):
+        store.acquire("r", "second", 30)  # the first owner's lease has 30 s left, whatever this clock says
+    loaded = store.load_run("r")
+    assert loaded.status == "running" and loaded.owner == "first" and 25 < loaded.lease_left_s <= 30
+    assert store.request_cancel("r") == "running"  # a live owner is asked to stop, not overridden
+    contract = ResourceContract(id="team", max_calls=1)
+    monkeypatch.setattr(time, "time", lambda: real() - 3600)  # a machine an hour behind takes a hold
+    held = SharedLedger(contract, store, owner="behind").reserve(Cost(calls=1), 0.0)
+    assert not hasattr(held, "limit")
+    monkeypatch.setattr(time, "time", real)
+    refused = SharedLedger(contract, store, owner="on time").reserve(Cost(calls=1), 0.0)
+    assert refused.limit == "max_calls"  # type: ignore[union-attr]  # the hold is live for its 60 s
+
+
 def test_a_writer_that_lost_its_lease_cannot_write(store: RunStore) -> None:
     store.create_run("r", HEADER, "g", "old", 0.01)
     time.sleep(0.05)
@@ -154,7 +174,7 @@ def test_a_shared_budget_admits_exactly_its_limit_across_threads(store: Any) -> 
 
 def test_a_shared_budget_takes_back_expired_holds_and_settles_once(store: Any) -> None:
     contract = ResourceContract(id="team", max_calls=1)
-    dead = store.budget_reserve(contract, Cost(calls=1), time.time() - 1, "gone")
+    dead = store.budget_reserve(contract, Cost(calls=1), -1, "gone")
     ledger = SharedLedger(contract, store, owner="alive")
     held = ledger.reserve(Cost(calls=1), 0.0)
     assert not hasattr(held, "limit")
