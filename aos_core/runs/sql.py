@@ -271,7 +271,7 @@ class SQLRunStore:
 
     def _load(self, db: Any, full: str) -> StoredRun:
         row = db.execute(
-            f"SELECT r.header, s.status, s.owner, s.lease_until, s.end_record, {self.now_sql}"
+            f"SELECT r.header, {shown_status(self.now_sql)}, s.owner, s.lease_until, s.end_record, {self.now_sql}"
             " FROM runs r JOIN run_state s ON s.id = r.id WHERE r.id=?",
             (full,),
         ).fetchone()
@@ -289,7 +289,7 @@ class SQLRunStore:
         doc.end = json.loads(end_record) if end_record else None
         return StoredRun(
             full,
-            shown_status(status, lease_until, now),
+            status,
             doc,
             [Hold(s, a, json.loads(w), bool(i)) for s, a, w, i in holds],
             owner,
@@ -300,30 +300,28 @@ class SQLRunStore:
 
     def census(self) -> dict[str, Any]:
         with self._reading("count runs") as db:
-            return census_of(db, self._clock(db))
+            return census_of(db, self.now_sql)
 
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]:
+        """Runs newest first, a page at a time; `status` filters by the status a run shows (in SQL,
+        so a filtered page reads that page's rows only)."""
+        shown = shown_status(self.now_sql)
+        where, args = ("", (limit, offset)) if status is None else (f" WHERE {shown} = ?", (status, limit, offset))
         query = (
-            "SELECT r.id, s.status, r.goal, r.created_at, s.updated_at, r.steps_total, s.end_record, s.lease_until,"
+            f"SELECT r.id, {shown}, r.goal, r.created_at, s.updated_at, r.steps_total, s.end_record,"
             " (SELECT COUNT(*) FROM steps c WHERE c.run_id = r.id)"
-            " FROM runs r JOIN run_state s ON s.id = r.id ORDER BY r.created_at DESC, r.id DESC"
+            f" FROM runs r JOIN run_state s ON s.id = r.id{where}"
+            " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?"
         )
-        window: tuple[int, ...] = ()
-        if status is None:  # the shown status depends on the lease, so a status filter runs here
-            query, window = query + " LIMIT ? OFFSET ?", (limit, offset)
         with self._reading("list runs") as db:
-            rows = db.execute(query, window).fetchall()
-            now = self._clock(db)
+            rows = db.execute(query, args).fetchall()
         summaries = []
-        for run_id, raw_status, goal, created, updated, total, end_record, lease_until, committed in rows:
-            shown = shown_status(raw_status, lease_until, now)
-            if status is not None and shown != status:
-                continue
+        for run_id, shown_as, goal, created, updated, total, end_record, committed in rows:
             end = json.loads(end_record) if end_record else {}
             summaries.append(
                 RunSummary(
                     run_id=run_id,
-                    status=shown,
+                    status=shown_as,
                     goal=goal,
                     created_at=created,
                     updated_at=updated,
@@ -332,7 +330,7 @@ class SQLRunStore:
                     failed_step=end.get("failed_step"),
                 )
             )
-        return summaries if status is None else summaries[offset : offset + limit]
+        return summaries
 
     def _budget(self, db: Any, contract: ResourceContract) -> tuple[Cost, Cost]:
         """(spent, held) of the budget, created on first use, its expired holds taken back."""

@@ -91,6 +91,17 @@ def test_leases_and_budget_holds_go_by_the_stores_clock_not_the_writers(store: A
     assert refused.limit == "max_calls"  # type: ignore[union-attr]  # the hold is live for its 60 s
 
 
+def test_runs_are_filtered_by_the_status_they_show_and_paged(store: RunStore) -> None:
+    for i in range(12):  # created one after another: r00 oldest; every third one's owner died at once
+        store.create_run(f"2026010{i // 10}T0000{i % 10}0-r{i:02d}", HEADER, "g", "me", 0.01 if i % 3 == 0 else 30)
+    time.sleep(0.05)
+    interrupted = [r.run_id[-3:] for r in store.list_runs(limit=100, status="interrupted")]
+    assert interrupted == ["r09", "r06", "r03", "r00"]
+    pages = [[r.run_id[-3:] for r in store.list_runs(limit=3, offset=o, status="running")] for o in (0, 3, 6, 9)]
+    assert pages == [["r11", "r10", "r08"], ["r07", "r05", "r04"], ["r02", "r01"], []]
+    assert store.census()["runs"] == {"running": 8, "interrupted": 4}
+
+
 def test_a_writer_that_lost_its_lease_cannot_write(store: RunStore) -> None:
     store.create_run("r", HEADER, "g", "old", 0.01)
     time.sleep(0.05)
