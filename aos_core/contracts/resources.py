@@ -26,7 +26,7 @@ class RateLimit(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     per_second: float = Field(gt=0, le=1_000_000)
-    burst: int = Field(default=1, ge=1, le=1_000_000)
+    burst: int = Field(default=1, ge=1, le=1_000_000, strict=True)
     on_limit: Literal["wait", "fail"] = "wait"
 
 
@@ -44,13 +44,13 @@ class ResourceContract(BaseModel):
         description="Name a contract to share one budget between runs, calls and processes; "
         "without one, each run has its own.",
     )
-    max_input_tokens: int | None = Field(default=None, ge=0, le=_MAX_COUNT)
-    max_output_tokens: int | None = Field(default=None, ge=0, le=_MAX_COUNT)
+    max_input_tokens: int | None = Field(default=None, ge=0, le=_MAX_COUNT, strict=True)
+    max_output_tokens: int | None = Field(default=None, ge=0, le=_MAX_COUNT, strict=True)
     max_money: Money | None = None
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    max_calls: int | None = Field(default=None, ge=0, le=_MAX_COUNT)
-    max_wall_time_ms: int | None = Field(default=None, gt=0, le=10**10)
-    max_concurrency: int | None = Field(default=None, ge=1, le=100_000)
+    max_calls: int | None = Field(default=None, ge=0, le=_MAX_COUNT, strict=True)
+    max_wall_time_ms: int | None = Field(default=None, gt=0, le=10**10, strict=True)
+    max_concurrency: int | None = Field(default=None, ge=1, le=100_000, strict=True)
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
 
     @property

@@ -200,3 +200,15 @@ def test_network_allow_entries_that_are_malformed_say_why(entry: str, why: str) 
 
     with pytest.raises(ValidationError, match=why):
         NetworkPolicy(allow=(entry,))
+
+
+@pytest.mark.parametrize("bad", ["1", 1.0, True])
+@pytest.mark.parametrize("field", ["max_calls", "max_input_tokens", "max_output_tokens", "max_concurrency"])
+def test_a_contracts_counts_are_integers_as_its_schema_says(field: str, bad: object) -> None:
+    """The schema (and so the server's OpenAPI document) says integer: a string, a float or a bool
+    is refused, not coerced (schemathesis found `POST /v1/keys` taking `"max_output_tokens": "1"`)."""
+    with pytest.raises(ValidationError):
+        ResourceContract.model_validate({field: bad})
+    with pytest.raises(ValidationError):
+        ResourceContract.model_validate_json(json.dumps({field: bad}))
+    assert getattr(ResourceContract.model_validate({field: 2}), field) == 2
