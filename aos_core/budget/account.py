@@ -1,22 +1,31 @@
 """An account: a resource contract in force, with everything that enforces it.
 
 One account holds a contract's ledger (what is spent and held), its rate-limit buckets and its
-concurrency gate, so that rate limits and concurrency cover exactly what the budget covers: one
-run for a contract without an id, everything that names the contract when it has one (see
+concurrency gate, so that rate limits and concurrency cover what the budget covers: one run for
+a contract without an id, everything in this process that names the contract when it has one,
+and, for a contract held in a store, the rate limits of every process using it (see
 `aos_core.contracts.resources`).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from aos_core.budget.concurrency import Gate
 from aos_core.budget.ledger import Ledger
 from aos_core.budget.ratelimit import TokenBucket
-from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.resources import RateLimit, ResourceContract
 
-__all__ = ["Account"]
+__all__ = ["Account", "Bucket"]
+
+
+class Bucket(Protocol):
+    """A rate limit's bucket: `take(now)` is 0.0 when a token was taken, else the seconds to wait."""
+
+    limit: RateLimit
+
+    def take(self, now: float) -> float: ...
 
 
 class Account:
@@ -31,11 +40,12 @@ class Account:
         self.runs_counted: set[str] = set()
         self.gate = Gate(contract.max_concurrency) if contract.max_concurrency else None
         self._started_at = started_at
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
-    def bucket(self, skill: str) -> TokenBucket | None:
-        """The token bucket of `skill` under this contract, or None when it has no rate limit."""
+    def bucket(self, skill: str) -> Bucket | None:
+        """The token bucket of `skill` under this contract, or None when it has no rate limit: in
+        the store when the ledger is (a shared contract), else in this process."""
         if not self.contract.rate_limits:
             return None
         bucket = self._buckets.get(skill)
@@ -43,6 +53,8 @@ class Account:
             limit = self.contract.rate_limits.get(skill)
             if limit is None:
                 return None
+            shared = getattr(self.ledger, "bucket", None)
+            made = shared(skill, limit) if shared is not None else TokenBucket(limit, self._started_at)
             with self._lock:
-                bucket = self._buckets.setdefault(skill, TokenBucket(limit, self._started_at))
+                bucket = self._buckets.setdefault(skill, made)
         return bucket

@@ -6,7 +6,9 @@ reservation is one transaction of the store (SQLite: an immediate transaction; P
 conditional update), admitted only if what is spent plus what is held plus the worst case fits
 every limit; each held reservation is a row with an expiry, so the holds of a process that died
 are released when they expire. Settling releases the worst case and adds the actual cost exactly
-once (settling a reservation twice, or one already expired, never adds it twice).
+once (settling a reservation twice, or one already expired, never adds it twice). The
+contract's rate limits are buckets in the store too (`SharedBucket`), so they cover what the
+budget covers.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any, Protocol
 from aos_core.budget.ledger import Refusal, refused_before_limits
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.money import format_money
-from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.resources import RateLimit, ResourceContract
 
-__all__ = ["HOLD_GRACE_S", "BudgetStore", "SharedLedger", "SharedReservation"]
+__all__ = ["HOLD_GRACE_S", "BudgetStore", "SharedBucket", "SharedLedger", "SharedReservation"]
 
 # How long a hold outlives its call's deadline before another process may take it back.
 HOLD_GRACE_S = 60.0
@@ -43,10 +45,31 @@ class BudgetStore(Protocol):
         """Add `cost` to what is spent, with no reservation."""
         ...
 
+    def rate_take(self, budget_id: str, skill: str, limit: RateLimit) -> float:
+        """Take a token from the store's bucket of `skill` under the budget (`take_token`, by the
+        store's clock): 0.0 when taken, else the seconds until one is there."""
+        ...
+
     def budget_state(self, contract_id: str) -> tuple[Cost, Cost, float] | None:
         """(spent, held, seconds since the budget started by the store's clock), or None if it has
         none yet."""
         ...
+
+
+class SharedBucket:
+    """A shared contract's rate limit for one skill: one bucket in the store for every process
+    using it, refilled by the store's clock (a process's own clock readings are not used)."""
+
+    __slots__ = ("budget_id", "limit", "skill", "store")
+
+    def __init__(self, store: BudgetStore, budget_id: str, skill: str, limit: RateLimit) -> None:
+        self.store = store
+        self.budget_id = budget_id
+        self.skill = skill
+        self.limit = limit
+
+    def take(self, now: float) -> float:
+        return self.store.rate_take(self.budget_id, self.skill, self.limit)
 
 
 class SharedReservation:
@@ -79,6 +102,10 @@ class SharedLedger:
         state = self.store.budget_state(self.contract.id or "")
         elapsed = state[2] if state is not None else time.monotonic() - self._started
         return max(0.0, elapsed * 1000.0)
+
+    def bucket(self, skill: str, limit: RateLimit) -> SharedBucket:
+        """The rate limit of `skill` under this contract, held in the store."""
+        return SharedBucket(self.store, self.contract.id or "", skill, limit)
 
     def remaining_wall_ms(self, now: float) -> float | None:
         limit = self.contract.max_wall_time_ms

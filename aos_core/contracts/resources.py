@@ -4,7 +4,8 @@ What a contract covers: a contract without an `id` is the budget of one run (eac
 own) or, for `Runtime.execute`, of that `Runtime`'s direct calls. A contract with an `id` is one
 budget for everything that names it: every run and direct call of the `Runtime`, and, where the
 runs are stored in a shared store, every process and worker using that store. Its rate limits
-and concurrency limit cover exactly what its budget covers.
+cover exactly what its budget covers (held in the store too); its `max_concurrency` bounds the
+calls in flight in each process.
 """
 
 from __future__ import annotations

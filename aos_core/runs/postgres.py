@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aos_core.contracts.exceptions import StoreError
-from aos_core.runs.schema import SCHEMA_VERSION, TRACE_CONTEXT_TABLE, create_statements
+from aos_core.runs.schema import RATE_BUCKETS_TABLE, SCHEMA_VERSION, TRACE_CONTEXT_TABLE, create_statements
 from aos_core.runs.sql import SQLRunStore
 
 __all__ = ["PostgresRunStore", "safe_url"]
@@ -120,8 +120,10 @@ class PostgresRunStore(SQLRunStore):
                 for statement in create_statements("BIGSERIAL PRIMARY KEY"):
                     conn.execute(statement)
                 conn.execute("INSERT INTO aos_schema VALUES (%s)", (SCHEMA_VERSION,))
-            elif version == 1:  # later versions migrate here, one step at a time, like the SQLite store
-                conn.execute(TRACE_CONTEXT_TABLE)
+            elif version < SCHEMA_VERSION:  # one step at a time, like the SQLite store; each is idempotent
+                if version < 2:
+                    conn.execute(TRACE_CONTEXT_TABLE)
+                conn.execute(RATE_BUCKETS_TABLE)
                 conn.execute("UPDATE aos_schema SET version = %s", (SCHEMA_VERSION,))
 
     @contextmanager

@@ -8,7 +8,8 @@ flight; `events` what a run reported as it went (for live progress and server-se
 `approvals` the approvals a run waits for and their decisions; `budgets` and `budget_holds` the
 shared budgets (contracts with an id held in the store, `budget/shared.py`). Version 2 adds
 `run_trace_context`: the W3C traceparent a run was started with, so whoever resumes it continues
-the caller's trace. Version 0 is the first release's
+the caller's trace. Version 3 adds `rate_buckets`: the rate-limit buckets of shared contracts
+(tokens and when they were counted, by the database's clock). Version 0 is the first release's
 layout (`runs` with status and pid beside the header, and `started` marks); a test upgrades a
 database made by that release.
 """
@@ -20,9 +21,9 @@ import sqlite3
 
 from aos_core.runs.trace import canonical_json
 
-__all__ = ["SCHEMA_VERSION", "TRACE_CONTEXT_TABLE", "create_statements", "upgrade"]
+__all__ = ["RATE_BUCKETS_TABLE", "SCHEMA_VERSION", "TRACE_CONTEXT_TABLE", "create_statements", "upgrade"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _CREATE = """
 CREATE TABLE runs (
@@ -92,6 +93,12 @@ TRACE_CONTEXT_TABLE = (
     "CREATE TABLE IF NOT EXISTS run_trace_context (run_id TEXT PRIMARY KEY, traceparent TEXT NOT NULL)"
 )
 
+# version 3: the rate limits of shared contracts
+RATE_BUCKETS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS rate_buckets (budget_id TEXT NOT NULL, skill TEXT NOT NULL,"
+    " tokens DOUBLE PRECISION NOT NULL, counted_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (budget_id, skill))"
+)
+
 
 def _migrate_v0(db: sqlite3.Connection) -> None:
     """The first release's layout: `runs` with status and pid beside the header, `started`."""
@@ -124,13 +131,19 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
     db.execute(TRACE_CONTEXT_TABLE)
 
 
-_MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1}  # from version N to N + 1
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """Version 3: the rate-limit buckets of shared contracts."""
+    db.execute(RATE_BUCKETS_TABLE)
+
+
+_MIGRATIONS = {0: _migrate_v0, 1: _migrate_v1, 2: _migrate_v2}  # from version N to N + 1
 
 
 def create_statements(serial: str) -> list[str]:
     """The statements creating the current schema; `serial` is the dialect's auto-numbered key
     (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: BIGSERIAL PRIMARY KEY)."""
-    return [*(s.strip() for s in _CREATE.replace("{serial}", serial).split(";") if s.strip()), TRACE_CONTEXT_TABLE]
+    created = [s.strip() for s in _CREATE.replace("{serial}", serial).split(";") if s.strip()]
+    return [*created, TRACE_CONTEXT_TABLE, RATE_BUCKETS_TABLE]
 
 
 _SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aos_core.budget.ratelimit import take_token
 from aos_core.contracts.cost import Cost
 from aos_core.contracts.exceptions import RunBusy, RunNotFound
 from aos_core.contracts.money import MONEY_CONTEXT
-from aos_core.contracts.resources import ResourceContract
+from aos_core.contracts.resources import RateLimit, ResourceContract
 from aos_core.contracts.runs import RunStatus, RunSummary
 from aos_core.runs.census import census_of, shown_status
 from aos_core.runs.store import Hold, LeaseLost, StoredRun
@@ -389,6 +390,24 @@ class SQLRunStore:
         with self._writing("record on a shared budget") as db:
             spent, held = self._budget(db, contract)
             self._save(db, contract.id or "", spent + cost, held)
+
+    def rate_take(self, budget_id: str, skill: str, limit: RateLimit) -> float:
+        with self._writing("take a rate-limit token") as db:
+            db.execute(
+                f"INSERT INTO rate_buckets VALUES (?,?,?,{self.now_sql}) ON CONFLICT DO NOTHING",
+                (budget_id, skill, float(limit.burst)),
+            )
+            tokens, at, now = db.execute(
+                f"SELECT tokens, counted_at, {self.now_sql} FROM rate_buckets WHERE budget_id=? AND skill=?"
+                f"{self.lock_rows}",
+                (budget_id, skill),
+            ).fetchone()
+            tokens, at, wait = take_token(limit, float(tokens), float(at), float(now))
+            db.execute(
+                "UPDATE rate_buckets SET tokens=?, counted_at=? WHERE budget_id=? AND skill=?",
+                (tokens, at, budget_id, skill),
+            )
+        return wait
 
     def budget_state(self, contract_id: str) -> tuple[Cost, Cost, float] | None:
         with self._reading("read a shared budget") as db:

@@ -42,11 +42,11 @@ def test_a_run_id_prefix_with_an_underscore_matches_it_literally(store_path: Pat
 
 
 def test_a_store_made_now_says_its_schema_version(store_path: Path) -> None:
-    """A new store carries `PRAGMA user_version` 2, so a later release knows what to migrate."""
+    """A new store carries `PRAGMA user_version` 3, so a later release knows what to migrate."""
     with Runtime(entry_points=False, store=store_path) as runtime:
         runtime.store.create_run("r1", header(), "g", "me", 60)
     with sqlite3.connect(store_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def v0_store(path: Path) -> Path:
@@ -66,7 +66,7 @@ def test_a_store_of_the_first_release_is_upgraded_when_opened(store_path: Path) 
         assert list(done.steps) == ["a", "b"] and done.end is not None and done.end["status"] == "completed"
         assert runtime.store.load_run("20261204T140911-74b459").in_flight == ["c"]  # its `started` mark
     with sqlite3.connect(store_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "run_state", "steps", "holds", "events", "approvals", "budgets", "budget_holds", "run_trace_context"} <= tables
     assert "started" not in tables

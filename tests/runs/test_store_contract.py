@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from postgres import fresh_schema_url, require_postgres
 
-from aos_core import Cost, ResourceContract, RunBusy, RunNotFound
+from aos_core import Cost, RateLimit, ResourceContract, RunBusy, RunNotFound
 from aos_core.budget.shared import SharedLedger
 from aos_core.runs.store import Hold, LeaseLost, RunStore, open_store
 from aos_core.runs.trace import TRACE_FORMAT
@@ -209,7 +209,7 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path: Pat
         db.executescript((Path(__file__).parent / "data" / "store-v0.sql").read_text())
     store = open_store(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     runs = {r.goal: r for r in store.list_runs()}
     assert runs["two echoes"].status == "completed" and runs["two echoes"].committed == 2
     assert runs["a failure"].status == "failed"
@@ -247,7 +247,7 @@ def test_the_census_counts_runs_by_shown_status_and_approvals_waiting(store: Run
     assert store.census()["approvals_waiting"] == 0
 
 
-def test_a_store_of_schema_version_1_gains_the_trace_context_table(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_a_store_of_schema_version_1_is_migrated(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Opening a version-1 store (before trace contexts were kept) migrates it; its runs stay."""
     import sqlite3
 
@@ -257,16 +257,18 @@ def test_a_store_of_schema_version_1_gains_the_trace_context_table(request: pyte
     made.close()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE run_trace_context")
+        db.execute("DROP TABLE rate_buckets")
         db.execute("PRAGMA user_version=1")
     upgraded = open_store(path)
     try:
         assert upgraded.load_run("old").traceparent is None
         upgraded.create_run("new", HEADER, "g", None, 30, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         assert upgraded.load_run("new").traceparent is not None
+        assert upgraded.rate_take("team", "s", RateLimit(per_second=1)) == 0.0  # version 3's table
     finally:
         upgraded.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_a_postgres_store_of_schema_version_1_is_migrated() -> None:
@@ -280,12 +282,23 @@ def test_a_postgres_store_of_schema_version_1_is_migrated() -> None:
     made.close()
     with psycopg.connect(url.split("?")[0]) as conn:
         conn.execute(f"DROP TABLE {schema}.run_trace_context")
+        conn.execute(f"DROP TABLE {schema}.rate_buckets")
         conn.execute(f"UPDATE {schema}.aos_schema SET version = 1")
     upgraded = open_store(url)
     try:
         assert upgraded.load_run("old").traceparent is None
         upgraded.create_run("new", HEADER, "g", None, 30, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         assert upgraded.load_run("new").traceparent is not None
+        assert upgraded.rate_take("team", "s", RateLimit(per_second=1)) == 0.0  # version 3's table
     finally:
         upgraded.drop()  # type: ignore[attr-defined]
         upgraded.close()
+
+
+def test_a_shared_rate_limit_refills_by_the_stores_clock(store: Any, monkeypatch: Any) -> None:
+    limit = RateLimit(per_second=0.5, burst=2)
+    monkeypatch.setattr(time, "time", lambda: 0.0)  # the writer's clock is not what refills the bucket
+    assert [store.rate_take("team", "s", limit) for _ in range(2)] == [0.0, 0.0]
+    wait = store.rate_take("team", "s", limit)
+    assert 1.9 < wait <= 2.0  # one token at 0.5 per second
+    assert store.rate_take("other", "s", limit) == 0.0  # another contract's bucket

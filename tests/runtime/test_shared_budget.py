@@ -92,3 +92,30 @@ def test_a_long_lived_runtime_on_shared_budgets_keeps_nothing_per_run(tmp_path: 
         assert account.durable and account.runs_counted == set()
         spent, _, _ = runtime.store.budget_state("team")  # type: ignore[misc]
         assert spent.calls == 5
+
+
+def test_a_shared_contracts_rate_limit_is_one_bucket_for_every_runtime_on_the_store(tmp_path: Path) -> None:
+    """Two runtimes on one store (as two workers are): a burst of 3 admits 3 calls in all, not 3 each."""
+    from aos_core import RateLimit
+
+    limit = RateLimit(per_second=0.001, burst=3, on_limit="fail")
+    contract = ResourceContract(id="team", rate_limits={"s": limit})
+    runtimes = [
+        Runtime(
+            plugins=[FakePlugin(skills=[fake_skill("s")])],
+            entry_points=False,
+            contract=contract,
+            store=tmp_path / "r.db",
+            shared_budgets=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        first = [runtimes[0].execute("s") for _ in range(2)]
+        second = [runtimes[1].execute("s") for _ in range(2)]
+    finally:
+        for runtime in runtimes:
+            runtime.close()
+    assert [o.ok for o in first + second] == [True, True, True, False]
+    refused = second[1].error
+    assert refused is not None and refused.code.value == "RATE_LIMITED"
