@@ -58,10 +58,13 @@ def _import_dbos() -> Any:
 
 
 def dbos_client(store: str, pool_size: int = 2) -> Any:
-    """A `DBOSClient` on the store's DBOS schema (created if missing), with a small pool."""
+    """A `DBOSClient` on the store's DBOS schema, with a small pool. The schema is created or
+    migrated first (`DBOS.migrate`, under DBOS's advisory lock): a client alone never creates it,
+    so `aos serve --workers 0` on a fresh store could not queue a run before a worker had started."""
     dbos = _import_dbos()
     url, schema = dbos_target(store)
     try:
+        dbos.DBOS.migrate(url, schema=schema)
         return dbos.DBOSClient(
             system_database_url=url,
             dbos_system_schema=schema,
@@ -99,10 +102,12 @@ def enqueue_run(client: Any, queue: str, run_id: str, options: dict[str, Any] | 
 class DBOSQueue:
     """`RunQueue` of an API process on DBOS: puts runs in the queue; workers take them."""
 
-    def __init__(self, store: str, queue: str = DEFAULT_QUEUE) -> None:
+    def __init__(self, store: str, queue: str, db: Any) -> None:
         self.store = store
         self.queue = queue
         self.client = dbos_client(store)
+        self.db = db  # the server's tables, in the same database: counts DBOS's queue in one query
+        self._dbos_schema = dbos_target(store)[1]
 
     def _error(self, exc: Exception, doing: str) -> StoreError:
         text = " ".join(str(exc).split())[:300]
@@ -134,15 +139,12 @@ class DBOSQueue:
         return 0
 
     def waiting(self) -> int:
-        """How many runs wait in the queue, not yet taken by a worker."""
-        try:
-            return len(
-                self.client.list_workflows(
-                    status="ENQUEUED", queue_name=self.queue, load_input=False, load_output=False
-                )
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise self._error(exc, "read the queue") from None
-
-    def close(self) -> None:
-        self.client.destroy()
+        """How many runs wait in the queue, not yet taken by a worker: one COUNT over DBOS's
+        workflow table (listing the workflows read every queued row on each `/readyz`)."""
+        with self.db.reading("read the queue") as db:
+            row = db.execute(
+                f"SELECT COUNT(*) FROM {self._dbos_schema}.workflow_status"
+                " WHERE status = 'ENQUEUED' AND queue_name = ?",
+                (self.queue,),
+            ).fetchone()
+        return int(row[0])

@@ -60,7 +60,7 @@ def open_queue(db: ServerDatabase, store: str, queue: str | None = None) -> RunQ
     if is_postgres(store):
         from aos_server.dbos_queue import DEFAULT_QUEUE, DBOSQueue
 
-        return DBOSQueue(store, queue or DEFAULT_QUEUE)
+        return DBOSQueue(store, queue or DEFAULT_QUEUE, db)
     assert isinstance(db, Database)
     return SQLiteQueue(db)
 

@@ -60,7 +60,6 @@ def test_serve_on_postgresql_accepts_and_workers_execute(cluster: Any) -> None:
     key = _key(one, "me")
     server, url = _serve(one)
     try:
-        one.start(1)
         body = {"plan": plan(step("a", "count"), step("b", "count", after=("a",)))}
         with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
             while client.get("/readyz").status_code != 200:
@@ -73,6 +72,8 @@ def test_serve_on_postgresql_accepts_and_workers_execute(cluster: Any) -> None:
             assert (first.status_code, again.status_code, other.status_code) == (202, 202, 409)
             run_id = first.json()["run_id"]
             assert again.json()["run_id"] == run_id and again.headers["Idempotent-Replayed"] == "true"
+            assert client.get("/readyz").json()["queued"] == 1  # no worker yet: it waits in DBOS's queue
+            one.start(1)
             deadline = time.monotonic() + 60
             while (view := client.get(f"/v1/runs/{run_id}").json())["status"] != "completed":
                 assert time.monotonic() < deadline, view
