@@ -315,16 +315,6 @@ def _body_has_secret(params: HttpCallInput, ctx: SkillContext) -> bool:
     return False
 
 
-def _decoded(value: str) -> str:
-    """A header value with bytes beyond ASCII read as httpx reads them: UTF-8, else Latin-1 (aiohttp
-    keeps undecodable bytes as lone surrogates, which JSON cannot carry)."""
-    raw = value.encode("utf-8", "surrogateescape")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 async def _output(
     response: Response,
     params: HttpCallInput,
@@ -334,9 +324,7 @@ async def _output(
     started: float,
 ) -> HttpCallOutput:
     status = response.status
-    headers = redact_headers(
-        (name, value if value.isascii() else _decoded(value)) for name, value in response.headers.items()
-    )
+    headers = redact_headers(response.headers.items())
     if status >= 400:
         excerpt = await _read(response, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
         error = status_error(
