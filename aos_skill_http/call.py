@@ -13,7 +13,6 @@ import asyncio
 import base64
 import json
 import re
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -37,7 +36,6 @@ EXCERPT_BYTES = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_UNBOUNDED: AbstractAsyncContextManager[Any] = nullcontext()
 
 
 @dataclass(slots=True)
@@ -180,15 +178,14 @@ def _time_limit_ms(params: HttpCallInput, ctx: SkillContext) -> int:
     return max(1, int(deadline if own is None or own >= deadline else own))
 
 
-def _deadline(params: HttpCallInput, ctx: SkillContext, limit_ms: int) -> AbstractAsyncContextManager[Any]:
-    """The skill's own deadline, when it is shorter than the call's (`ctx.deadline_ms`), or there is
-    none; else nothing. The runtime arms the call's deadline around the call before the skill can
-    arm one for the same instant, so at an equal limit the runtime's fires first and its TIMEOUT is
-    the one reported either way: a second timer would only cost (~8 µs a call at 64 in flight)."""
+def _own_deadline(params: HttpCallInput, ctx: SkillContext) -> bool:
+    """Whether the skill arms its own deadline: when `timeout_ms` is shorter than the call's
+    (`ctx.deadline_ms`), or the call has none. The runtime arms the call's deadline around the call
+    before the skill can arm one for the same instant, so at an equal limit the runtime's fires first
+    and its TIMEOUT is the one reported either way: a second timer would only cost (~8 µs a call at
+    64 in flight), and so would entering a null context in its place (two coroutines a call)."""
     deadline = ctx.deadline_ms
-    if deadline is not None and (params.timeout_ms is None or params.timeout_ms >= deadline):
-        return _UNBOUNDED
-    return asyncio.timeout(limit_ms / 1000.0)
+    return deadline is None or (params.timeout_ms is not None and params.timeout_ms < deadline)
 
 
 def _pooled(ctx: SkillContext, resolver: Resolver | None) -> Pooled:
@@ -226,8 +223,10 @@ async def perform(params: HttpCallInput, ctx: SkillContext, resolver: Resolver |
     with translating(where):
         _check_url(params.url, pooled.guard, "url")
         url = _with_params(params.url, params.params) if params.params else params.url
-        async with _deadline(params, ctx, limit_ms):
-            return await _exchange(pooled, params, ctx, url, where, started)
+        if _own_deadline(params, ctx):
+            async with asyncio.timeout(limit_ms / 1000.0):
+                return await _exchange(pooled, params, ctx, url, where, started)
+        return await _exchange(pooled, params, ctx, url, where, started)
 
 
 def _request_body(params: HttpCallInput) -> tuple[bytes | None, str | None]:
@@ -315,16 +314,6 @@ def _body_has_secret(params: HttpCallInput, ctx: SkillContext) -> bool:
     return False
 
 
-def _decoded(value: str) -> str:
-    """A header value with bytes beyond ASCII read as httpx reads them: UTF-8, else Latin-1 (aiohttp
-    keeps undecodable bytes as lone surrogates, which JSON cannot carry)."""
-    raw = value.encode("utf-8", "surrogateescape")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 async def _output(
     response: Response,
     params: HttpCallInput,
@@ -334,9 +323,7 @@ async def _output(
     started: float,
 ) -> HttpCallOutput:
     status = response.status
-    headers = redact_headers(
-        (name, value if value.isascii() else _decoded(value)) for name, value in response.headers.items()
-    )
+    headers = redact_headers(response.headers.items())
     if status >= 400:
         excerpt = await _read(response, min(EXCERPT_BYTES, params.max_response_bytes), where, truncate=True)
         error = status_error(

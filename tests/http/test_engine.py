@@ -138,6 +138,25 @@ def test_a_body_that_cannot_be_decoded_is_output_validation_failed(make_runtime:
         assert "cannot be decoded" in outcome.error.message
 
 
+def _uncarried_json(environ: dict[str, Any], start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b"[" * 202 + b"]" * 202 if environ["PATH_INFO"] == "/deep" else b'{"a": "\\ud800"}']
+
+
+def test_json_the_output_cannot_carry_comes_back_as_text(make_runtime: MakeRuntime) -> None:
+    """A JSON body nested too deep, or with a lone surrogate escape, is the response's text, not a
+    failed call (it was OUTPUT_VALIDATION_FAILED when the runtime could not serialise the parsed body)."""
+    from .conftest import _serve
+
+    for server in _serve(_uncarried_json):
+        rt = make_runtime(server.allow)
+        deep = rt.execute("http_call", {"url": server("/deep")})
+        assert deep.ok and deep.output["body_encoding"] == "text", deep.error
+        assert deep.output["body"] == "[" * 202 + "]" * 202
+        lone = rt.execute("http_call", {"url": server("/lone")})
+        assert lone.ok and lone.output["body"] == '{"a": "\\ud800"}', lone.error
+
+
 def test_a_large_body_streams_and_stops_at_the_limit(make_runtime: MakeRuntime, httpbin: Server) -> None:
     """A chunked body with no length is read as it arrives and given up once past the limit."""
     rt = make_runtime(httpbin.allow)

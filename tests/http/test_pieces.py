@@ -20,6 +20,14 @@ from aos_skill_http.errors import parse_retry_after
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def _nested(depth: int) -> list[object]:
+    """`[[...[]...]]`: `depth` lists inside one."""
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -80,6 +88,27 @@ def test_safe_url_hides_passwords(url: str, shown: str) -> None:
     ],
 )
 def test_decode_body(content: bytes, content_type: str | None, body: object, encoding: str | None) -> None:
+    assert decode_body(content, content_type) == (body, encoding)
+
+
+DEEP = b"[" * 202 + b"]" * 202  # pydantic-core reads 201 levels
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "body", "encoding"),
+    [
+        (b'\xef\xbb\xbf{"a": 1}', "application/json", {"a": 1}, "json"),  # a UTF-8 BOM is skipped
+        ('{"a": "é"}'.encode("utf-16"), "application/json", {"a": "é"}, "json"),  # as json.loads reads bytes
+        ('{"a": "é"}'.encode("utf-32-le"), "application/json", {"a": "é"}, "json"),
+        ('"café"'.encode(), "application/json; charset=iso-8859-1", "café", "json"),  # JSON is UTF-8 whatever it says
+        (b"[" * 200 + b"]" * 200, "application/json", _nested(199), "json"),
+        (DEEP, "application/json", DEEP.decode(), "text"),  # deeper than the output can carry
+        (b'{"a": "\\ud800"}', "application/json", '{"a": "\\ud800"}', "text"),  # a lone surrogate: not carried
+    ],
+)
+def test_json_bodies_are_read_as_the_output_can_carry_them(
+    content: bytes, content_type: str, body: object, encoding: str
+) -> None:
     assert decode_body(content, content_type) == (body, encoding)
 
 
