@@ -133,7 +133,8 @@ class Executor:
         """One call of skill `name` with `params` (as the caller wrote them: secret references
         unresolved, which is what approvals and traces see)."""
         world = scope.world
-        prep = self.prepared(name) if type(name) is str else None  # before the clock starts: see warm_up
+        # before the clock starts (see warm_up); the dict first: a method call costs ~0.1 µs
+        prep = (self._prepared.get(name) or self.prepared(name)) if type(name) is str else None
         started = world.started(self)
         probe = None if self.instruments is None else self.instruments.call_started(name, prep, scope)
         output: Any = None
@@ -203,7 +204,9 @@ class Executor:
                 actual: Cost | None = None
                 try:
                     ctx = world.context(self, prep, attempt, admitted, scope)
-                    if probe is not None:
+                    # without spans, an attempt matters to the probe only when it waited or is retried:
+                    # two calls fewer for the usual one (~0.25 µs of metrics' ~1.6, bench case 9)
+                    if probe is not None and (probe.spans or admitted.waited_ms):
                         probe.attempt_started(attempt, ctx, admitted)  # its span; ctx.traceparent
                     elif scope.traceparent is not None:
                         ctx.traceparent = scope.traceparent
@@ -219,7 +222,7 @@ class Executor:
                     if delay is not None and not world.may_wait(self, delay, attempt, scope):
                         delay = None
                 world.attempted(self, ctx, admitted, error, actual, delay, idempotent, scope)
-                if probe is not None:
+                if probe is not None and (probe.spans or delay is not None):
                     probe.attempt_ended(model, output, error, actual, delay is not None)
                 if delay is None:
                     return output, error, total, attempt, warning

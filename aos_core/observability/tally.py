@@ -4,18 +4,20 @@ Every skill call adds to three metrics: `aos_skill_calls_total`, `aos_skill_call
 and `aos_skill_attempts_total`. Through prometheus_client's objects that is four locked updates
 and a bucket search (~1.2 µs, 11% of a trivial call, before anything else). Here a call only notes
 its duration and attempts on its row (one deque append: thread-safe without a lock), and the notes
-are counted in, under one lock, when a scrape reads them or when a row holds `_FOLD_AT` of them:
-~0.2 µs a call against ~0.75 with a lock and a bisection per call (bench case 9). Used when the
-process keeps its own values; with PROMETHEUS_MULTIPROC_DIR the values must live in
-prometheus_client's files, and `metrics.py` updates its objects instead.
+are counted in, in bulk under one lock, when a scrape reads them or when a row holds `_FOLD_AT`
+of them: ~0.37 µs a call, folds included, against ~0.5-0.65 with a lock and a bisection per call
+(timeit of 102,400 calls on a loaded 2-core machine). Used when the process keeps its own values;
+with PROMETHEUS_MULTIPROC_DIR the values must live in prometheus_client's files, and `metrics.py`
+updates its objects instead.
 """
 
 from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from aos_core.observability.catalog import DURATION_BUCKETS, metric
@@ -23,6 +25,7 @@ from aos_core.observability.catalog import DURATION_BUCKETS, metric
 __all__ = ["CallTally"]
 
 _FOLD_AT = 256  # notes a row holds before the call that adds the next one counts them in
+_bucket = partial(bisect_left, DURATION_BUCKETS)  # a duration's bucket: the last one is above every bound
 
 
 class _Row:
@@ -64,13 +67,17 @@ class CallTally:
     def fold(self, row: _Row) -> None:
         """Count in the calls noted on `row` (appends may go on meanwhile: only this lock pops)."""
         with self._lock:
-            noted, buckets = row.noted, row.buckets
-            for _ in range(len(noted)):
-                seconds, attempts = noted.popleft()
-                row.calls += 1
-                row.attempts += attempts
-                row.seconds += seconds
-                buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+            noted = row.noted
+            taken = [noted.popleft() for _ in range(len(noted))]
+            if not taken:
+                return
+            durations, attempts = zip(*taken, strict=True)
+            row.calls += len(taken)
+            row.attempts += sum(attempts)
+            row.seconds += sum(durations)
+            buckets = row.buckets
+            for index, count in Counter(map(_bucket, durations)).items():  # C loops, not one per call
+                buckets[index] += count
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
