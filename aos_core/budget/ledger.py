@@ -172,8 +172,9 @@ class Ledger:
             if not reservation.open:
                 return False
             reservation.open = False
-            for i in self._limited:
-                free[i] += (0 if held is None else held[i]) - values[i]
+            if values is not held:  # charged what was held (a fixed price): nothing to give back
+                for i in self._limited:
+                    free[i] += (0 if held is None else held[i]) - values[i]
             spent[0] += values[0]
             spent[1] += values[1]
             spent[2] += values[2]
