@@ -122,6 +122,7 @@ class Runtime:
         self._store: RunStore | None = None if store is None or isinstance(store, str | Path) else store
         self._durability = durability
         self._account = self.account_for(self.contract)
+        self._accounts_direct: tuple[Account, ...] = (self._account,)
         self._instruments = build_instruments(
             metrics=metrics, tracing=tracing, logs=logs, secrets=self.secrets, reports=self.registry.reports
         )
@@ -213,7 +214,9 @@ class Runtime:
 
     # -- execution ---------------------------------------------------------------------------
     def _scope(self, waits: Any, budgets: Collection[ResourceContract] = ()) -> CallScope:
-        accounts = (self._account, *(self.account_for(budget) for budget in budgets))
+        accounts = self._accounts_direct  # the usual call: no tuple built from a generator
+        if budgets:
+            accounts = (self._account, *(self.account_for(budget) for budget in budgets))
         return CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, accounts)
 
     def execute(

@@ -140,10 +140,12 @@ class Ledger:
 
     def reserve(self, worst: Cost, now: float) -> Reservation | Refusal:
         """Hold `worst` if it fits every limit; otherwise say which limit it breaks."""
-        left = self.remaining_wall_ms(now)
-        refused = refused_before_limits(self.contract, worst, left, self.elapsed_ms(now))
-        if refused is not None:
-            return refused
+        contract = self.contract
+        # the two refusals before counting are rare: test for them inline, and build one only then
+        if self.wall_limited or (worst.money and worst.currency != contract.currency):
+            refused = refused_before_limits(contract, worst, self.remaining_wall_ms(now), self.elapsed_ms(now))
+            if refused is not None:
+                return refused
         if not self._limited:
             return Reservation(self, worst, None)  # nothing to protect: only spending is counted
         wanted = _values(worst)
@@ -170,10 +172,13 @@ class Ledger:
             if not reservation.open:
                 return False
             reservation.open = False
-            for i in self._limited:
-                free[i] += (0 if held is None else held[i]) - values[i]
-            for i in range(4):
-                spent[i] += values[i]
+            if values is not held:  # charged what was held (a fixed price): nothing to give back
+                for i in self._limited:
+                    free[i] += (0 if held is None else held[i]) - values[i]
+            spent[0] += values[0]
+            spent[1] += values[1]
+            spent[2] += values[2]
+            spent[3] += values[3]
         return actual is not reservation.worst and not actual.fits_within(reservation.worst)
 
     def release(self, reservation: Reservation) -> None:

@@ -16,11 +16,20 @@ __all__ = ["share_fields_set"]
 
 _SHARED: dict[frozenset[str], set[str]] = {}
 _MOST = 1024  # distinct name sets kept; beyond it an instance keeps its own
+_ALL: dict[type[BaseModel], set[str]] = {}  # per class, the set of all its fields
 
 
 def share_fields_set(model: BaseModel) -> None:
     """Make `model` (frozen) use the one shared set equal to its own set of fields given."""
-    key = frozenset(model.__pydantic_fields_set__)
+    given = model.__pydantic_fields_set__
+    kind = type(model)
+    if len(given) == len(kind.__pydantic_fields__):  # every field given (the pipeline's outcomes): no key to build
+        shared = _ALL.get(kind)
+        if shared is None:
+            shared = _ALL.setdefault(kind, set(given))
+        object.__setattr__(model, "__pydantic_fields_set__", shared)
+        return
+    key = frozenset(given)
     shared = _SHARED.get(key)
     if shared is None:
         if len(_SHARED) >= _MOST:

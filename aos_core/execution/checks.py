@@ -12,7 +12,6 @@ import pydantic_core
 from pydantic import ValidationError
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
-from aos_core.plugins.contributions import SkillEntry
 
 __all__ = ["check_output", "validate_input", "validation_errors"]
 
@@ -50,11 +49,11 @@ def validate_input(validate: Any, name: str, params: Any) -> tuple[Any, ErrorInf
         return None, make_error(ErrorCode.SCHEMA_VALIDATION_FAILED, message, details={"errors": []})
 
 
-def check_output(entry: SkillEntry, value: Any, max_output_bytes: int) -> tuple[Any, ErrorInfo | None]:
-    """The output as JSON data after it passed the skill's `Output` model and the size limit."""
-    name = entry.declared.name
+def check_output(validate: Any, name: str, value: Any, max_output_bytes: int) -> tuple[Any, ErrorInfo | None]:
+    """The output as JSON data after it passed the skill's `Output` model (`validate`, its
+    validator's `validate_python`) and the size limit."""
     try:
-        model = entry.output_model.__pydantic_validator__.validate_python(value)
+        model = validate(value)
         raw = model.__pydantic_serializer__.to_json(model)
         if len(raw) > max_output_bytes:
             return None, make_error(

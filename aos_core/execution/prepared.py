@@ -45,7 +45,9 @@ class PreparedSkill:
         "safe_to_repeat",
         "timeout_s",
         "validate_input",
+        "validate_output",
         "version",
+        "writes",
     )
 
     def __init__(
@@ -73,9 +75,11 @@ class PreparedSkill:
         self.how = "async" if entry.is_async else ("thread" if meta.blocking else "inline")
         self.execute = entry.skill.execute
         self.validate_input = entry.input_model.__pydantic_validator__.validate_python
+        self.validate_output = entry.output_model.__pydantic_validator__.validate_python
         self.per_call_idempotency = getattr(entry.skill, "is_idempotent", None)
         # a call that changes nothing may always be repeated, whatever its idempotency
         self.safe_to_repeat = meta.side_effects in (SideEffect.NONE, SideEffect.READ)
+        self.writes = not self.safe_to_repeat  # it may write (memory, say): WRITE or DESTRUCTIVE
 
     @property
     def estimator_name(self) -> str:

@@ -148,7 +148,7 @@ def resolve_secrets(value: Any, store: SecretStore, depth: int = 0) -> Any:
         return value
     if depth >= MAX_DEPTH:
         raise TooDeep()
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):  # a dict first: the ABC check costs ~0.2 µs
         changed: dict[Any, Any] | None = None
         for key, item in value.items():
             kind = type(item)

@@ -19,7 +19,6 @@ from aos_core.budget.ledger import Refusal, Reservation, refused_before_limits
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.protocols import SkillError
-from aos_core.contracts.skill import SideEffect
 from aos_core.execution.clock import RecordingClock
 from aos_core.execution.context import Context
 from aos_core.execution.memory import AttemptMemory
@@ -257,10 +256,14 @@ class LiveWorld:
                 _release(holds)
                 return budget_refused(prep.name, held)
             holds.append(held)
+        waited: float | ErrorInfo = 0.0
         try:
             if self.journal is not None:
                 await self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
-            waited = await _rate_limits(clock, prep.name, scope)
+            for account in scope.accounts:
+                if account.contract.rate_limits:  # the coroutine only when a bucket may apply
+                    waited = await _rate_limits(clock, prep.name, scope)
+                    break
         except BaseException:
             _release(holds)
             raise
@@ -272,6 +275,8 @@ class LiveWorld:
         deadline, wall_bound = prep.timeout_s, False
         for account in scope.accounts:
             ledger = account.ledger
+            if not ledger.wall_limited:
+                continue
             left = ledger.remaining_wall_ms(now)
             if left is None:
                 continue
@@ -282,13 +287,13 @@ class LiveWorld:
                 return budget_refused(prep.name, refusal)
             if left / 1000.0 < deadline:
                 deadline, wall_bound = left / 1000.0, True
-        return Admission(holds, worst, deadline, wall_bound, round(waited * 1000.0, 3))
+        return Admission(holds, worst, deadline, wall_bound, round(waited * 1000.0, 3) if waited else 0.0)
 
     def context(
         self, ex: Executor, prep: PreparedSkill, attempt: int, admitted: Admission, scope: CallScope
     ) -> Context:
         memory = ex.memory
-        writes = prep.meta.side_effects in (SideEffect.WRITE, SideEffect.DESTRUCTIVE)
+        writes = prep.writes
         return Context(
             RecordingClock(ex.clock) if self.record is not None else ex.clock,
             ex.secrets,

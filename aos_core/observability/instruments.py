@@ -52,10 +52,13 @@ class Instruments:
 class CallProbe:
     """One skill call as the instruments see it."""
 
-    __slots__ = ("attempt_span", "inst", "prep", "scope", "skill", "span", "token", "waited", "waits")
+    __slots__ = ("attempt_span", "inst", "prep", "scope", "skill", "span", "spans", "token", "waited", "waits")
 
     def __init__(self, inst: Instruments, name: Any, prep: Any, scope: Any) -> None:
         self.inst = inst
+        # True when each attempt has a span; else the pipeline reports only attempts that waited
+        # for a rate limit or are retried (what the metrics count), and sets ctx.traceparent itself
+        self.spans = inst.tracing is not None
         self.prep = prep
         self.scope = scope
         self.skill = prep.name if prep is not None else skill_label(name, False)

@@ -113,10 +113,7 @@ class Metrics:
                     tally = self.tally
                     made = _Children(self, skill, code, category) if tally is None else tally.row(skill, code, category)
                     series = self._series[(skill, code)] = made
-        if self.tally is not None:
-            self.tally.add(series, outcome.duration_ms / 1000.0, outcome.attempts)
-        else:
-            series.add(outcome.duration_ms / 1000.0, outcome.attempts)
+        series.add(outcome.duration_ms / 1000.0, outcome.attempts)
         if error is not None:
             if code == _BUDGET_CODE:
                 self.family["aos_budget_refusals_total"].labels(skill, str(error.details.get("limit", "unknown"))).inc()

@@ -30,7 +30,7 @@ from aos_core import (
 )
 from aos_core.cli.demo import demo_plan
 from aos_core.observability.catalog import METRICS
-from aos_core.testing import FakePlugin, fake_skill
+from aos_core.testing import FakePlugin, VirtualClock, fake_skill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,8 @@ def workload(three_skills: Callable[..., Runtime], registry: Any, tmp_path: Path
         ],
         name="fakes",
     )
-    contract = ResourceContract(id="small", max_calls=4, rate_limits={"echo": RateLimit(per_second=1000, burst=1)})
+    # one call a second on a virtual clock: the second call waits, however slow the machine is
+    contract = ResourceContract(id="small", max_calls=4, rate_limits={"echo": RateLimit(per_second=1, burst=1)})
     policy = Policy(retry=RetryPolicy(max_attempts=2, base_delay_ms=0, max_delay_ms=0), deny_skills=("writer",))
     rt = Runtime(
         plugins=[plugin],
@@ -87,6 +88,7 @@ def workload(three_skills: Callable[..., Runtime], registry: Any, tmp_path: Path
         profile=AgentProfile(policy=policy, contract=contract),
         metrics=registry,
         store=tmp_path / "direct.sqlite3",
+        clock=VirtualClock(),
     )
     assert rt.execute("echo", {"text": "a"}).ok
     assert rt.execute("echo", {"text": "b"}).ok  # the bucket held one: this one waited
