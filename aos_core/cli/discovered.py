@@ -8,6 +8,9 @@ plugin that provides it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,8 @@ def discovered() -> dict[str, Any]:
     from aos_core.plugins.discovery import discover_plugins
 
     config = _config(config_path)
-    registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins, schemas=True)
+    with _old_objects_out_of_collections():
+        registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins, schemas=True)
     report = {
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
@@ -46,6 +50,23 @@ def discovered() -> dict[str, Any]:
     if key is not None:
         write_cached(home, key, report, stamp)
     return report
+
+
+@contextlib.contextmanager
+def _old_objects_out_of_collections() -> Iterator[None]:
+    """While the plugins load, the objects that existed before (click, pydantic, aos-core's
+    modules) are left out of garbage collections, and put back in the oldest generation after.
+    Loading 300 small plugins makes ~175 collections: 155 ms of 850 (CPU, 2 busy cores), one
+    full collection of everything 60 ms of it; 65 ms with the old objects frozen. A freeze
+    someone else made is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # What a plugin may contribute that changes how any skill is called (its price, how its failures
