@@ -12,12 +12,15 @@ import contextlib
 import gc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aos_core.cli.discovery_cache import cache_enabled, discovery_key, quick_stamp, read_entry, write_cached
 from aos_core.cli.home import aos_home
+
+if TYPE_CHECKING:
+    from aos_core.plugins.loader import PluginConfig
 
 __all__ = ["discovered", "load_plugin_command", "plugin_commands", "plugins_for_skill"]
 
@@ -38,9 +41,9 @@ def discovered() -> dict[str, Any]:
     # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
     from aos_core.plugins.discovery import discover_plugins
 
-    config = _config(config_path)
+    disabled, plugin_config = _plugin_settings(config_path)
     with _old_objects_out_of_collections():
-        registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins, schemas=True)
+        registry = discover_plugins(disabled, plugin_config=plugin_config, schemas=True)
     report = {
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
@@ -119,8 +122,8 @@ def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
 
     plugin = entry["plugin"]
     sources = [s for s in entry_point_sources() if s.name == plugin][:1]
-    config = _config(aos_home() / "config.toml")
-    registry = load_plugins(sources, plugin_config=config.plugins)
+    _, plugin_config = _plugin_settings(aos_home() / "config.toml")
+    registry = load_plugins(sources, plugin_config=plugin_config)
     found = registry.commands.get(name)
     if found is None:
         from aos_core.cli.io import EXIT_CODES, fail
@@ -132,15 +135,18 @@ def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
     return command, plugin
 
 
-def _config(path: Path) -> Any:
+def _plugin_settings(path: Path) -> tuple[tuple[str, ...], PluginConfig]:
+    """The switched-off plugins and each plugin's table, from the configuration file; none and
+    empty without one (then neither tomllib nor the config model is imported: 2 ms)."""
+    if not path.exists():
+        return (), {}
     from aos_core.contracts.config import ConfigError, RuntimeConfig
 
-    if not path.exists():
-        return RuntimeConfig()
     try:
-        return RuntimeConfig.from_toml(path)
+        config = RuntimeConfig.from_toml(path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    return config.disabled_plugins, config.plugins
 
 
 def _pricing(registry: Any) -> dict[str, dict[str, str]]:
