@@ -48,7 +48,6 @@ def discovery_key(config_path: Path | None, plugin_state: Path | None = None) ->
     where plugins keep what their hooks read (`$AOS_HOME/plugins`: aos-skill-mcp's cached tool
     lists): a file written there changes the key."""
     import hashlib
-
     from importlib.metadata import entry_points
 
     parts: list[Any] = [CACHE_FORMAT, sys.version, os.environ.get("AOS_DISABLE_PLUGINS", "")]
