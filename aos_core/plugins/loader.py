@@ -149,7 +149,8 @@ def _load_one(manager: _Manager, source: PluginSource, config: Mapping[str, Any]
     except BaseException as exc:  # noqa: BLE001 - a plugin's import may fail in any way, even exit; report it
         reraise_if_interrupt(exc)
         raise _PluginFailure(_import_failure(source.module, exc)) from None
-    manager.found = found = {}
+    found: dict[str, tuple[str, ...]] = {}
+    manager.found = found
     try:
         manager.register(plugin, name=source.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
