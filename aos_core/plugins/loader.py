@@ -153,7 +153,13 @@ def _load_one(manager: _Manager, source: PluginSource, config: Mapping[str, Any]
     manager.found = found
     try:
         manager.register(plugin, name=source.name)
-    except (ValueError, pluggy.PluginValidationError) as exc:
+    except ValueError as exc:  # the name or the object is registered already: nothing was changed
+        raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
+    except (pluggy.PluginValidationError, _PluginFailure) as exc:
+        if manager.get_plugin(source.name) is plugin:  # pluggy 1.5 records a plugin before walking it
+            manager.unregister(plugin)
+        if isinstance(exc, _PluginFailure):
+            raise
         raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
     finally:
         manager.found = None
