@@ -8,13 +8,19 @@ plugin that provides it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aos_core.cli.discovery_cache import cache_enabled, discovery_key, quick_stamp, read_entry, write_cached
 from aos_core.cli.home import aos_home
+
+if TYPE_CHECKING:
+    from aos_core.plugins.loader import PluginConfig
 
 __all__ = ["discovered", "load_plugin_command", "plugin_commands", "plugins_for_skill"]
 
@@ -35,8 +41,9 @@ def discovered() -> dict[str, Any]:
     # the plugin loader alone, as `Runtime` runs it: no executor, event loop or run store to import
     from aos_core.plugins.discovery import discover_plugins
 
-    config = _config(config_path)
-    registry = discover_plugins(config.disabled_plugins, plugin_config=config.plugins, schemas=True)
+    disabled, plugin_config = _plugin_settings(config_path)
+    with _old_objects_out_of_collections():
+        registry = discover_plugins(disabled, plugin_config=plugin_config, schemas=True)
     report = {
         "plugins": [r.model_dump(mode="json") for r in registry.reports],
         "skills": [registry.skills[name].metadata.model_dump(mode="json") for name in sorted(registry.skills)],
@@ -46,6 +53,23 @@ def discovered() -> dict[str, Any]:
     if key is not None:
         write_cached(home, key, report, stamp)
     return report
+
+
+@contextlib.contextmanager
+def _old_objects_out_of_collections() -> Iterator[None]:
+    """While the plugins load, the objects that existed before (click, pydantic, aos-core's
+    modules) are left out of garbage collections, and put back in the oldest generation after.
+    Loading 300 small plugins makes ~175 collections: 155 ms of 850 (CPU, 2 busy cores), one
+    full collection of everything 60 ms of it; 65 ms with the old objects frozen. A freeze
+    someone else made is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # What a plugin may contribute that changes how any skill is called (its price, how its failures
@@ -98,8 +122,8 @@ def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
 
     plugin = entry["plugin"]
     sources = [s for s in entry_point_sources() if s.name == plugin][:1]
-    config = _config(aos_home() / "config.toml")
-    registry = load_plugins(sources, plugin_config=config.plugins)
+    _, plugin_config = _plugin_settings(aos_home() / "config.toml")
+    registry = load_plugins(sources, plugin_config=plugin_config)
     found = registry.commands.get(name)
     if found is None:
         from aos_core.cli.io import EXIT_CODES, fail
@@ -111,15 +135,18 @@ def load_plugin_command(name: str) -> tuple[click.Command, str] | None:
     return command, plugin
 
 
-def _config(path: Path) -> Any:
+def _plugin_settings(path: Path) -> tuple[tuple[str, ...], PluginConfig]:
+    """The switched-off plugins and each plugin's table, from the configuration file; none and
+    empty without one (then neither tomllib nor the config model is imported: 2 ms)."""
+    if not path.exists():
+        return (), {}
     from aos_core.contracts.config import ConfigError, RuntimeConfig
 
-    if not path.exists():
-        return RuntimeConfig()
     try:
-        return RuntimeConfig.from_toml(path)
+        config = RuntimeConfig.from_toml(path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    return config.disabled_plugins, config.plugins
 
 
 def _pricing(registry: Any) -> dict[str, dict[str, str]]:

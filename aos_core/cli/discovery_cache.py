@@ -9,7 +9,7 @@ file and the Python version. Any change there makes a miss, and a miss runs real
 `aos --help`, which only lists the commands plugins add, checks a cheaper stamp instead: the
 modification times of the `sys.path` directories (pip adds or removes a `.dist-info` there on
 every install, upgrade and uninstall), the configuration file and the switched-off plugins. It
-skips importing importlib-metadata and hashing every plugin file: measured with farm-bench on 2
+skips importing importlib.metadata and hashing every plugin file: measured with farm-bench on 2
 cores, listing plugin commands this way costs `aos --help` about 3 ms (40 -> 43 ms), the full key
 about 14 ms. An edit inside an installed plugin's files is seen by the next command that runs.
 Standard library only: this module is imported on the fast path.
@@ -48,8 +48,7 @@ def discovery_key(config_path: Path | None, plugin_state: Path | None = None) ->
     where plugins keep what their hooks read (`$AOS_HOME/plugins`: aos-skill-mcp's cached tool
     lists): a file written there changes the key."""
     import hashlib
-
-    from importlib_metadata import entry_points
+    from importlib.metadata import entry_points
 
     parts: list[Any] = [CACHE_FORMAT, sys.version, os.environ.get("AOS_DISABLE_PLUGINS", "")]
     packages = {"aos_core"}

@@ -140,13 +140,15 @@ def validate_skill(obj: Any, plugin: str, *, schemas: bool = False) -> SkillEntr
 def _with_schemas(entry: SkillEntry) -> SkillMetadata:
     """`entry.declared` with the schemas generated from its models; `ContributionError` when one
     cannot be generated, is not valid JSON Schema, or differs from a schema the plugin declared."""
+    from aos_core.plugins.schema_generator import SkillSchemaGenerator
+
     metadata = entry.declared
     label = f"skill {metadata.name!r}"
     schemas = {}
     models = ((entry.input_model, "Input", "input_schema"), (entry.output_model, "Output", "output_schema"))
     for model, attr, field in models:
         try:
-            schema = model.model_json_schema()
+            schema = model.model_json_schema(schema_generator=SkillSchemaGenerator)
         except Exception as exc:  # noqa: BLE001 - any failure to build a schema is the plugin's error
             raise ContributionError(
                 f"{label}: cannot generate a JSON Schema from {attr} ({type(exc).__name__}: {exc}); "

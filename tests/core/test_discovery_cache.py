@@ -118,3 +118,21 @@ def test_help_lists_commands_on_the_stamp_until_an_install_touches_a_site_direct
     assert write_cached(tmp_path, "key", {"commands": commands}, quick_stamp(config))
     monkeypatch.setenv("AOS_NO_CACHE", "1")
     assert listed_commands(tmp_path, config) is None
+
+
+def test_discovery_leaves_garbage_collection_as_it_found_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from aos_core.cli.discovered import discovered
+
+    monkeypatch.setenv("AOS_HOME", str(tmp_path))
+    monkeypatch.setenv("AOS_NO_CACHE", "1")
+    assert gc.get_freeze_count() == 0
+    assert discovered()["skills"]
+    assert gc.get_freeze_count() == 0  # what it froze while plugins loaded is back in the collections
+    gc.freeze()
+    try:
+        discovered()
+        assert gc.get_freeze_count() > 0  # a freeze made by someone else is left alone
+    finally:
+        gc.unfreeze()

@@ -108,14 +108,14 @@ def test_a_skill_moved_to_another_plugin_edited_in_place_is_still_found(aos_cli,
 
 
 def test_named_distributions_are_read_without_scanning_every_one(monkeypatch, tmp_path: Path) -> None:
-    import importlib_metadata
+    import importlib.metadata
 
     from aos_core.plugins.discovery import entry_point_sources
 
     def no_scan(**_: object) -> None:
         raise AssertionError("every installed distribution was scanned")
 
-    monkeypatch.setattr(importlib_metadata, "entry_points", no_scan)
+    monkeypatch.setattr(importlib.metadata, "entry_points", no_scan)
     sources = entry_point_sources(only={"json": "aos-skill-json"})
     assert {s.name for s in sources if s.distribution != "aos-core"} == {"json"}
     monkeypatch.undo()

@@ -197,3 +197,19 @@ def test_a_second_entry_point_of_the_same_name_does_not_unload_the_first() -> No
     assert sorted(r.status for r in registry.reports) == ["failed", "loaded"]
     assert registry.commands["serve"].plugin == "same"
     assert registry.manager is not None and registry.manager.get_plugin("same") is not None
+
+
+def test_a_plugin_refused_while_registering_is_not_left_in_the_manager() -> None:
+    class Misspelt:
+        @hookimpl
+        def aos_register_skills(self, register: Any) -> None:
+            pass
+
+        @hookimpl
+        def aos_register_skillz(self, register: Any) -> None:
+            pass
+
+    registry = load_plugins([source("typo", Misspelt()), source("ok", commands_plugin("serve"))])
+    assert {r.name: r.status for r in registry.reports} == {"typo": "failed", "ok": "loaded"}
+    assert registry.manager is not None and registry.manager.get_plugin("typo") is None
+    assert all(impl.plugin_name != "typo" for impl in registry.manager.hook.aos_register_skills.get_hookimpls())

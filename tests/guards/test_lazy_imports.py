@@ -88,6 +88,10 @@ def test_discovery_without_its_cache_loads_plugins_and_nothing_of_the_runtime(tm
     }
     assert not runtime_side, sorted(runtime_side)
     assert not imported.imported({"asyncio", "ssl", "sqlite3", *HEAVY})
+    # entry points come from the standard library's importlib.metadata, which pydantic loads anyway;
+    # without a configuration file there is nothing to parse
+    assert not imported.imported({"importlib_metadata", "tomllib"})
+    assert "aos_core.contracts.config" not in imported.modules
 
 
 def test_mcp_tools_are_listed_from_their_cache_without_the_mcp_sdk(tmp_path: Path) -> None:
