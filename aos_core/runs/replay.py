@@ -36,7 +36,14 @@ from aos_core.execution.secrets import SecretStore
 from aos_core.runs.engine import Observer, RunEngine
 from aos_core.runs.replay_world import Diverged, ReplayWorld
 from aos_core.runs.store import RunStore
-from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, canonical_json, first_difference, same_json
+from aos_core.runs.trace import (
+    TRACE_FORMAT,
+    TraceDocument,
+    canonical_json,
+    first_difference,
+    recorded_outcome,
+    same_json,
+)
 
 if TYPE_CHECKING:
     from aos_core.execution.pipeline import Executor
@@ -47,8 +54,11 @@ __all__ = ["ComparingSink", "Diverged", "replay_source", "replay_trace"]
 class ComparingSink:
     """The replay's end of the engine: each record is compared with the recorded one."""
 
-    def __init__(self, recorded: TraceDocument, header: dict[str, Any], secrets: SecretStore) -> None:
+    def __init__(
+        self, recorded: TraceDocument, header: dict[str, Any], secrets: SecretStore, run_id: str | None = None
+    ) -> None:
         self.recorded = recorded
+        self.run_id = run_id
         self.header = header
         self.secrets = secrets
         self.matched: set[str] = set()  # steps whose replayed line is the recorded one
@@ -73,6 +83,10 @@ class ComparingSink:
 
     def event(self, event: dict[str, Any]) -> None:
         """A replay keeps no events."""
+
+    def load(self, step_ids: list[str]) -> dict[str, StructuredOutcome]:
+        """Replayed outcomes, read from the recording when asked for (`commit` found them equal)."""
+        return {step_id: recorded_outcome(self.recorded.steps[step_id], self.run_id) for step_id in step_ids}
 
     def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
         raise self._diverged(step_id, "the step now waits for an approval; the recorded run did not")
@@ -133,10 +147,6 @@ class ComparingSink:
         return digest.hexdigest()
 
 
-def outcome_of(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
-    return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})
-
-
 def replay_source(
     source: str | Path | TraceDocument, store: Callable[[], RunStore]
 ) -> tuple[TraceDocument, str | None]:
@@ -185,7 +195,7 @@ async def replay_trace(
     private = contract.model_copy(update={"id": None})  # a replay never touches a shared budget
     account = Account(private, 0.0)
     replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
-    sink = ComparingSink(trace, replayed_header, executor.secrets)
+    sink = ComparingSink(trace, replayed_header, executor.secrets, run_id or "")
     reexecuted: set[str] = set()
     engine = RunEngine(
         run_id=run_id or "",
@@ -227,13 +237,12 @@ def _replay_result(
             f"replay diverged at {where}{divergence.reason}",
             details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
         )
-    ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
     return ReplayResult(
         matched=divergence is None,
         run_id=run_id,
         error=error,
         divergence=divergence,
-        outcomes=ordered,
+        outcomes=engine.outcomes,
         state=engine.executor.secrets.redact(engine.state.snapshot()),  # it leaves the core
         spent=engine.spent,
         reexecuted=tuple(s for s in engine.order if s in reexecuted),

@@ -258,6 +258,11 @@ class SQLRunStore:
         with self._reading("read the run") as db:
             return self._load(db, full)
 
+    def step_records(self, run_id: str, step_ids: list[str]) -> dict[str, str]:
+        query = f"SELECT step_id, record FROM steps WHERE run_id=? AND step_id IN ({','.join('?' * len(step_ids))})"
+        with self._reading("read steps") as db:
+            return dict(db.execute(query, (run_id, *step_ids)).fetchall()) if step_ids else {}
+
     def _load(self, db: Any, full: str) -> StoredRun:
         row = db.execute(
             "SELECT r.header, s.status, s.owner, s.lease_until, s.end_record"

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import from_json
 
 from aos_core.contracts.exceptions import TraceError
+from aos_core.contracts.outcome import StructuredOutcome
 
 if TYPE_CHECKING:
-    from aos_core.contracts.outcome import StructuredOutcome
     from aos_core.execution.records import CallRecord
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "TraceError",
     "canonical_json",
     "outcome_json",
+    "recorded_outcome",
     "same_json",
     "step_record",
 ]
@@ -58,6 +59,11 @@ def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:
     data = outcome.model_dump(mode="json")
     data["trace_id"] = None
     return data
+
+
+def recorded_outcome(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
+    """A step's outcome as its record keeps it, with the run's id."""
+    return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})
 
 
 def step_record(
