@@ -277,7 +277,7 @@ class SQLRunStore:
             "SELECT step_id, attempt, worst, idempotent FROM holds WHERE run_id=? ORDER BY id", (full,)
         ).fetchall()
         context = db.execute("SELECT traceparent FROM run_trace_context WHERE run_id=?", (full,)).fetchone()
-        doc = TraceDocument(json.loads(header))
+        doc = TraceDocument(header)  # stored canonical: parsed when asked for
         for step_id, record in steps:
             doc.steps.add_line(step_id, record)  # stored canonical: parsed when asked for
         doc.end = json.loads(end_record) if end_record else None
