@@ -70,3 +70,22 @@ def test_a_result_read_after_its_runtime_closed_reads_the_store_file(tmp_path: P
         result = rt.run({"steps": [{"id": "a", "skill": "echo", "params": {"text": "x"}}]})
     assert result.outcomes["a"].output == {"text": "x"}
     assert '"output":{"text":"x"}' in result.model_dump_json()
+
+
+def test_a_replays_outcomes_are_the_runs(tmp_path: Path) -> None:
+    """A replay's outcomes, read from the recording, equal the run's; a replay of the trace written
+    with other spacing (not canonical) matches too, with the same canonical sha256."""
+    import json
+
+    from aos_core.runs.trace import TraceDocument
+
+    with Runtime(
+        plugins=[FakePlugin(skills=[fake_skill("echo")])], entry_points=False, store=tmp_path / "r.sqlite3"
+    ) as rt:
+        result = rt.run(many_steps())
+        replay = rt.replay(result.run_id)
+        loose = "".join(json.dumps(json.loads(line)) + "\n" for line in rt.trace(result.run_id).lines())
+        from_file = rt.replay(TraceDocument.parse(loose))
+        assert replay.matched and from_file.matched, (replay.divergence, from_file.divergence)
+        assert dict(replay.outcomes.items()) == dict(result.outcomes.items())
+    assert from_file.trace_sha256 == replay.trace_sha256 == rt.trace(result.run_id).sha256()
