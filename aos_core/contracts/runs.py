@@ -191,7 +191,7 @@ class ReplayResult(BaseModel):
     run_id: str | None = None
     error: ErrorInfo | None = None
     divergence: Divergence | None = None
-    outcomes: Outcomes = Field(default_factory=dict, description="By step id, in plan order (as a run's).")
+    outcomes: Outcomes = Field(default_factory=dict)
     state: dict[str, Any] = Field(default_factory=dict)
     spent: Cost = Field(default_factory=Cost)
     reexecuted: tuple[str, ...] = Field(default=(), description="Deterministic steps re-executed and compared.")
