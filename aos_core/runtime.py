@@ -377,6 +377,8 @@ class Runtime:
         that needs an approval pauses the run (status `waiting_approval`) until
         `decide_approval` is called, instead of asking the runtime's approver. `on_event` hears
         every event the run reports; `keep_events` also stores them (`events(run_id)`).
+        The result's `outcomes` are read from the run store when asked for (a failed step's are
+        held): read them while the runtime is open (an SQLite file's can be read after).
         """
         result: RunResult = self._loop.run(
             self.arun(

@@ -4,7 +4,7 @@ outcomes converted one at a time as they are read) and as text, and a simulation
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from typing import Any
 
 from aos_core.cli.io import show_money
@@ -54,6 +54,18 @@ class Outcomes(Mapping[str, dict[str, Any]]):
 
     def __len__(self) -> int:
         return len(self.models)
+
+    def items(self) -> ItemsView[str, dict[str, Any]]:
+        return _Items(self)
+
+
+class _Items(ItemsView[str, dict[str, Any]]):
+    """Iterated through the models' own `items()`: a run's outcomes are loaded a batch at a time."""
+
+    _mapping: Outcomes
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        return ((step_id, model.model_dump(mode="json")) for step_id, model in self._mapping.models.items())
 
 
 def run_json(ran: Any) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from aos_core.budget.account import Account
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.exceptions import RunNotFinished, TraceError
@@ -36,7 +38,14 @@ from aos_core.execution.secrets import SecretStore
 from aos_core.runs.engine import Observer, RunEngine
 from aos_core.runs.replay_world import Diverged, ReplayWorld
 from aos_core.runs.store import RunStore
-from aos_core.runs.trace import TRACE_FORMAT, TraceDocument, canonical_json, first_difference, same_json
+from aos_core.runs.trace import (
+    TRACE_FORMAT,
+    TraceDocument,
+    canonical_json,
+    first_difference,
+    recorded_outcome,
+    same_json,
+)
 
 if TYPE_CHECKING:
     from aos_core.execution.pipeline import Executor
@@ -47,9 +56,12 @@ __all__ = ["ComparingSink", "Diverged", "replay_source", "replay_trace"]
 class ComparingSink:
     """The replay's end of the engine: each record is compared with the recorded one."""
 
-    def __init__(self, recorded: TraceDocument, header: dict[str, Any], secrets: SecretStore) -> None:
+    def __init__(
+        self, recorded: TraceDocument, header_line: str, secrets: SecretStore, run_id: str | None = None
+    ) -> None:
         self.recorded = recorded
-        self.header = header
+        self.run_id = run_id
+        self.header_line = header_line  # the replayed header's canonical line
         self.secrets = secrets
         self.matched: set[str] = set()  # steps whose replayed line is the recorded one
         self.open: dict[str, dict[str, Any]] = {}  # records of the steps in flight, parsed once
@@ -74,6 +86,10 @@ class ComparingSink:
     def event(self, event: dict[str, Any]) -> None:
         """A replay keeps no events."""
 
+    def load(self, step_ids: list[str]) -> dict[str, StructuredOutcome]:
+        """Replayed outcomes, read from the recording when asked for (`commit` found them equal)."""
+        return {step_id: recorded_outcome(self.recorded.steps[step_id], self.run_id) for step_id in step_ids}
+
     def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
         raise self._diverged(step_id, "the step now waits for an approval; the recorded run did not")
 
@@ -97,7 +113,8 @@ class ComparingSink:
 
     def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
         recorded_end = self.recorded.end
-        extra = [s for s in self.recorded.step_order() if s not in self.matched]
+        extra = [] if len(self.matched) == len(self.recorded.steps) else self.recorded.step_order()
+        extra = [s for s in extra if s not in self.matched]  # (`commit` matched only recorded steps)
         if extra:
             raise self._diverged(extra[0], "the recorded run has this step, the replay did not run it")
         if end is None or recorded_end is None:
@@ -113,7 +130,7 @@ class ComparingSink:
         byte the recorded one: `commit` compared them), its end. Never joined into one text: a
         50,000-step trace joined twice was the peak of a replay's memory."""
         steps = self.recorded.steps
-        yield canonical_json(self.header)
+        yield self.header_line
         for step_id in order:
             if step_id in self.matched:
                 yield steps.line(step_id)
@@ -121,9 +138,12 @@ class ComparingSink:
             yield canonical_json(self.end)
 
     def same_as_recorded(self, order: list[str]) -> bool:
-        """Whether the replayed trace is byte for byte the recorded one."""
-        recorded = self.recorded.lines()
-        return all(a == b for a, b in itertools.zip_longest(self.lines(order), recorded))
+        """Whether the replayed trace, of the recorded plan, is byte for byte the recorded one
+        (`finish` found every recorded step replayed: in the plan's order, they are its lines)."""
+        recorded, steps = self.recorded, self.recorded.steps
+        end = [] if recorded.end is None else [canonical_json(recorded.end)]
+        lines = itertools.chain([recorded.header_line()], (steps.line(s) for s in order if s in steps), end)
+        return all(a == b for a, b in itertools.zip_longest(self.lines(order), lines))
 
     def sha256(self, order: list[str]) -> str:
         digest = hashlib.sha256()
@@ -131,10 +151,6 @@ class ComparingSink:
             digest.update(line.encode("utf-8"))
             digest.update(b"\n")
         return digest.hexdigest()
-
-
-def outcome_of(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
-    return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})
 
 
 def replay_source(
@@ -167,25 +183,36 @@ async def replay_trace(
 ) -> ReplayResult:
     """Replay `trace` (with `plan` instead of the recorded one, when given); `observers` hear
     its events as a run's do."""
-    header = trace.header
-    if header.get("format") != TRACE_FORMAT:
-        raise TraceError(
-            f"trace format {header.get('format')!r}: recorded by an older AOS, which this one cannot replay"
-        )
+    recorded: _Header | None = None
+    try:
+        # validated from the header's line: parsed to data first, a 100,000-step plan was held
+        # twice at the start of a replay, as data and as the `Plan` (~0.6 KiB a step, bench case 6)
+        recorded = _Header.model_validate_json(trace.header_line())
+        found = recorded.format
+    except ValueError as exc:
+        invalid = f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}"
+        found = trace.header.get("format")
+    if found != TRACE_FORMAT:
+        raise TraceError(f"trace format {found!r}: recorded by an older AOS, which this one cannot replay")
     if trace.end is None:
         which = f"run {run_id}" if run_id else "the trace"
         raise RunNotFinished(f"{which} never finished (it was interrupted or is still running); resume it first")
+    if recorded is None:
+        raise TraceError(invalid)
     try:
-        chosen = plan if isinstance(plan, Plan) else Plan.model_validate(plan if plan is not None else header["plan"])
-        contract = ResourceContract.model_validate(header["contract"])
-        policy = Policy.model_validate(header["policy"])
+        chosen = recorded.plan if plan is None else plan if isinstance(plan, Plan) else Plan.model_validate(plan)
     except ValueError as exc:
         raise TraceError(f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}") from None
-    executor = make_executor(policy, int(header["seed"]), VirtualClock())
+    contract, policy = recorded.contract, recorded.policy
+    executor = make_executor(policy, recorded.seed, VirtualClock())
     private = contract.model_copy(update={"id": None})  # a replay never touches a shared budget
     account = Account(private, 0.0)
-    replayed_header = header if plan is None else {**header, "plan": chosen.model_dump(mode="json")}
-    sink = ComparingSink(trace, replayed_header, executor.secrets)
+    if plan is None:
+        header_line = trace.header_line()
+    else:
+        header_line = canonical_json({**trace.header, "plan": chosen.model_dump(mode="json")})
+    del recorded
+    sink = ComparingSink(trace, header_line, executor.secrets, run_id or "")
     reexecuted: set[str] = set()
     engine = RunEngine(
         run_id=run_id or "",
@@ -215,6 +242,18 @@ async def replay_trace(
     return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
 
 
+class _Header(BaseModel):
+    """What a replay reads from a run header."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: Any = None
+    plan: Plan
+    contract: ResourceContract
+    policy: Policy
+    seed: int
+
+
 def _replay_result(
     engine: RunEngine, run_id: str | None, reexecuted: set[str], diverged: Diverged | None, sha: str | None
 ) -> ReplayResult:
@@ -227,13 +266,12 @@ def _replay_result(
             f"replay diverged at {where}{divergence.reason}",
             details={"step": divergence.step_id, "recorded": divergence.recorded, "actual": divergence.actual},
         )
-    ordered = {s.id: engine.outcomes[s.id] for s in engine.plan.steps if s.id in engine.outcomes}
     return ReplayResult(
         matched=divergence is None,
         run_id=run_id,
         error=error,
         divergence=divergence,
-        outcomes=ordered,
+        outcomes=engine.outcomes,
         state=engine.executor.secrets.redact(engine.state.snapshot()),  # it leaves the core
         spent=engine.spent,
         reexecuted=tuple(s for s in engine.order if s in reexecuted),

@@ -7,11 +7,15 @@ import asyncio
 import threading
 from typing import Any
 
+from pydantic_core import from_json
+
 from aos_core.contracts.cost import Cost
-from aos_core.contracts.runs import RunStatus
+from aos_core.contracts.outcome import StructuredOutcome
+from aos_core.contracts.runs import Loader, RunStatus
 from aos_core.execution.world import ApprovalPending
 from aos_core.policy import ApprovalRequest
 from aos_core.runs.store import Hold, RunStore
+from aos_core.runs.trace import recorded_outcome
 
 __all__ = ["StoreApprover", "StoreSink"]
 
@@ -30,6 +34,13 @@ class StoreSink:
         self._lock = threading.Lock()  # the run's loop appends, the heartbeat thread writes
         self._holds: list[Hold] = []  # asked for in this turn of the loop, not yet written
         self._holds_written: asyncio.Future[None] | None = None
+        # committed outcomes are read back when asked for, not held (a store that cannot read
+        # steps back, like the benchmark's null store, leaves them to be held)
+        self.load: Loader | None = self._outcomes if hasattr(store, "step_records") else None
+
+    def _outcomes(self, step_ids: list[str]) -> dict[str, StructuredOutcome]:
+        lines = self.store.step_records(self.run_id, step_ids)
+        return {step_id: recorded_outcome(from_json(line), self.run_id) for step_id, line in lines.items()}
 
     def starting(self, step: Any, params: Any) -> None:
         """Nothing to check for a live run."""

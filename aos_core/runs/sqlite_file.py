@@ -35,6 +35,7 @@ class SQLiteFile:
         self.what = what  # "run store", "memory store": how errors name the file
         self._lock = threading.Lock()
         self.read_only = False
+        self.closed = False  # closed, it still reads, on a connection of its own per read (below)
         self._db = self._open(durability)
 
     def _upgrade(self, db: sqlite3.Connection, version: int) -> None:
@@ -43,6 +44,7 @@ class SQLiteFile:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self.closed = True
 
     # -- opening -------------------------------------------------------------------------------
     def _open(self, durability: str) -> sqlite3.Connection:
@@ -156,7 +158,8 @@ class SQLiteFile:
     def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
         """One read transaction, so what is read together is one snapshot."""
         with self._lock:
-            db = self._db
+            # a run's result read after its runtime closed reads its outcomes from the file
+            db = self._db if not self.closed else self._open_read_only()
             try:
                 db.execute("BEGIN")
                 try:
@@ -165,3 +168,6 @@ class SQLiteFile:
                     db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise self._error(exc, doing) from None
+            finally:
+                if db is not self._db:
+                    db.close()

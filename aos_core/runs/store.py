@@ -142,6 +142,10 @@ class RunStore(Protocol):
 
     def load_run(self, run_id: str) -> StoredRun: ...
 
+    def step_records(self, run_id: str, step_ids: list[str]) -> dict[str, str]:
+        """The canonical lines of those of `step_ids` the run (its full id) committed, by step id."""
+        ...
+
     def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[RunSummary]: ...
 
     def census(self) -> dict[str, Any]:

@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
 from aos_core.contracts.exceptions import TraceError
+from aos_core.contracts.outcome import StructuredOutcome
 
 if TYPE_CHECKING:
-    from aos_core.contracts.outcome import StructuredOutcome
     from aos_core.execution.records import CallRecord
 
 __all__ = [
@@ -39,6 +38,7 @@ __all__ = [
     "TraceError",
     "canonical_json",
     "outcome_json",
+    "recorded_outcome",
     "same_json",
     "step_record",
 ]
@@ -58,6 +58,11 @@ def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:
     data = outcome.model_dump(mode="json")
     data["trace_id"] = None
     return data
+
+
+def recorded_outcome(record: dict[str, Any], run_id: str | None) -> StructuredOutcome:
+    """A step's outcome as its record keeps it, with the run's id."""
+    return StructuredOutcome.model_validate({**record["outcome"], "trace_id": run_id})
 
 
 def step_record(
@@ -164,13 +169,34 @@ class StepRecords(MutableMapping[str, dict[str, Any]]):
         return found if found is not None else canonical_json(self._parsed[step_id])
 
 
-@dataclass
 class TraceDocument:
-    """A whole trace: header, step records by id, end record (None while the run is unfinished)."""
+    """A whole trace: header, step records by id, end record (None while the run is unfinished).
 
-    header: dict[str, Any]
-    steps: StepRecords = field(default_factory=StepRecords)
-    end: dict[str, Any] | None = None
+    A header given as its canonical line (read from a store, or a canonical file) is kept as that
+    line and parsed each time it is asked for: parsed, a 100,000-step plan is ~0.6 KiB a step,
+    and a replay held it beside the `Plan` it validated from it (bench case 6)."""
+
+    __slots__ = ("_header", "end", "steps")
+
+    def __init__(
+        self, header: dict[str, Any] | str, steps: StepRecords | None = None, end: dict[str, Any] | None = None
+    ) -> None:
+        self._header = header  # a canonical line: parsed when asked for
+        self.steps = StepRecords() if steps is None else steps
+        self.end = end
+
+    @property
+    def header(self) -> dict[str, Any]:
+        header = self._header
+        if isinstance(header, str):
+            parsed: dict[str, Any] = from_json(header)
+            return parsed
+        return header
+
+    def header_line(self) -> str:
+        """The header's canonical line."""
+        header = self._header
+        return header if isinstance(header, str) else canonical_json(header)
 
     @property
     def plan(self) -> dict[str, Any]:
@@ -183,7 +209,7 @@ class TraceDocument:
         return sorted(self.steps, key=lambda s: (position.get(s, len(position)), s))
 
     def lines(self) -> Iterator[str]:
-        yield canonical_json(self.header)
+        yield self.header_line()
         for step_id in self.step_order():
             yield self.steps.line(step_id)
         if self.end is not None:
@@ -220,7 +246,8 @@ class TraceDocument:
             if kind == "run":
                 if doc is not None:
                     raise TraceError(f"{where}: a second run header")
-                doc = cls(_checked_header(dict(record), where))
+                header = _checked_header(dict(record), where)
+                doc = cls(line if line == canonical_json(header) else header)
             elif doc is None:
                 raise TraceError(f"{where}: the first line must be the run header")
             elif kind == "step":
