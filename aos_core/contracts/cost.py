@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aos_core.contracts.money import Money, add_money
 
-__all__ = ["Cost", "CostEstimate", "CostModel", "CostWarning", "CurrencyMismatch"]
+__all__ = ["Cost", "CostEstimate", "CostModel", "CostTally", "CostWarning", "CurrencyMismatch"]
 
 
 class CurrencyMismatch(ValueError):
@@ -51,6 +51,38 @@ class Cost(BaseModel):
             and self.output_tokens <= other.output_tokens
             and self.calls <= other.calls
             and self.money <= other.money
+        )
+
+
+class CostTally:
+    """A sum of costs as it grows (a run's spend): one `Cost` built when asked, not one per
+    addition (`Cost.__add__` builds a frozen model: 2.9 µs against ~0.5 µs for the sums; a
+    10k-step run added 10k). The rules of `Cost.__add__`: money exact, one currency."""
+
+    __slots__ = ("calls", "currency", "input_tokens", "money", "output_tokens")
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.input_tokens = self.output_tokens = self.calls = 0
+        self.money = Decimal(0)
+
+    def add(self, cost: Cost) -> None:
+        if self.currency != cost.currency and (self.money and cost.money):
+            raise CurrencyMismatch(self.currency, cost.currency)
+        if not self.money:  # as `Cost.__add__`: the currency of the first amount that is not zero
+            self.currency = cost.currency
+        self.money = add_money(self.money, cost.money)
+        self.input_tokens += cost.input_tokens
+        self.output_tokens += cost.output_tokens
+        self.calls += cost.calls
+
+    def cost(self) -> Cost:
+        return Cost(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            calls=self.calls,
+            money=self.money,
+            currency=self.currency,
         )
 
 

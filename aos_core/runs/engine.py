@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aos_core.budget.account import Account
-from aos_core.contracts.cost import Cost
+from aos_core.contracts.cost import Cost, CostTally
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanStep
@@ -116,16 +116,15 @@ class RunEngine:
         self.currency = currency
         self.policy = executor.policy
         self.state = RunState()
-        self.spent = Cost(currency=currency)
+        self._spent = CostTally(currency)  # `spent`: summed as it goes, a `Cost` built when asked
         self.steps = {step.id: step for step in plan.steps}
         self.position = {step.id: i for i, step in enumerate(plan.steps)}
         self.order = [step.id for step in plan.steps]
         graph = plan_graph(plan)
         self.deps = graph.dependencies
         self.referencing = {step_id for step_id, found in graph.references.items() if found}
-        # what a step leaves behind, per step: a flag; its outcome only when it failed or the sink
-        # cannot read outcomes back; its output only when a later step references it (a 100,000-
-        # step run held every outcome and output: ~0.8 KiB a step, bench case 6)
+        # per step: a flag; its outcome only if it failed or the sink cannot read it back; its output
+        # only if a later step references it (holding all of them: ~0.8 KiB a step, bench case 6)
         self.referenced = {ref.step for found in graph.references.values() for ref in found}
         self.done = bytearray(len(self.order))
         self.kept: dict[str, StructuredOutcome] = {}
@@ -164,10 +163,14 @@ class RunEngine:
             self.kept[step_id] = outcome
         if outcome.ok and step_id in self.referenced:
             self.outputs[step_id] = outcome.output
-        spent = outcome.cost
+        self._spent.add(outcome.cost)
         for lost in record.get("lost") or []:
-            spent = spent + Cost.model_validate(lost["cost"])
-        self.spent = self.spent + spent
+            self._spent.add(Cost.model_validate(lost["cost"]))
+
+    @property
+    def spent(self) -> Cost:
+        """What the run spent so far, its lost attempts' worst cases included."""
+        return self._spent.cost()
 
     # -- events ------------------------------------------------------------------------------------
     @property

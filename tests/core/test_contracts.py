@@ -6,6 +6,8 @@ import json
 from decimal import Decimal, localcontext
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from aos_core import (
@@ -212,3 +214,36 @@ def test_a_contracts_counts_are_integers_as_its_schema_says(field: str, bad: obj
     with pytest.raises(ValidationError):
         ResourceContract.model_validate_json(json.dumps({field: bad}))
     assert getattr(ResourceContract.model_validate({field: 2}), field) == 2
+
+
+@given(
+    st.lists(
+        st.builds(
+            Cost,
+            input_tokens=st.integers(0, 10**6),
+            calls=st.integers(0, 3),
+            money=st.sampled_from(["0", "0.001", "1.25", "99999.999999"]),
+            currency=st.sampled_from(["USD", "EUR"]),
+        ),
+        max_size=6,
+    )
+)
+def test_a_cost_tally_sums_as_cost_addition_does(costs: list[Cost]) -> None:
+    """The run engine sums its spend in a `CostTally`: the same total (and currency, and refusal
+    of two currencies) as adding the costs one by one, which old traces recorded."""
+    from aos_core.contracts.cost import CostTally, CurrencyMismatch
+
+    tally = CostTally("USD")
+    total: Cost | None = Cost(currency="USD")
+    try:
+        for cost in costs:
+            total = total + cost  # type: ignore[operator]
+    except CurrencyMismatch:
+        total = None
+    try:
+        for cost in costs:
+            tally.add(cost)
+        summed: Cost | None = tally.cost()
+    except CurrencyMismatch:
+        summed = None
+    assert summed == total
