@@ -213,19 +213,36 @@ class Runtime:
         return self._account.ledger
 
     # -- execution ---------------------------------------------------------------------------
-    def _scope(self, waits: Any, budgets: Collection[ResourceContract] = ()) -> CallScope:
+    def _scope(
+        self, waits: Any, budgets: Collection[ResourceContract] = (), traceparent: str | None = None
+    ) -> CallScope:
         accounts = self._accounts_direct  # the usual call: no tuple built from a generator
         if budgets:
             accounts = (self._account, *(self.account_for(budget) for budget in budgets))
-        return CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, accounts)
+        scope = CallScope(f"exec-{next(self._counter)}", self.session_id, self._direct, waits, accounts)
+        if traceparent is not None:  # the caller's trace: the call's span continues it, or the skill sends it on
+            from aos_core.observability.tracing import valid_traceparent
+
+            scope.traceparent = valid_traceparent(traceparent)
+            tracing = None if self._executor.instruments is None else self._executor.instruments.tracing
+            if scope.traceparent is not None and tracing is not None:
+                scope.parent = tracing.parent(scope.traceparent)
+        return scope
 
     def execute(
-        self, skill: str, params: Mapping[str, Any] | None = None, *, budgets: Collection[ResourceContract] = ()
+        self,
+        skill: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        budgets: Collection[ResourceContract] = (),
+        traceparent: str | None = None,
     ) -> StructuredOutcome:
         """Execute one skill and return its outcome. Never raises for anything the call does;
         safe to call from any number of threads at once. `budgets`: shared contracts (with an id)
-        the call counts against as well as the runtime's contract (e.g. an API key's budget)."""
-        scope = self._scope(self._sync, budgets)
+        the call counts against as well as the runtime's contract (e.g. an API key's budget).
+        `traceparent`: the caller's W3C trace context, continued by the call (an invalid one is
+        ignored)."""
+        scope = self._scope(self._sync, budgets, traceparent)
         try:
             result: StructuredOutcome = drive_sync(self._executor.call(skill, {} if params is None else params, scope))
         except SyncMisuse:
@@ -235,11 +252,16 @@ class Runtime:
         return result
 
     async def aexecute(
-        self, skill: str, params: Mapping[str, Any] | None = None, *, budgets: Collection[ResourceContract] = ()
+        self,
+        skill: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        budgets: Collection[ResourceContract] = (),
+        traceparent: str | None = None,
     ) -> StructuredOutcome:
         """Async twin of `execute`. Cancelling the awaiting task cancels the call (the holds it
         took are released first)."""
-        scope = self._scope(self._async, budgets)
+        scope = self._scope(self._async, budgets, traceparent)
         try:
             result: StructuredOutcome = await self._executor.call(skill, {} if params is None else params, scope)
         except Exception as exc:  # noqa: BLE001 - never raise: a bug of AOS itself still comes back as data

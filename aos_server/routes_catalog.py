@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Header, Path
 
 from aos_core import (
     ErrorCode,
@@ -83,11 +83,23 @@ def skill(name: SkillName, caller: Caller, service: Svc) -> SkillMetadata:
 @router.post(
     "/skills/{name}/execute", response_model=StructuredOutcome, tags=["skills"], summary="Execute one skill call"
 )
-def execute(name: SkillName, body: ExecuteRequest, caller: Caller, service: Svc) -> StructuredOutcome:
+def execute(
+    name: SkillName,
+    body: ExecuteRequest,
+    caller: Caller,
+    service: Svc,
+    traceparent: Annotated[
+        str | None,
+        Header(
+            max_length=255,
+            description="W3C trace context: the call's span and the requests the skill makes continue this trace.",
+        ),
+    ] = None,
+) -> StructuredOutcome:
     """One call, one outcome. The call's own failure (a timeout, a refused budget, bad
     parameters) is the outcome (`ok: false`, `error`), answered 200; it counts against the
     key's budget. Calls that need an approval are refused: submit a run to wait for one."""
-    return service.execute(caller, name, body.params)
+    return service.execute(caller, name, body.params, traceparent)
 
 
 @router.get("/plugins", response_model=PluginsView, tags=["catalog"], summary="List plugins")

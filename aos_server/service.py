@@ -276,12 +276,14 @@ class Service:
         return self.runtime.replay(run_id)
 
     # -- direct work ---------------------------------------------------------------------------
-    def execute(self, principal: Principal, skill: str, params: dict[str, Any]) -> StructuredOutcome:
+    def execute(
+        self, principal: Principal, skill: str, params: dict[str, Any], traceparent: str | None = None
+    ) -> StructuredOutcome:
         self.accepting()
         principal.need("run")
         if skill not in self.runtime.skills:
             raise ApiError(404, ErrorCode.SKILL_NOT_FOUND, f"no skill named {skill!r}; GET /v1/skills lists them")
-        return self.runtime.execute(skill, params, budgets=principal.budgets)
+        return self.runtime.execute(skill, params, budgets=principal.budgets, traceparent=traceparent)
 
     def budget(self, contract_id: str) -> BudgetView:
         contract = self.records.contract(contract_id)

@@ -143,6 +143,24 @@ def test_without_tracing_the_callers_traceparent_is_passed_on(echo_server: Any, 
     assert "traceparent" not in received[1] and "traceparent" not in received[2]
 
 
+def test_a_direct_call_continues_the_callers_trace(echo_server: Any, spans: Any, tmp_path: Path) -> None:
+    """`execute(..., traceparent=)`, as `POST /v1/skills/{name}/execute` passes it: the call's span
+    is the caller's child, and the request the skill sends is in the caller's trace; without
+    tracing the caller's traceparent is passed on as it is."""
+    url, received = echo_server
+    provider, exporter = spans
+    fetch = {"method": "GET", "url": url}
+    with _fetch_runtime(url, tmp_path / "r.sqlite3", tracing=provider) as rt:
+        assert rt.execute("http_call", fetch, traceparent=CALLER).ok
+    call = next(s for s in exporter.get_finished_spans() if s.name == "execute_tool http_call")
+    assert f"{call.context.trace_id:032x}" == CALLER_TRACE and f"{call.parent.span_id:016x}" == CALLER_SPAN
+    assert received[0]["traceparent"].split("-")[1] == CALLER_TRACE
+    with _fetch_runtime(url, tmp_path / "r2.sqlite3", tracing=False) as rt:
+        assert rt.execute("http_call", fetch, traceparent=CALLER.upper()).ok
+        assert rt.execute("http_call", fetch, traceparent="00-not-a-traceparent").ok
+    assert received[1]["traceparent"] == CALLER and "traceparent" not in received[2]
+
+
 def test_a_worker_resuming_a_submitted_run_continues_the_callers_trace(
     echo_server: Any, spans: Any, tmp_path: Path
 ) -> None:
