@@ -43,11 +43,6 @@ class SQLRunStore(SQLBudgets):
     def _clock(self, db: Any) -> float:
         return float(db.execute(f"SELECT {self.now_sql}").fetchone()[0])
 
-    def clock(self) -> float:
-        """The store's clock, in seconds since the epoch: what leases and holds are compared with."""
-        with self._reading("read the store's clock") as db:
-            return self._clock(db)
-
     # -- writes --------------------------------------------------------------------------------
     def create_run(
         self,

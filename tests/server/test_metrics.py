@@ -3,8 +3,10 @@ submitted with a W3C `traceparent` continues the caller's trace out through `htt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,9 @@ def test_metrics_sum_every_worker_and_read_the_store(new_server: Any) -> None:
     assert not any(run_id in scrape.text for run_id in ids)  # run ids are never labels
 
 
-def test_a_callers_traceparent_goes_through_the_server_into_the_run_and_out_through_http_call(
-    shared_server: ServerProcess,
-) -> None:
+@contextlib.contextmanager
+def _peer() -> Iterator[tuple[int, list[str | None]]]:
+    """A local HTTP server answering `{}` to every GET: (its port, the traceparent of each request)."""
     received: list[str | None] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -79,7 +81,16 @@ def test_a_callers_traceparent_goes_through_the_server_into_the_run_and_out_thro
     peer = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=peer.serve_forever, daemon=True).start()
     try:
-        port = peer.server_address[1]
+        yield peer.server_address[1], received
+    finally:
+        peer.shutdown()
+        peer.server_close()
+
+
+def test_a_callers_traceparent_goes_through_the_server_into_the_run_and_out_through_http_call(
+    shared_server: ServerProcess,
+) -> None:
+    with _peer() as (port, received):
         fetch = {"method": "GET", "url": f"http://127.0.0.1:{port}/"}
         body = {
             "plan": plan(step("fetch", "http_call", **fetch), goal="traced"),
@@ -90,9 +101,6 @@ def test_a_callers_traceparent_goes_through_the_server_into_the_run_and_out_thro
             assert answer.status_code == 202, answer.text
             view = shared_server.wait_for(client, answer.json()["run_id"], "completed", "failed")
             assert view["status"] == "completed", view
-    finally:
-        peer.shutdown()
-        peer.server_close()
     assert len(received) == 1 and received[0] is not None
     assert received[0].split("-")[1] == TRACEPARENT.split("-")[1]  # the caller's trace continues
 
@@ -102,24 +110,7 @@ def test_a_callers_traceparent_goes_through_a_direct_call_and_out_through_http_c
 ) -> None:
     """`POST /v1/skills/http_call/execute` with a `traceparent`: the request the skill sends is in
     the caller's trace (one call, no run)."""
-    received: list[str | None] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            received.append(self.headers.get("traceparent"))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    peer = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=peer.serve_forever, daemon=True).start()
-    try:
-        port = peer.server_address[1]
+    with _peer() as (port, received):
         profile = tmp_path / "profile.json"
         profile.write_text(json.dumps({"policy": {"network": {"allow": [f"127.0.0.1:{port}"]}}}), "utf-8")
         server: ServerProcess = new_server("--workers", "0", "--profile", str(profile)).start()
@@ -130,9 +121,6 @@ def test_a_callers_traceparent_goes_through_a_direct_call_and_out_through_http_c
                 headers={"traceparent": TRACEPARENT},
             )
         assert called.status_code == 200 and called.json()["ok"], called.text
-    finally:
-        peer.shutdown()
-        peer.server_close()
     assert len(received) == 1 and received[0] is not None
     assert received[0].split("-")[1] == TRACEPARENT.split("-")[1]  # the caller's trace continues
 
