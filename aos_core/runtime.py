@@ -333,8 +333,10 @@ class Runtime:
         return plan_result(planner, parsed, problems)
 
     # -- simulation and runs -------------------------------------------------------------------
-    def simulate(self, plan: Plan | Mapping[str, Any]) -> SimulationReport:
-        """Problems, approvals, cost (low/expected/worst) and latency of a plan; executes nothing."""
+    def simulate(self, plan: Plan | Mapping[str, Any], *, steps: bool = True) -> SimulationReport:
+        """Problems, approvals, cost (low/expected/worst) and latency of a plan; executes nothing.
+        `steps=False`: the report's `steps` (an estimate per step) stays empty, for a caller that
+        reads only the totals (`aos run`'s preflight of 100,000 steps held 25 MiB of them)."""
         parsed, problems = parse_plan(plan, self.registry.skills)
         if parsed is None:
             zero = Cost(currency=self.contract.currency)
@@ -356,6 +358,7 @@ class Runtime:
             skill_config=self.config.skills,
             at=self.clock.now(),
             has_secret=self._has_secret,
+            steps=steps,
         )
 
     def _has_secret(self, name: str) -> bool:

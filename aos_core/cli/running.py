@@ -94,7 +94,7 @@ def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str,
     from aos_core.contracts.errors import ErrorCode, make_error
     from aos_core.contracts.plan import PlanProblem
 
-    report = runtime.simulate(document)
+    report = runtime.simulate(document, steps=False)  # the totals and problems are what it reads
     problems = list(report.problems)
     if runtime.approve is None:  # no terminal to ask: such a step would be refused
         problems += [

@@ -191,11 +191,12 @@ def run_header(
     budgets: tuple[ResourceContract, ...] = (),
 ) -> dict[str, Any]:
     """The first line of a run's trace. `budgets`: shared contracts (with an id) the run counts
-    against besides its own, e.g. the budget of the API key that submitted it."""
+    against besides its own, e.g. the budget of the API key that submitted it. The plan's steps
+    stay `PlanStep`s: `canonical_json` writes each as JSON when it reaches it (trace.py)."""
     return {
         "kind": "run",
         "format": TRACE_FORMAT,
-        "plan": plan.model_dump(mode="json"),
+        "plan": {**plan.model_dump(mode="json", exclude={"steps"}), "steps": plan.steps},
         "seed": seed,
         "contract": contract.model_dump(mode="json"),
         "budgets": [b.model_dump(mode="json") for b in budgets],

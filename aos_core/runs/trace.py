@@ -27,6 +27,7 @@ from pydantic_core import from_json
 
 from aos_core.contracts.exceptions import TraceError
 from aos_core.contracts.outcome import StructuredOutcome
+from aos_core.contracts.plan import PlanStep
 
 if TYPE_CHECKING:
     from aos_core.execution.records import CallRecord
@@ -45,11 +46,24 @@ __all__ = [
 
 TRACE_FORMAT = 2
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+def _plan_step(value: Any) -> Any:
+    """A run header holds its plan's steps as they are, each made JSON as the encoder reaches it:
+    the whole plan as JSON data at once was the peak of `aos run` (41 MiB of 132 for 100,000
+    steps, bench case 6). Any other object is refused, as `json` refuses it."""
+    if isinstance(value, PlanStep):
+        return value.model_dump(mode="json")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_plan_step
+)
 
 
 def canonical_json(value: Any) -> str:
-    """One line of canonical JSON (one shared encoder: `json.dumps` with options builds a new one per call)."""
+    """One line of canonical JSON (one shared encoder: `json.dumps` with options builds a new one
+    per call). A `PlanStep` is written as its JSON data."""
     return _CANONICAL.encode(value)
 
 

@@ -110,3 +110,13 @@ def test_an_estimator_answering_garbage_is_a_problem_of_the_plan(runtime_factory
     report = runtime_factory(plugins=[plugin]).simulate(plan)
     assert [(p.step_id, p.code) for p in report.problems] == [("a", ErrorCode.INVALID_INPUT)]
     assert "dicts" in report.problems[0].message and not report.feasible
+
+
+def test_a_report_without_steps_keeps_every_total(runtime_factory: Any) -> None:
+    """`steps=False` (what `aos run`'s preflight asks for): no estimate per step, the same totals,
+    problems, approvals, order and critical path."""
+    runtime = runtime_factory(contract=ResourceContract(max_money="0.001"))
+    full, lean = runtime.simulate(chain_plan()), runtime.simulate(chain_plan(), steps=False)
+    assert len(full.steps) == 4 and lean.steps == ()
+    assert lean.model_dump(exclude={"steps"}) == full.model_dump(exclude={"steps"})
+    assert not lean.fits_contract and lean.cost.worst.money == Decimal("0.002")
