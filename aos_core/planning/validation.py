@@ -46,19 +46,20 @@ def plan_graph(plan: Plan) -> PlanGraph:
         references[step.id] = found or _NONE
         ups = {d for d in (*step.depends_on, *(r.step for r in found)) if d in position}
         deps[step.id] = ups or _NO_DEPENDENCIES
-    remaining = {k: len(v) for k, v in deps.items()}
-    dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
+    # only steps that wait for another: a list per step was ~10 MiB for 100,000 independent steps
+    remaining = {k: len(v) for k, v in deps.items() if v}
+    dependents: dict[str, list[str]] = {}
     for step_id, ups in deps.items():
         for up in ups:
-            dependents[up].append(step_id)
-    ready = [position[s] for s, n in remaining.items() if n == 0]
+            dependents.setdefault(up, []).append(step_id)
+    ready = [i for i, step in enumerate(plan.steps) if step.id not in remaining]
     heapq.heapify(ready)
     ids = [step.id for step in plan.steps]
     order: list[str] = []
     while ready:
         current = ids[heapq.heappop(ready)]
         order.append(current)
-        for down in dependents[current]:
+        for down in dependents.get(current, ()):
             remaining[down] -= 1
             if remaining[down] == 0:
                 heapq.heappush(ready, position[down])

@@ -117,8 +117,7 @@ class RunEngine:
         self.policy = executor.policy
         self.state = RunState()
         self._spent = CostTally(currency)  # `spent`: summed as it goes, a `Cost` built when asked
-        self.steps = {step.id: step for step in plan.steps}
-        self.position = {step.id: i for i, step in enumerate(plan.steps)}
+        self.position = {step.id: i for i, step in enumerate(plan.steps)}  # a step: plan.steps[position]
         self.order = [step.id for step in plan.steps]
         graph = plan_graph(plan)
         self.deps = graph.dependencies
@@ -217,7 +216,7 @@ class RunEngine:
             skipped |= self._downstream(step_id)
         ready = [
             self.position[s]
-            for s in self.steps
+            for s in self.order
             if s not in self.outcomes and s not in self.pending and s not in remaining and s not in skipped
         ]
         heapq.heapify(ready)
@@ -226,14 +225,14 @@ class RunEngine:
         inst = self.executor.instruments
         if inst is not None:
             resumed = bool(self.outcomes or self.lost)
-            self._probe = inst.run_started(self.run_id, len(self.steps), resumed, self.traceparent)
-        self.emit("run_started", steps=len(self.steps), committed=len(self.outcomes))
+            self._probe = inst.run_started(self.run_id, len(self.order), resumed, self.traceparent)
+        self.emit("run_started", steps=len(self.order), committed=len(self.outcomes))
         try:
             while True:
                 while ready and not stop and not self.draining and len(tasks) < self.limit:
-                    step_id = self.order[heapq.heappop(ready)]
-                    if step_id not in skipped:
-                        tasks[asyncio.ensure_future(self._step(self.steps[step_id]))] = step_id
+                    step = self.plan.steps[heapq.heappop(ready)]
+                    if step.id not in skipped:
+                        tasks[asyncio.ensure_future(self._step(step))] = step.id
                 if not tasks:
                     break
                 waiting: list[asyncio.Future[Any]] = [*tasks, stopping]

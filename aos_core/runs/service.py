@@ -292,18 +292,18 @@ async def resume_run(
 def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[str], abandon: set[str]) -> None:
     trace = stored.trace
     for step_id in trace.step_order():
-        if step_id in engine.steps:
+        if step_id in engine.position:
             engine.take_committed(step_id, trace.steps[step_id])
     previous = engine.spent  # committed steps, with the attempts they lost in earlier crashes
     by_step: dict[str, list[Hold]] = {}
     for hold in stored.holds:
-        if hold.step_id not in trace.steps and hold.step_id in engine.steps:
+        if hold.step_id not in trace.steps and hold.step_id in engine.position:
             by_step.setdefault(hold.step_id, []).append(hold)
     for step_id, holds in sorted(by_step.items(), key=lambda item: engine.position[item[0]]):
         lost = [{"attempt": h.attempt, "cost": h.worst} for h in holds]
         for item in lost:  # a held worst case counts as spent until its step is settled
             previous = previous + Cost.model_validate(item["cost"])
-        step = engine.steps[step_id]
+        step = engine.plan.steps[engine.position[step_id]]
         entry = engine.executor.registry.skills.get(step.skill)
         harmless = entry is not None and entry.declared.side_effects in (SideEffect.NONE, SideEffect.READ)
         if step_id in abandon or "all" in abandon:
@@ -330,7 +330,7 @@ def _restore(engine: RunEngine, stored: StoredRun, policy: Policy, repeat: set[s
 
 def _abandon(engine: RunEngine, step_id: str, lost: list[dict[str, Any]]) -> None:
     """Commit a step that was in flight as CANCELLED, by the caller's decision."""
-    step = engine.steps[step_id]
+    step = engine.plan.steps[engine.position[step_id]]
     entry = engine.executor.registry.skills.get(step.skill)
     try:
         params = resolve_references(step.params, engine.outputs)
