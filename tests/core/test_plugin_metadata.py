@@ -35,7 +35,9 @@ METADATA = (
         ({}, (None, None)),
     ],
 )
-def test_name_and_version_come_from_the_header_only(files: dict[str, str], expected: tuple[str | None, str | None]) -> None:
+def test_name_and_version_come_from_the_header_only(
+    files: dict[str, str], expected: tuple[str | None, str | None]
+) -> None:
     assert _name_and_version(_Dist(files)) == expected
 
 
