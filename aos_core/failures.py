@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
-from aos_core.contracts.protocols import Classification, SkillError
-from aos_core.contracts.skill import SkillMetadata
 from aos_core.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:
+    from aos_core.contracts.protocols import Classification
+    from aos_core.contracts.skill import SkillMetadata
 
 __all__ = ["BaseClassifier", "aos_register_classifiers", "classify_exception"]
 
@@ -24,6 +26,8 @@ class BaseClassifier:
     name = "core"
 
     def classify(self, exc: BaseException, skill: SkillMetadata) -> Classification | None:
+        from aos_core.contracts.protocols import Classification
+
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and socket.timeout are the same class
             return Classification(ErrorCode.TIMEOUT, f"{skill.name} timed out ({message})")
@@ -49,6 +53,8 @@ def aos_register_classifiers(register: Register) -> None:
 
 def classify_exception(exc: BaseException, classifiers: Sequence[Any], skill: SkillMetadata) -> ErrorInfo:
     """The first classifier's verdict (highest priority first), else `SKILL_CRASHED`."""
+    from aos_core.contracts.protocols import SkillError  # on a failure only: registering stays cheap
+
     base: dict[str, Any] = {"exception_type": f"{type(exc).__module__}.{type(exc).__qualname__}"}
     if isinstance(exc, SkillError):
         return make_error(exc.code, exc.message, details={**exc.details}, retry_after_ms=exc.retry_after_ms)

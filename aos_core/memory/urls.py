@@ -16,13 +16,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aos_core.contracts.protocols import Clock
-from aos_core.memory.backend import BackendProvider, MemoryBackend
-from aos_core.memory.embedders import Embedder, builtin_embedders
 from aos_core.memory.errors import MemoryInputError
-from aos_core.memory.store import Memory
+
+if TYPE_CHECKING:  # the providers register without the store (`aos skills` loads core-memory: ~3 ms)
+    from aos_core.contracts.protocols import Clock
+    from aos_core.memory.backend import BackendProvider, MemoryBackend
+    from aos_core.memory.embedders import Embedder
+    from aos_core.memory.store import Memory
 
 __all__ = [
     "PostgresProvider",
@@ -134,6 +136,8 @@ def open_backend(
 
 def embedder_from_name(name: str, embedders: Sequence[Embedder] | Mapping[str, Embedder] | None = None) -> Embedder:
     """A built-in embedder (`hashing`, `all-minilm-l6-v2`) or one a plugin registered, by name."""
+    from aos_core.memory.embedders import builtin_embedders
+
     table: dict[str, Embedder] = {e.name: e for e in builtin_embedders()}
     if isinstance(embedders, Mapping):
         table.update(embedders)
@@ -155,6 +159,8 @@ def memory_from_url(
     max_value_bytes: int | None = None,
 ) -> Memory:
     """A `Memory` on the store at `url` (default: `default_memory_url()`), reading time from `clock`."""
+    from aos_core.memory.store import Memory
+
     backend = open_backend(url or default_memory_url(), providers=providers, options=options)
     if max_value_bytes is None:
         return Memory(backend, clock=clock, embedder=embedder)

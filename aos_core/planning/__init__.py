@@ -1,7 +1,23 @@
-"""Planning: plan references, validation and the built-in stub planner."""
+"""Planning: plan references, validation and the built-in stub planner.
 
-from aos_core.planning.references import Reference, UnresolvedReference, find_references, resolve_references
-from aos_core.planning.validation import dependencies, topological_order, validate_plan
+Names load on first use, so discovery, which imports `aos_core.planning.stub` to register the
+stub planner, imports neither the references nor the validation module (~2 ms).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Reference": "aos_core.planning.references",
+    "UnresolvedReference": "aos_core.planning.references",
+    "find_references": "aos_core.planning.references",
+    "resolve_references": "aos_core.planning.references",
+    "dependencies": "aos_core.planning.validation",
+    "topological_order": "aos_core.planning.validation",
+    "validate_plan": "aos_core.planning.validation",
+}
 
 __all__ = [
     "Reference",
@@ -12,3 +28,16 @@ __all__ = [
     "topological_order",
     "validate_plan",
 ]
+
+if TYPE_CHECKING:
+    from aos_core.planning.references import Reference, UnresolvedReference, find_references, resolve_references
+    from aos_core.planning.validation import dependencies, topological_order, validate_plan
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aos_core.planning' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -10,11 +10,13 @@ Rules, in order, using only the skills offered:
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from aos_core.contracts.errors import ErrorCode
-from aos_core.contracts.plan import Plan, PlanStep
-from aos_core.contracts.protocols import PlannerContext, PlanRequest, SkillError
 from aos_core.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:  # imported when a plan is asked for: registering the planner stays cheap
+    from aos_core.contracts.plan import Plan
+    from aos_core.contracts.protocols import PlannerContext, PlanRequest
 
 __all__ = ["StubPlanner", "aos_register_planners"]
 
@@ -30,6 +32,10 @@ class StubPlanner:
     description = "Deterministic rules: URLs -> http_call, `expr` -> json_transform, 'summarise' -> llm_invoke."
 
     def plan(self, request: PlanRequest, ctx: PlannerContext) -> Plan:
+        from aos_core.contracts.errors import ErrorCode
+        from aos_core.contracts.plan import Plan, PlanStep
+        from aos_core.contracts.protocols import SkillError
+
         available = {skill.name for skill in request.skills}
         goal = request.goal.strip()
         steps: list[PlanStep] = []

@@ -45,19 +45,12 @@ def entry_point_sources(*, core_only: bool = False, only: Collection[str] | None
         if only is not None and ep.name not in only and not ep.value.startswith("aos_core."):
             continue
         dist = getattr(ep, "dist", None)
-        metadata = dist.metadata if dist is not None else None  # parsed once: each access reads the file
-        dist_name = _canonical(metadata["Name"]) if metadata is not None else None
+        raw_name, version = _name_and_version(dist) if dist is not None else (None, None)
+        dist_name = _canonical(raw_name) if raw_name is not None else None
         if core_only and dist_name != CORE_DISTRIBUTION:
             continue
-        sources.append(
-            PluginSource(
-                name=ep.name,
-                module=ep.value,
-                load=ep.load,
-                distribution=dist_name,
-                version=metadata["Version"] if metadata is not None else None,
-            )
-        )
+        source = PluginSource(name=ep.name, module=ep.value, load=ep.load, distribution=dist_name, version=version)
+        sources.append(source)
     sources.sort(key=lambda s: (s.distribution != CORE_DISTRIBUTION, s.distribution or "", s.name))
     return sources
 
@@ -114,6 +107,24 @@ def disabled_from_env() -> list[str]:
     """Plugin names switched off by `AOS_DISABLE_PLUGINS` (comma separated)."""
     raw = os.environ.get("AOS_DISABLE_PLUGINS", "")
     return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def _name_and_version(dist: Any) -> tuple[str | None, str | None]:
+    """The distribution's `Name` and `Version`, read from the header of its metadata file's raw
+    text: `dist.metadata` parses the whole file as an email message (300 plugins: 11 ms of CPU
+    against 4 to read the files). Both fields are single-line headers before the first blank
+    line; a distribution with neither file, or a header that is not there, gives None."""
+    # the files importlib.metadata's `Distribution.metadata` reads, in its order ("": an old egg-info file)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the end of the header: the description follows
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()  # header names are case-insensitive, as in the email parser
+        if sep and key in ("name", "version") and key not in found:
+            found[key] = value.strip()
+    return found.get("name"), found.get("version")
 
 
 def _canonical(name: str) -> str:

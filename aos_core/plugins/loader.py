@@ -12,8 +12,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
-import difflib
-import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,27 +38,17 @@ from aos_core.plugins.explain import (
     plugin_file,
     reraise_if_interrupt,
 )
+from aos_core.plugins.hooks import KINDS, PluginFailure, WalkingManager
 from aos_core.plugins.memory_contributions import validate_embedder, validate_memory_backend
 from aos_core.plugins.registry import PluginSource, Ranked, Registry
 from aos_core.plugins.reports import PluginReport
 
 __all__ = ["PluginConfig", "PluginSource", "Ranked", "Registry", "load_plugins"]
 
-_KINDS = {
-    "aos_register_skills": "skills",
-    "aos_register_planners": "planners",
-    "aos_register_classifiers": "classifiers",
-    "aos_register_estimators": "estimators",
-    "aos_register_commands": "commands",
-    "aos_register_memory": "memory_backends",
-    "aos_register_embedders": "embedders",
-}
-_HOOK_PREFIX = "aos_register"
 _EXIT_ADVICE = "a plugin must never end the process: raise an exception instead"
 
 PluginConfig = Mapping[str, Mapping[str, Any]]
 """Each plugin's own configuration table, by entry-point name (`[plugins.NAME]` in config.toml)."""
-_SPEC_ARGS = {name: tuple(inspect.signature(getattr(hookspecs, name)).parameters) for name in _KINDS}
 
 
 @dataclass
@@ -78,10 +66,6 @@ class _Loaded:
     schemas: bool = False  # generate the skills' JSON Schemas at load
 
 
-class _PluginFailure(Exception):
-    pass
-
-
 def load_plugins(
     sources: Iterable[PluginSource],
     disabled: Iterable[str] = (),
@@ -96,7 +80,7 @@ def load_plugins(
     skill's JSON Schemas are generated now (a plugin whose models cannot make one fails here);
     otherwise on first use (`SkillEntry.metadata`).
     """
-    manager = _Manager(hookspecs.PROJECT_NAME)
+    manager = WalkingManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     off = set(disabled)
     configs = plugin_config or {}
@@ -109,7 +93,7 @@ def load_plugins(
                 continue
             try:
                 loaded.append(_load_one(manager, source, _frozen(configs.get(source.name)), schemas))
-            except _PluginFailure as failure:
+            except PluginFailure as failure:
                 registry.reports.append(_report(source, "failed", str(failure)))
             except BaseException as exc:  # noqa: BLE001 - any escape from a plugin's code (before it is registered)
                 reraise_if_interrupt(exc)
@@ -143,29 +127,31 @@ def _frozen(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(copy.deepcopy(dict(config or {})))
 
 
-def _load_one(manager: _Manager, source: PluginSource, config: Mapping[str, Any], schemas: bool = False) -> _Loaded:
+def _load_one(
+    manager: WalkingManager, source: PluginSource, config: Mapping[str, Any], schemas: bool = False
+) -> _Loaded:
     try:
         plugin = source.load()
     except BaseException as exc:  # noqa: BLE001 - a plugin's import may fail in any way, even exit; report it
         reraise_if_interrupt(exc)
-        raise _PluginFailure(_import_failure(source.module, exc)) from None
+        raise PluginFailure(_import_failure(source.module, exc)) from None
     found: dict[str, tuple[str, ...]] = {}
     manager.found = found
     try:
         manager.register(plugin, name=source.name)
     except ValueError as exc:  # the name or the object is registered already: nothing was changed
-        raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
-    except (pluggy.PluginValidationError, _PluginFailure) as exc:
+        raise PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
+    except (pluggy.PluginValidationError, PluginFailure) as exc:
         if manager.get_plugin(source.name) is plugin:  # pluggy 1.5 records a plugin before walking it
             manager.unregister(plugin)
-        if isinstance(exc, _PluginFailure):
+        if isinstance(exc, PluginFailure):
             raise
-        raise _PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
+        raise PluginFailure(f"pluggy refused it: {one_line(str(exc))}") from None
     finally:
         manager.found = None
     if not found:
         _unregister(manager, source.name)
-        raise _PluginFailure(
+        raise PluginFailure(
             f"{source.module} implements no AOS hook; mark a function such as "
             "aos_register_skills(register) with @aos_core.hookimpl"
         )
@@ -179,7 +165,7 @@ def _load_one(manager: _Manager, source: PluginSource, config: Mapping[str, Any]
     except BaseException as exc:  # noqa: BLE001 - the plugin's objects raised while being checked
         reraise_if_interrupt(exc)
         manager.unregister(plugin)
-        raise _PluginFailure(f"failed while loading: {exception_summary(exc)}") from None
+        raise PluginFailure(f"failed while loading: {exception_summary(exc)}") from None
     return item
 
 
@@ -199,63 +185,10 @@ def _at(exc: BaseException) -> str:
     return f" (at {where})" if where else ""
 
 
-class _Manager(pluggy.PluginManager):
-    """pluggy's manager, checking each attribute of a plugin as `register` walks them: one walk,
-    where checking before `register` made two (300 plugins: 25 of 52 ms, CPU time). While
-    `found` is a dict, an attribute that is not a usable AOS hook refuses the plugin, and each
-    hook's parameter names are kept there."""
-
-    found: dict[str, tuple[str, ...]] | None = None
-
-    def parse_hookimpl_opts(self, plugin: Any, name: str) -> pluggy.HookimplOpts | None:
-        opts = super().parse_hookimpl_opts(plugin, name)
-        if self.found is not None:
-            if opts is None:
-                _refuse_unmarked(plugin, name)
-            else:
-                self.found[name] = _hook_parameters(plugin, name)
-        return opts
-
-
-def _hook_parameters(plugin: Any, attr: str) -> tuple[str, ...]:
-    """The parameter names of the hook `attr`; `_PluginFailure` when it is no AOS hook or takes
-    an argument its spec does not have."""
-    if attr not in _KINDS:
-        close = difflib.get_close_matches(attr, _KINDS, n=1)
-        hint = f"; did you mean {close[0]}?" if close else f"; the hooks are {', '.join(_KINDS)}"
-        raise _PluginFailure(f"{attr} is not an AOS hook{hint}")
-    parameters = inspect.signature(getattr(plugin, attr)).parameters
-    extra = [
-        name
-        for name, p in parameters.items()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name not in _SPEC_ARGS[attr]
-    ]
-    if extra:
-        names = ", ".join(repr(p) for p in extra)
-        raise _PluginFailure(
-            f"hook {attr} declares argument(s) {names} that the spec does not have; "
-            f"it may take any of the arguments of {attr}({', '.join(_SPEC_ARGS[attr])})"
-        )
-    return tuple(parameters)
-
-
-def _refuse_unmarked(plugin: Any, attr: str) -> None:
-    """A function named like a hook but not marked would be silently ignored: refuse the plugin."""
-    if not attr.startswith(_HOOK_PREFIX) or not callable(getattr(plugin, attr, None)):
-        return
-    if attr in _KINDS:
-        raise _PluginFailure(
-            f"{attr} is not marked @hookimpl, so AOS would never call it; decorate it with @aos_core.hookimpl"
-        )
-    close = difflib.get_close_matches(attr, _KINDS, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"the hooks are {', '.join(_KINDS)}"
-    raise _PluginFailure(f"{attr} is named like an AOS hook but is not one, nor marked @hookimpl; {hint}")
-
-
 def _collect(
     item: _Loaded, hook: str, function: Callable[..., Any], wanted: tuple[str, ...], config: Mapping[str, Any]
 ) -> None:
-    kind = _KINDS[hook]
+    kind = KINDS[hook]
     staged: list[tuple[Any, int]] = []
 
     def register(obj: Any, priority: int = 0) -> None:

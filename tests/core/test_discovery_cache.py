@@ -130,6 +130,13 @@ def test_discovery_leaves_garbage_collection_as_it_found_it(tmp_path: Path, monk
     assert gc.get_freeze_count() == 0
     assert discovered()["skills"]
     assert gc.get_freeze_count() == 0  # what it froze while plugins loaded is back in the collections
+    assert gc.isenabled()  # and the collector it stopped runs again
+    gc.disable()
+    try:
+        discovered()
+        assert not gc.isenabled()  # a collector someone else turned off stays off
+    finally:
+        gc.enable()
     gc.freeze()
     try:
         discovered()

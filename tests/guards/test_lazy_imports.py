@@ -92,6 +92,11 @@ def test_discovery_without_its_cache_loads_plugins_and_nothing_of_the_runtime(tm
     # without a configuration file there is nothing to parse
     assert not imported.imported({"importlib_metadata", "tomllib"})
     assert "aos_core.contracts.config" not in imported.modules
+    # aos-core's own plugins register without what they use when called: no memory store, no plan
+    # validation; a distribution's name and version are read without parsing its metadata as email
+    core_side = {"aos_core.memory.store", "aos_core.planning.validation", "aos_core.planning.references"}
+    assert not core_side & set(imported.modules), sorted(core_side & set(imported.modules))
+    assert "email.parser" not in imported.modules
 
 
 def test_mcp_tools_are_listed_from_their_cache_without_the_mcp_sdk(tmp_path: Path) -> None:
