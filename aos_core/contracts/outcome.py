@@ -41,7 +41,8 @@ class StructuredOutcome(BaseModel):
         return self
 
 
-_EVERY_FIELD: set[str] = set(StructuredOutcome.model_fields)  # shared by every outcome `call_outcome` builds (compact.py)
+# one set of field names shared by every outcome `call_outcome` builds (see compact.py)
+_EVERY_FIELD: set[str] = set(StructuredOutcome.model_fields)
 _set = object.__setattr__
 
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from aos_core.budget.concurrency import Gate
+from aos_core.execution.deadlines import Deadline
 
 __all__ = [
     "AsyncWaits",
@@ -93,47 +94,16 @@ def _in_thread(execute: Callable[..., Any], model: Any, ctx: Any) -> CallResult:
         return _captured(exc)
 
 
-class _Deadline:
-    """A deadline on the running task, as `asyncio.timeout` arms one, for less: one timer handle
-    and this object (~2.1 against ~4.4 µs a call at 64 calls in flight, a `process_time` A/B of
-    both around an `asyncio.sleep(0)`). When it fires it cancels the task; `stop()` disarms it
-    and says whether a `CancelledError` the task got is the deadline's own (`asyncio.timeout`'s
-    rule: the deadline fired and nobody else asked to cancel the task meanwhile)."""
-
-    __slots__ = ("cancelling", "fired", "handle", "task")
-
-    def __init__(self, deadline_s: float) -> None:
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("a deadline needs a running task")
-        loop = task.get_loop()
-        self.task = task
-        self.cancelling = task.cancelling()
-        self.fired = False
-        self.handle = loop.call_at(loop.time() + deadline_s, self._fire)
-
-    def _fire(self) -> None:
-        self.fired = True
-        self.task.cancel()
-
-    def stop(self) -> bool:
-        """Disarm; True when the deadline fired and the task's cancellation is its own (undone here)."""
-        self.handle.cancel()
-        if not self.fired:
-            return False
-        self.fired = False
-        return self.task.uncancel() <= self.cancelling
-
-
 async def _awaited(execute: Callable[..., Awaitable[Any]], model: Any, ctx: Any, deadline_s: float) -> CallResult:
-    deadline = _Deadline(deadline_s)  # in this task: wait_for would add a task per call
+    deadline = Deadline(deadline_s)  # in this task: wait_for would add a task per call
     try:
         value = await execute(model, ctx)
     except asyncio.CancelledError as exc:
         if deadline.stop():
             ctx.cancel()
             return ("timeout", None)
-        if deadline.task.cancelling():
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
             ctx.cancel()
             raise  # our caller is being cancelled: let it be
         return ("cancelled", exc)
@@ -177,7 +147,7 @@ class AsyncWaits:
 
     async def call_thread(self, execute: Callable[..., Any], model: Any, ctx: Any, deadline_s: float) -> CallResult:
         future = asyncio.wrap_future(self.workers.submit(_in_thread, execute, model, ctx))
-        deadline = _Deadline(deadline_s)
+        deadline = Deadline(deadline_s)
         try:
             result: CallResult = await future  # cancelling it drops the job if not yet started
         except asyncio.CancelledError:
