@@ -130,6 +130,9 @@ class Ledger:
         # comparison per limited field
         self._free = [0 if limit is None else limit for limit in self._limits]
         self.wall_limited = contract.max_wall_time_ms is not None
+        # the last worst case reserved and its values: a skill priced by its metadata reserves
+        # the same `Cost` every call (frozen), so its values are worked out once, not per call
+        self._last: tuple[Cost, tuple[int, int, int, int]] | None = None
 
     def elapsed_ms(self, now: float) -> float:
         return max(0.0, (now - self.started_at) * 1000.0)
@@ -148,7 +151,12 @@ class Ledger:
                 return refused
         if not self._limited:
             return Reservation(self, worst, None)  # nothing to protect: only spending is counted
-        wanted = _values(worst)
+        last = self._last
+        if last is not None and last[0] is worst:
+            wanted = last[1]
+        else:
+            wanted = _values(worst)
+            self._last = (worst, wanted)
         if wanted[3]:
             self._places = max(self._places, _places(worst.money))
         free = self._free

@@ -29,7 +29,7 @@ from aos_core.budget.concurrency import Gate
 from aos_core.budget.estimators import choose_estimators
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
-from aos_core.contracts.outcome import StructuredOutcome
+from aos_core.contracts.outcome import StructuredOutcome, call_outcome
 from aos_core.contracts.profile import Policy, RetryPolicy
 from aos_core.execution.calling import Waits, call_inline
 from aos_core.execution.checks import check_output, validate_input
@@ -111,10 +111,6 @@ class Executor:
         self.classifiers = [c.obj for c in registry.classifiers]
         self.estimators = choose_estimators(registry)
         self._prepared: dict[str, PreparedSkill] = {}
-        # an outcome validated from a dict by the model's own validator: the same checks as
-        # `StructuredOutcome(...)` without `BaseModel.__init__` around them (~1.7 against ~3.0 µs
-        # a call, bench case 1); model_construct is slower still (~3.5 µs, a Python loop)
-        self._new_outcome = StructuredOutcome.__pydantic_validator__.validate_python
 
     def prepared(self, name: str) -> PreparedSkill | None:
         """The skill `name` as this executor calls it (worked out on first use), or None if unknown."""
@@ -275,20 +271,17 @@ class Executor:
         currency = scope.accounts[0].contract.currency if scope.accounts else "USD"
         if total is None or (total.currency != currency and not total.money):
             total = Cost(currency=currency) if total is None else total.model_copy(update={"currency": currency})
-        outcome: StructuredOutcome = self._new_outcome(
-            {
-                "ok": error is None,
-                "output": output if error is None else None,
-                "error": error,
-                "skill": name if type(name) is str else repr(name),
-                "skill_version": prep.version if prep is not None else "",
-                "cost": total,
-                "duration_ms": scope.world.elapsed_ms(self, started),
-                "attempts": attempts,
-                "trace_id": scope.trace_id,
-                "step_id": scope.step_id,
-                "cost_warning": warning,
-            }
+        outcome = call_outcome(
+            output,
+            error,
+            name if type(name) is str else repr(name),
+            prep.version if prep is not None else "",
+            total,
+            scope.world.elapsed_ms(self, started),
+            attempts,
+            scope.trace_id,
+            scope.step_id,
+            warning,
         )
         if self.on_outcome is not None:
             self.on_outcome(outcome)

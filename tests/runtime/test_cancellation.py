@@ -50,6 +50,45 @@ def test_an_async_skill_past_its_timeout_has_ctx_cancelled_set(make_runtime: Any
     assert [ctx.cancelled.is_set() for ctx in contexts] == [True, True]
 
 
+def test_a_timed_out_call_leaves_the_callers_task_uncancelled(make_runtime: Any) -> None:
+    """The deadline cancels the awaiting task to cut the call short, then takes that back: after
+    a TIMEOUT (async skill or worker thread) the caller's task has no cancellation pending and
+    its next await is not interrupted; cancelling the caller itself still propagates."""
+
+    async def sleeps(params: Any, ctx: Any) -> dict[str, Any]:
+        await asyncio.sleep(5)
+        return {}
+
+    def waits(params: Any, ctx: Any) -> dict[str, Any]:
+        ctx.cancelled.wait(5)
+        return {}
+
+    runtime = make_runtime(
+        fake_skill("sleeps", sleeps, timeout_ms=30),
+        fake_skill("waits", waits, blocking=True, timeout_ms=30),
+        policy=ONE_ATTEMPT,
+    )
+
+    async def caller() -> list[Any]:
+        task = asyncio.current_task()
+        assert task is not None
+        seen: list[Any] = []
+        for name in ("sleeps", "waits"):
+            outcome = await runtime.aexecute(name, {})
+            seen.append((outcome.error.code, task.cancelling()))
+            await asyncio.sleep(0.01)  # not interrupted by a cancellation left behind
+        inner = asyncio.ensure_future(runtime.aexecute("sleeps", {}))
+        await asyncio.sleep(0.005)
+        inner.cancel()
+        try:
+            await inner
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+        return seen
+
+    assert asyncio.run(caller()) == [(ErrorCode.TIMEOUT, 0), (ErrorCode.TIMEOUT, 0), "cancelled"]
+
+
 def test_cancelling_the_caller_sets_ctx_cancelled_for_a_blocking_skill(make_runtime: Any) -> None:
     """Cancelling the task awaiting `aexecute` tells the skill's worker thread to stop."""
     running = threading.Event()
