@@ -87,7 +87,6 @@ class RecordedLines:
         self.order = order
         self.window: dict[str, str | None] = {}  # read and not committed yet; None: not recorded
         self.next = 0  # `order[:next]` was read
-        self.count = 0  # recorded lines read
         self.digest = hashlib.sha256()
         self._hash(header_line)
 
@@ -104,7 +103,6 @@ class RecordedLines:
             for one in chunk:
                 line = self.window[one] = found.get(one)
                 if line is not None:
-                    self.count += 1
                     self._hash(line)
         return self.window.get(step_id)
 
