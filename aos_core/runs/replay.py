@@ -16,13 +16,15 @@ stand-ins, and a step that needed one is served from the recording, never re-exe
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import from_json
 
 from aos_core.budget.account import Account
 from aos_core.contracts.errors import ErrorCode, make_error
@@ -43,6 +45,7 @@ from aos_core.runs.trace import (
     TraceDocument,
     canonical_json,
     first_difference,
+    plan_order,
     recorded_outcome,
     same_json,
 )
@@ -50,21 +53,88 @@ from aos_core.runs.trace import (
 if TYPE_CHECKING:
     from aos_core.execution.pipeline import Executor
 
-__all__ = ["ComparingSink", "Diverged", "replay_source", "replay_trace"]
+__all__ = ["ComparingSink", "Diverged", "RecordedLines", "Recording", "replay_source", "replay_trace"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What a replay reads of a recorded run: `trace`, its header and end (from a store, without
+    its step records), `read`, the canonical lines of given steps (those recorded), `count`, how
+    many steps are recorded, and `ids`, their ids."""
+
+    trace: TraceDocument
+    read: Callable[[list[str]], dict[str, str]]
+    count: Callable[[], int]
+    ids: Callable[[], list[str]]
+
+    @classmethod
+    def of(cls, trace: TraceDocument) -> Recording:
+        """A whole trace held in memory (a file, a document)."""
+        steps = trace.steps
+        return cls(trace, lambda ids: {s: steps.line(s) for s in ids if s in steps}, steps.__len__, lambda: list(steps))
+
+
+class RecordedLines:
+    """The recording's step lines, read as the replay reaches them: a chunk of steps at a time in
+    the replayed plan's order, each line dropped once its step is committed (a replay that held
+    every recorded line peaked at 266 MiB for 100,000 steps). The lines are hashed as they are
+    read: once every recorded line matched, in plan order they are the replayed trace's."""
+
+    CHUNK = 500
+
+    def __init__(self, read: Callable[[list[str]], dict[str, str]], order: list[str], header_line: str) -> None:
+        self.read = read
+        self.order = order
+        self.window: dict[str, str | None] = {}  # read and not committed yet; None: not recorded
+        self.next = 0  # `order[:next]` was read
+        self.digest = hashlib.sha256()
+        self._hash(header_line)
+
+    def _hash(self, line: str) -> None:
+        self.digest.update(line.encode("utf-8"))
+        self.digest.update(b"\n")
+
+    def get(self, step_id: str) -> str | None:
+        """The step's recorded line (None: it has none), reading the plan's steps up to it."""
+        while step_id not in self.window and self.next < len(self.order):
+            chunk = self.order[self.next : self.next + self.CHUNK]
+            self.next += len(chunk)
+            found = self.read(chunk)
+            for one in chunk:
+                line = self.window[one] = found.get(one)
+                if line is not None:
+                    self._hash(line)
+        return self.window.get(step_id)
+
+    def pop(self, step_id: str) -> str | None:
+        """The step's recorded line, dropped from the window."""
+        line = self.get(step_id)
+        if line is not None:
+            del self.window[step_id]
+        return line
+
+    def rest(self) -> set[str]:
+        """Read to the plan's end: the recorded steps read and not committed."""
+        if self.order:
+            self.get(self.order[-1])
+        return {step_id for step_id, line in self.window.items() if line is not None}
 
 
 class ComparingSink:
-    """The replay's end of the engine: each record is compared with the recorded one."""
+    """The replay's end of the engine: each record is compared with the recorded one, read from
+    the recording when the step starts (or commits) and dropped once compared."""
 
     def __init__(
-        self, recorded: TraceDocument, header_line: str, secrets: SecretStore, run_id: str | None = None
+        self, recording: Recording, header_line: str, secrets: SecretStore, run_id: str, order: list[str]
     ) -> None:
-        self.recorded = recorded
+        self.recording = recording
         self.run_id = run_id
         self.header_line = header_line  # the replayed header's canonical line
         self.secrets = secrets
-        self.matched: set[str] = set()  # steps whose replayed line is the recorded one
+        self.recorded = RecordedLines(recording.read, order, header_line)
+        self.matched = 0  # steps whose replayed line is the recorded one
         self.open: dict[str, dict[str, Any]] = {}  # records of the steps in flight, parsed once
+        self.lost: dict[str, list[dict[str, Any]]] = {}  # the engine's: attempts lost in the recorded run's crash
         self.end: dict[str, Any] | None = None
 
     def _diverged(self, step_id: str | None, reason: str, recorded: Any = None, actual: Any = None) -> Diverged:
@@ -72,10 +142,13 @@ class ComparingSink:
         return Diverged(Divergence(step_id=step_id, reason=reason, recorded=redact(recorded), actual=redact(actual)))
 
     def starting(self, step: PlanStep, params: Any) -> None:
-        record = self.recorded.steps.get(step.id)
-        if record is None:
+        line = self.recorded.get(step.id)
+        if line is None:
             raise self._diverged(step.id, "this step is not in the recording")
+        record: dict[str, Any] = from_json(line)
         self.open[step.id] = record
+        if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
+            self.lost[step.id] = list(record["lost"])
         if record.get("skill") != step.skill:
             raise self._diverged(step.id, "the step calls another skill", record.get("skill"), step.skill)
         if not same_json(params, record.get("params")):
@@ -88,34 +161,36 @@ class ComparingSink:
 
     def load(self, step_ids: list[str]) -> dict[str, StructuredOutcome]:
         """Replayed outcomes, read from the recording when asked for (`commit` found them equal)."""
-        return {step_id: recorded_outcome(self.recorded.steps[step_id], self.run_id) for step_id in step_ids}
+        lines = self.recording.read(step_ids)
+        return {step_id: recorded_outcome(from_json(lines[step_id]), self.run_id) for step_id in step_ids}
 
     def wait_for_approval(self, step_id: str, request: dict[str, Any]) -> None:
         raise self._diverged(step_id, "the step now waits for an approval; the recorded run did not")
 
     def record_of(self, step_id: str) -> dict[str, Any]:
         """The recorded record of a step that started (parsed once, by `starting`)."""
-        found = self.open.get(step_id)
-        return found if found is not None else self.recorded.steps[step_id]
+        return self.open[step_id]
 
     def commit(self, records: list[dict[str, Any]]) -> None:
-        steps = self.recorded.steps
         for record in records:
             step_id = record["id"]
             self.open.pop(step_id, None)
-            if step_id not in steps:
+            line = self.recorded.pop(step_id)
+            if line is None:
                 raise self._diverged(step_id, "this step is not in the recording")
-            if canonical_json(record) != steps.line(step_id):
-                found = first_difference(steps[step_id], record)
+            if canonical_json(record) != line:
+                found = first_difference(from_json(line), record)
                 where, was, now = found if found is not None else ("(its canonical form)", None, None)
                 raise self._diverged(step_id, f"the step's record differs at {where}", was, now)
-            self.matched.add(step_id)
+            self.matched += 1
 
     def finish(self, status: RunStatus, end: dict[str, Any] | None) -> None:
-        recorded_end = self.recorded.end
-        extra = [] if len(self.matched) == len(self.recorded.steps) else self.recorded.step_order()
-        extra = [s for s in extra if s not in self.matched]  # (`commit` matched only recorded steps)
-        if extra:
+        recorded_end = self.recording.trace.end
+        left = self.recorded.rest()  # recorded steps of the plan that the replay did not commit
+        if left or self.matched != self.recording.count():  # (`commit` matched only recorded steps, each once)
+            ids = self.recording.ids()
+            planned = set(self.recorded.order)
+            extra = plan_order(self.recording.trace.plan, [s for s in ids if s in left or s not in planned])
             raise self._diverged(extra[0], "the recorded run has this step, the replay did not run it")
         if end is None or recorded_end is None:
             raise self._diverged(None, f"the replay ended {status}, the recording did not")
@@ -125,40 +200,30 @@ class ComparingSink:
             raise self._diverged(None, f"the run ends differently at {where}", was, now)
         self.end = end
 
-    def lines(self, order: list[str]) -> Iterator[str]:
-        """The replayed trace, a line at a time: its header, each replayed step line (byte for
-        byte the recorded one: `commit` compared them), its end. Never joined into one text: a
-        50,000-step trace joined twice was the peak of a replay's memory."""
-        steps = self.recorded.steps
-        yield self.header_line
-        for step_id in order:
-            if step_id in self.matched:
-                yield steps.line(step_id)
+    def same_as_recorded(self) -> bool:
+        """Whether the replayed trace, of the recorded plan, is byte for byte the recorded one:
+        its step lines are (`commit` compared each with the recorded one and `finish` found every
+        recorded step replayed), so whether its header and end lines are."""
+        recorded = self.recording.trace
+        recorded_end = None if recorded.end is None else canonical_json(recorded.end)
+        replayed_end = None if self.end is None else canonical_json(self.end)
+        return self.header_line == recorded.header_line() and replayed_end == recorded_end
+
+    def sha256(self) -> str:
+        """The replayed trace's sha256: the recorded lines as read (`finish` found each replayed
+        line equal to its recorded one, and every recorded one replayed), then the end line."""
+        digest = self.recorded.digest.copy()
         if self.end is not None:
-            yield canonical_json(self.end)
-
-    def same_as_recorded(self, order: list[str]) -> bool:
-        """Whether the replayed trace, of the recorded plan, is byte for byte the recorded one
-        (`finish` found every recorded step replayed: in the plan's order, they are its lines)."""
-        recorded, steps = self.recorded, self.recorded.steps
-        end = [] if recorded.end is None else [canonical_json(recorded.end)]
-        lines = itertools.chain([recorded.header_line()], (steps.line(s) for s in order if s in steps), end)
-        return all(a == b for a, b in itertools.zip_longest(self.lines(order), lines))
-
-    def sha256(self, order: list[str]) -> str:
-        digest = hashlib.sha256()
-        for line in self.lines(order):
-            digest.update(line.encode("utf-8"))
+            digest.update(canonical_json(self.end).encode("utf-8"))
             digest.update(b"\n")
         return digest.hexdigest()
 
 
-def replay_source(
-    source: str | Path | TraceDocument, store: Callable[[], RunStore]
-) -> tuple[TraceDocument, str | None]:
-    """A trace from a document, a JSON Lines file, or a run id in the store."""
+def replay_source(source: str | Path | TraceDocument, store: Callable[[], RunStore]) -> tuple[Recording, str | None]:
+    """A recording from a document, a JSON Lines file, or a run id in the store (whose step
+    lines are read as the replay reaches them)."""
     if isinstance(source, TraceDocument):
-        return source, None
+        return Recording.of(source), None
     path = Path(source)
     if path.suffix in {".jsonl", ".json", ".trace"} or path.is_file():
         try:
@@ -167,13 +232,22 @@ def replay_source(
             raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise TraceError(f"{path} is not a text file (not UTF-8), so not an AOS trace") from None
-        return TraceDocument.parse(text, str(path)), None
-    stored = store().load_run(str(source))
-    return stored.trace, stored.run_id
+        return Recording.of(TraceDocument.parse(text, str(path))), None
+    runs = store()
+    stored = runs.load_run(str(source), steps=False)
+    run_id = stored.run_id
+    partial = functools.partial
+    recording = Recording(
+        stored.trace,
+        partial(runs.step_records, run_id),
+        partial(runs.step_count, run_id),
+        partial(runs.step_ids, run_id),
+    )
+    return recording, run_id
 
 
 async def replay_trace(
-    trace: TraceDocument,
+    recording: Recording,
     run_id: str | None,
     plan: Plan | Any | None,
     *,
@@ -181,8 +255,9 @@ async def replay_trace(
     waits: Waits,
     observers: tuple[Observer, ...] = (),
 ) -> ReplayResult:
-    """Replay `trace` (with `plan` instead of the recorded one, when given); `observers` hear
+    """Replay `recording` (with `plan` instead of the recorded one, when given); `observers` hear
     its events as a run's do."""
+    trace = recording.trace
     recorded: _Header | None = None
     try:
         # validated from the header's line: parsed to data first, a 100,000-step plan was held
@@ -212,7 +287,7 @@ async def replay_trace(
     else:
         header_line = canonical_json({**trace.header, "plan": chosen.model_dump(mode="json")})
     del recorded
-    sink = ComparingSink(trace, header_line, executor.secrets, run_id or "")
+    sink = ComparingSink(recording, header_line, executor.secrets, run_id or "", [step.id for step in chosen.steps])
     reexecuted: set[str] = set()
     engine = RunEngine(
         run_id=run_id or "",
@@ -226,20 +301,15 @@ async def replay_trace(
         currency=contract.currency,
         observers=observers,
     )
-    for step_id in trace.steps:
-        if '"lost":[{' in trace.steps.line(step_id):  # cheap: only such lines are parsed
-            record = sink.record_of(step_id)
-            if record.get("lost"):  # attempts lost in a crash: facts of the run, like its durations
-                engine.lost[step_id] = list(record["lost"])
-    order = [step.id for step in chosen.steps]
+    sink.lost = engine.lost  # filled as each step starts, from its recorded line
     try:
         await engine.run()
     except Diverged as diverged:
         return _replay_result(engine, run_id, reexecuted, diverged, None)
-    if plan is None and not sink.same_as_recorded(order):
+    if plan is None and not sink.same_as_recorded():
         whole = Diverged(Divergence(step_id=None, reason="the replayed trace is not byte for byte the recorded one"))
         return _replay_result(engine, run_id, reexecuted, whole, None)
-    return _replay_result(engine, run_id, reexecuted, None, sink.sha256(order))
+    return _replay_result(engine, run_id, reexecuted, None, sink.sha256())
 
 
 class _Header(BaseModel):

@@ -214,17 +214,25 @@ class SQLRunStore(SQLBudgets):
             raise RunNotFound(f"no run {run_id!r} in {self.location}; 'aos runs' lists them")
         raise RunNotFound(f"run id {run_id!r} is ambiguous ({', '.join(ids)}, ...); give more characters")
 
-    def load_run(self, run_id: str) -> StoredRun:
+    def load_run(self, run_id: str, steps: bool = True) -> StoredRun:
         full = self.resolve_id(run_id)
         with self._reading("read the run") as db:
-            return self._load(db, full)
+            return self._load(db, full, steps)
 
     def step_records(self, run_id: str, step_ids: list[str]) -> dict[str, str]:
         query = f"SELECT step_id, record FROM steps WHERE run_id=? AND step_id IN ({','.join('?' * len(step_ids))})"
         with self._reading("read steps") as db:
             return dict(db.execute(query, (run_id, *step_ids)).fetchall()) if step_ids else {}
 
-    def _load(self, db: Any, full: str) -> StoredRun:
+    def step_ids(self, run_id: str) -> list[str]:
+        with self._reading("read steps") as db:
+            return [row[0] for row in db.execute("SELECT step_id FROM steps WHERE run_id=?", (run_id,)).fetchall()]
+
+    def step_count(self, run_id: str) -> int:
+        with self._reading("count steps") as db:
+            return int(db.execute("SELECT COUNT(*) FROM steps WHERE run_id=?", (run_id,)).fetchone()[0])
+
+    def _load(self, db: Any, full: str, with_steps: bool = True) -> StoredRun:
         row = db.execute(
             f"SELECT r.header, {shown_status(self.now_sql)}, s.owner, s.lease_until, s.end_record, {self.now_sql}"
             " FROM runs r JOIN run_state s ON s.id = r.id WHERE r.id=?",
@@ -233,7 +241,9 @@ class SQLRunStore(SQLBudgets):
         if row is None:
             raise RunNotFound(f"no run {full!r} in {self.location}; 'aos runs' lists them")
         header, status, owner, lease_until, end_record, now = row
-        steps = db.execute("SELECT step_id, record FROM steps WHERE run_id=?", (full,)).fetchall()
+        steps = []  # a trace without its step records: the reader takes them with `step_records`
+        if with_steps:
+            steps = db.execute("SELECT step_id, record FROM steps WHERE run_id=?", (full,)).fetchall()
         holds = db.execute(
             "SELECT step_id, attempt, worst, idempotent FROM holds WHERE run_id=? ORDER BY id", (full,)
         ).fetchall()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
@@ -39,6 +39,7 @@ __all__ = [
     "TraceError",
     "canonical_json",
     "outcome_json",
+    "plan_order",
     "recorded_outcome",
     "same_json",
     "step_record",
@@ -136,6 +137,12 @@ def first_difference(recorded: Any, actual: Any, path: str = "") -> tuple[str, A
     return None if recorded == actual else (path or "(value)", recorded, actual)
 
 
+def plan_order(plan: Mapping[str, Any], step_ids: Iterable[str]) -> list[str]:
+    """`step_ids` in the order of `plan` (a plan as data); ids the plan does not have come last, by id."""
+    position = {step["id"]: i for i, step in enumerate(plan["steps"])}
+    return sorted(step_ids, key=lambda s: (position.get(s, len(position)), s))
+
+
 class StepRecords(MutableMapping[str, dict[str, Any]]):
     """A trace's step records by id. A record read from a store or a file is kept as its
     canonical line and parsed each time it is asked for: parsed, a record takes about four times
@@ -219,8 +226,7 @@ class TraceDocument:
 
     def step_order(self) -> list[str]:
         """Step ids in plan order; recorded steps the plan does not have come last, by id."""
-        position = {step["id"]: i for i, step in enumerate(self.plan["steps"])}
-        return sorted(self.steps, key=lambda s: (position.get(s, len(position)), s))
+        return plan_order(self.plan, self.steps)
 
     def lines(self) -> Iterator[str]:
         yield self.header_line()
