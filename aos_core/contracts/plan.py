@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from aos_core.contracts.compact import share_fields_set
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.names import STEP_ID_PATTERN
 
-__all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "STEP_ID_PATTERN"]
+__all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "STEP_ID_PATTERN", "steps_validated"]
 
 
 class PlanStep(BaseModel):
@@ -74,3 +74,20 @@ class PlanResult(BaseModel):
     plan: Plan | None = None
     error: ErrorInfo | None = None
     problems: tuple[PlanProblem, ...] = ()
+
+
+def steps_validated(plan: Any) -> Any:
+    """A plan as JSON data with each of its steps replaced by its `PlanStep`, validated one at a
+    time, each step's data dropped as its model is made: for `Plan.model_validate` to take the
+    models as they are. Validating the whole JSON text at once (`Plan.model_validate_json`) held
+    pydantic-core's parsed document beside the models: a 100,000-step plan peaked at 125 MiB over
+    the process, 80 this way (bench case 6). At the first step that is not valid the rest is left
+    as data: `Plan.model_validate` then names every problem with its place in the plan, as before."""
+    steps = plan.get("steps") if isinstance(plan, dict) else None
+    if isinstance(steps, list):
+        try:
+            for i, step in enumerate(steps):
+                steps[i] = PlanStep.model_validate(step)
+        except ValidationError:
+            pass
+    return plan

@@ -30,7 +30,7 @@ from aos_core.budget.account import Account
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.exceptions import RunNotFinished, TraceError
 from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import Plan, PlanStep
+from aos_core.contracts.plan import Plan, PlanStep, steps_validated
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import Divergence, ReplayResult, RunStatus
@@ -260,9 +260,13 @@ async def replay_trace(
     trace = recording.trace
     recorded: _Header | None = None
     try:
-        # validated from the header's line: parsed to data first, a 100,000-step plan was held
-        # twice at the start of a replay, as data and as the `Plan` (~0.6 KiB a step, bench case 6)
-        recorded = _Header.model_validate_json(trace.header_line())
+        # the plan's steps validated one at a time as their data is dropped (`steps_validated`):
+        # the whole line validated at once held pydantic-core's parsed document beside the plan
+        header = from_json(trace.header_line())
+        if isinstance(header, dict):
+            steps_validated(header.get("plan"))
+        recorded = _Header.model_validate(header)
+        del header
         found = recorded.format
     except ValueError as exc:
         invalid = f"the trace's header is not valid: {' '.join(str(exc).split())[:300]}"
