@@ -75,19 +75,22 @@ def run_json(ran: Any) -> dict[str, Any]:
     return data
 
 
-def render_run(result: dict[str, Any]) -> str:
-    """One line per step (a failure's message is printed once, on stderr), then the run's totals."""
+def render_run(result: dict[str, Any]) -> Iterator[str]:
+    """One line per step (a failure's message is printed once, on stderr), then the run's totals;
+    yielded as made: a 100,000-step run's lines and their joined text were the last peak of
+    `aos run`'s memory (~15 MiB, bench case 6)."""
     if result["error"] and not result["run_id"]:
-        return f"not started: {result['error']['message']}"
-    lines = []
+        yield f"not started: {result['error']['message']}"
+        return
     for step_id, outcome in result["outcomes"].items():
         cost = outcome["cost"]
         money = f"{show_money(cost['money'])} {cost['currency']}"
         tail = f"{outcome['duration_ms']:g} ms, {outcome['attempts']} attempt(s), {money}"
         if outcome["ok"]:
-            lines.append(f"ok      {step_id} ({outcome['skill']}, {tail})")
+            yield f"ok      {step_id} ({outcome['skill']}, {tail})"
         else:
-            lines.append(f"FAILED  {step_id} ({outcome['skill']}, {tail}): {outcome['error']['code']}")
+            yield f"FAILED  {step_id} ({outcome['skill']}, {tail}): {outcome['error']['code']}"
+    lines = []
     if result["skipped"]:
         lines.append(f"skipped: {', '.join(result['skipped'])}")
     spent = result["spent"]
@@ -107,4 +110,4 @@ def render_run(result: dict[str, Any]) -> str:
         last = list(result["outcomes"])[-1]
         lines.append(f"output of the last step ({last}):")
         lines.append(json.dumps(result["outcomes"][last]["output"], indent=2, ensure_ascii=False))
-    return "\n".join(line for line in lines if line)
+    yield from (line for line in lines if line)

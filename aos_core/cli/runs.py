@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,9 @@ def run(
         if as_json:
             emit_text(ran.model_dump_json())
         else:
-            click.echo(render_run(result))
+            lines = render_run(result)
+            while batch := list(islice(lines, 1024)):  # written as made: a line per step
+                click.echo("\n".join(batch))
             if warned:
                 click.echo(f"aos: note: {warned} cost warning(s) from estimators (see aos plugins)", err=True)
         failed = result["outcomes"].get(result["failed_step"] or "") or {}

@@ -61,5 +61,5 @@ def test_aos_run_reads_a_plan_file_step_by_step(tmp_path: Path) -> None:
     path.write_text(json.dumps({**chain_plan(), "steps": [{"id": "x"}]}))
     assert _parsed_file(str(path)) == {**chain_plan(), "steps": [{"id": "x"}]}  # refused later, with its problems
     path.write_text("{not json")
-    with pytest.raises(click.UsageError, match="not valid JSON: .* at line 1 column 2"):
+    with pytest.raises(click.UsageError, match=r"not valid JSON: .* at line 1 column 2"):
         _parsed_file(str(path))  # the usage error of a malformed file, with its position, as before
