@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-__all__ = ["attach"]
+__all__ = ["attach", "from_modules"]
 
 _IMPORT = re.compile(r"^from\s+([\w.]+)\s+import\s+(\([^)]*\)|[^\n]+)", re.MULTILINE)
 _NAME = re.compile(r"(\w+)(?:\s+as\s+(\w+))?")
@@ -64,3 +64,17 @@ def attach(
         return sorted([*exports(), *extra])
 
     return __getattr__, __dir__
+
+
+def from_modules(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """`__getattr__` for a private package whose names (name -> module) load on first use."""
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        sys.modules[package].__dict__[name] = value  # later lookups skip __getattr__
+        return value
+
+    return __getattr__

@@ -8,8 +8,9 @@ does) imports neither sqlite3 nor a database driver. See docs/memory.md.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aos_core._lazy import from_modules
 
 _EXPORTS = {
     "BackendProvider": "aos_core.memory.backend",
@@ -60,10 +61,4 @@ if TYPE_CHECKING:
     from aos_core.memory.urls import default_memory_url, embedder_from_name, memory_from_url
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aos_core.memory' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = from_modules(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ stub planner, imports neither the references nor the validation module (~2 ms).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aos_core._lazy import from_modules
 
 _EXPORTS = {
     "Reference": "aos_core.planning.references",
@@ -34,10 +35,4 @@ if TYPE_CHECKING:
     from aos_core.planning.validation import dependencies, topological_order, validate_plan
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aos_core.planning' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = from_modules(__name__, _EXPORTS)
