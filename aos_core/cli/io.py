@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -118,12 +120,21 @@ def emit(data: Any) -> None:
     emit_text(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def emit_text(document: str) -> None:
-    """Write one JSON document already serialised (a model's `model_dump_json`) to stdout."""
+def emit_text(document: str | Iterable[str]) -> None:
+    """Write one JSON document already serialised (a model's `model_dump_json`) to stdout, or its
+    pieces in order, written as they come (a failure after the first piece prints no second
+    document: the output is cut short and the exit code says why)."""
     from aos_core.cli.errors import mark_emitted
 
-    click.echo(document)
+    if isinstance(document, str):
+        click.echo(document)
+        mark_emitted()
+        return
     mark_emitted()
+    pieces = iter(document)
+    while batch := "".join(islice(pieces, 1024)):
+        click.echo(batch, nl=False)
+    click.echo()
 
 
 def fail(

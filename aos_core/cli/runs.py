@@ -11,7 +11,7 @@ import click
 
 from aos_core.cli.io import emit, emit_text, fail, fail_with, read_json_arg, render_outcome, show_money, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
-from aos_core.cli.results import render_run, render_simulation, run_json, where
+from aos_core.cli.results import render_run, render_simulation, run_json, run_json_text, where
 from aos_core.cli.running import interrupted_run, preflight_refusal, running
 
 
@@ -170,7 +170,7 @@ def run(
         result = run_json(ran)
         warned = note_cost_warnings(o.model_dump(mode="json") for o in ran.outcomes.values() if o.cost_warning)
         if as_json:
-            emit_text(ran.model_dump_json())
+            emit_text(run_json_text(ran))
         else:
             lines = render_run(result)
             while batch := list(islice(lines, 1024)):  # written as made: a line per step
@@ -303,7 +303,7 @@ def replay(source: str, plan_path: str | None, progress: bool | None, as_json: b
             raise TraceError(_not_a_trace(source) or str(exc)) from None
         result = run_json(replayed)
         if as_json:
-            emit_text(replayed.model_dump_json())  # inside: the outcomes are read from the recording
+            emit_text(run_json_text(replayed))  # inside: the outcomes are read from the recording
         elif result["matched"]:
             click.echo(
                 f"replay matched: {len(result['outcomes'])} step(s), {len(result['reexecuted'])} re-executed, "
