@@ -122,18 +122,15 @@ def emit(data: Any) -> None:
 
 def emit_text(document: str | Iterable[str]) -> None:
     """Write one JSON document already serialised (a model's `model_dump_json`) to stdout, or its
-    pieces in order, written as they come (a failure after the first piece prints no second
-    document: the output is cut short and the exit code says why)."""
+    pieces in order, written 1,024 at a time as they come. A failure before anything is written
+    leaves the error to be printed as the document; after, it prints no second document: the
+    output is cut short and the exit code says why."""
     from aos_core.cli.errors import mark_emitted
 
-    if isinstance(document, str):
-        click.echo(document)
-        mark_emitted()
-        return
-    mark_emitted()
-    pieces = iter(document)
+    pieces = iter([document] if isinstance(document, str) else document)
     while batch := "".join(islice(pieces, 1024)):
         click.echo(batch, nl=False)
+        mark_emitted()
     click.echo()
 
 

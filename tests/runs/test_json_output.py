@@ -31,3 +31,26 @@ def test_a_failed_run_and_a_refused_plan_too(runtime_factory: Any) -> None:
     refused = runtime.run({"steps": [{"id": "a", "skill": "no_such_skill"}]})
     assert not refused.ok and not refused.outcomes
     assert "".join(run_json_text(refused)) == refused.model_dump_json()
+
+
+def test_a_failure_before_the_first_piece_leaves_the_error_to_be_the_document(capsys: Any) -> None:
+    from collections.abc import Iterator
+
+    import pytest
+
+    from aos_core.cli.errors import _Output
+    from aos_core.cli.io import emit_text
+
+    def pieces(fail_after: int) -> Iterator[str]:
+        for i in range(fail_after):
+            yield f'"{i}"'
+        raise OSError("the store went away")
+
+    _Output.emitted = False
+    with pytest.raises(OSError):
+        emit_text(pieces(0))
+    assert not _Output.emitted and capsys.readouterr().out == ""  # the error is printed as the document
+    with pytest.raises(OSError):
+        emit_text(pieces(2000))  # the first 1,024 pieces are out: no second document after them
+    assert _Output.emitted and capsys.readouterr().out.startswith('"0""1"')
+    _Output.emitted = False
