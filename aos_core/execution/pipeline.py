@@ -179,13 +179,15 @@ class Executor:
         concurrency slot of every account that limits concurrency. (One coroutine for both: a
         second one per call cost ~0.3 µs of a trivial call's ~8, bench case 1.)"""
         world = scope.world
-        taken: list[Gate] = []
+        taken: list[Gate] | None = None  # made only when an account limits concurrency
         try:
             for account in scope.accounts:
                 gate = account.gate
                 if gate is not None:
                     if not gate.try_acquire():
                         await scope.waits.slot(gate)
+                    if taken is None:
+                        taken = []
                     taken.append(gate)
             idempotent = prep.idempotent(model)
             safe = prep.safe_to_repeat or idempotent
@@ -224,8 +226,9 @@ class Executor:
                     return output, error, total, attempt, warning
                 await world.sleep(self, delay, scope)
         finally:
-            for gate in taken:
-                gate.release()
+            if taken is not None:
+                for gate in taken:
+                    gate.release()
 
     # -- pieces the worlds use ----------------------------------------------------------------------
     async def run_skill(self, prep: PreparedSkill, model: Any, ctx: Any, deadline_s: float, waits: Waits) -> Any:

@@ -12,7 +12,7 @@ the very same pipeline and rebuilds the same record from what it computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aos_core.budget.ledger import Refusal, Reservation, refused_before_limits
@@ -81,9 +81,11 @@ class Journal(Protocol):
     """Where a run notes, durably and before the call is sent, that an attempt holds a worst
     case: after a crash that hold counts as spent until it is settled."""
 
-    async def hold(self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool) -> None:
-        """Returns once the hold is durable. `repeatable`: the skill changes nothing, so
-        repeating it after a crash is always safe."""
+    def hold(
+        self, step_id: str, attempt: int, worst: Cost, idempotent: bool, repeatable: bool
+    ) -> Awaitable[None] | None:
+        """What to await until the hold is durable, or None when there is nothing to note.
+        `repeatable`: the skill changes nothing, so repeating it after a crash is always safe."""
         ...
 
 
@@ -259,7 +261,9 @@ class LiveWorld:
         waited: float | ErrorInfo = 0.0
         try:
             if self.journal is not None:
-                await self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
+                written = self.journal.hold(scope.step_id, attempt, worst, idempotent, prep.safe_to_repeat)
+                if written is not None:
+                    await written
             for account in scope.accounts:
                 if account.contract.rate_limits:  # the coroutine only when a bucket may apply
                     waited = await _rate_limits(clock, prep.name, scope)

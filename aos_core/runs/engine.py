@@ -19,7 +19,7 @@ decision yet pauses (its dependents wait, the rest goes on) and the run ends `wa
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextvars
 import heapq
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,39 +32,20 @@ from aos_core.contracts.plan import Plan, PlanStep
 from aos_core.contracts.runs import Loader, RunResult, RunStatus, StepOutcomes
 from aos_core.execution.calling import Waits
 from aos_core.execution.pipeline import CallScope, Executor
-from aos_core.execution.secrets import SecretStore, resolve_secrets
 from aos_core.execution.state import RunState
 from aos_core.execution.world import ApprovalPending, World
-from aos_core.planning.references import UnresolvedReference, resolve_references
+from aos_core.planning.references import UnresolvedReference
 from aos_core.planning.validation import plan_graph
+from aos_core.runs.binding import bind_step
 from aos_core.runs.trace import recorded_outcome, step_record
 
 if TYPE_CHECKING:
     from aos_core.observability.instruments import RunProbe
 
-__all__ = ["RunEngine", "Sink", "bind_step", "end_record"]
+__all__ = ["RunEngine", "Sink", "end_record"]
 
 Finished = tuple[dict[str, Any], StructuredOutcome]
 Observer = Callable[[dict[str, Any]], None]
-
-
-def bind_step(
-    literal: Mapping[str, Any], outputs: Mapping[str, Any], references: bool = True
-) -> tuple[Any, Callable[[SecretStore], Any]]:
-    """A step's parameters as the trace keeps them (step references resolved, secret references
-    kept), and the binder the pipeline calls for what the skill gets: secrets resolved in the
-    plan's own text first, then step outputs substituted, so a `${secrets...}` inside fetched data
-    is passed on as text and never resolved. `UnresolvedReference` when an output is missing.
-    `references=False`: the plan's analysis found none in `literal`, so nothing is substituted."""
-    if not references:
-        return literal, functools.partial(resolve_secrets, literal)
-    params = resolve_references(literal, outputs)
-
-    def bind(secrets: SecretStore) -> Any:
-        with_secrets = resolve_secrets(literal, secrets)
-        return params if with_secrets is literal else resolve_references(with_secrets, outputs)
-
-    return params, bind
 
 
 class Sink(Protocol):
@@ -141,7 +122,9 @@ class RunEngine:
         self.seq = 0  # the last event's number (a resume continues the run's numbering)
         self.traceparent: str | None = None  # the caller's W3C trace context, kept with the run
         self._probe: RunProbe | None = None  # the run as metrics, spans and logs see it
-        self._stop: asyncio.Future[RunStatus] | None = None
+        self._stopped: RunStatus | None = None  # `request_stop`'s status, once asked while running
+        self._woken: asyncio.Future[None] | None = None  # what `run` awaits: a step done, a stop
+        self._finished_tasks: list[asyncio.Task[Finished | None]] = []  # done, not yet taken
         self.draining = False  # `drain`: start no step, end `interrupted` once those in flight commit
         self.reused: list[str] = []
         self.repeated: list[str] = []
@@ -194,8 +177,17 @@ class RunEngine:
 
     def request_stop(self, status: RunStatus = "cancelled") -> None:
         """Stop the run between steps: nothing new starts, steps in flight are abandoned."""
-        if self._stop is not None and not self._stop.done():
-            self._stop.set_result(status)
+        if self._woken is not None and self._stopped is None:
+            self._stopped = status
+            self._wake()
+
+    def _wake(self, task: asyncio.Task[Finished | None] | None = None) -> None:
+        """A step's task is done (its done callback), or a stop was asked: `run` goes on."""
+        if task is not None:
+            self._finished_tasks.append(task)
+        woken = self._woken
+        if woken is not None and not woken.done():
+            woken.set_result(None)
 
     def drain(self) -> None:
         """Start no more steps; once the steps in flight are committed, the run ends `interrupted`
@@ -221,7 +213,12 @@ class RunEngine:
         ]
         heapq.heapify(ready)
         tasks: dict[asyncio.Task[Finished | None], str] = {}
-        self._stop = stopping = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        # one future to wait for, set by a finishing step's done callback (one context for all of
+        # them): `asyncio.wait` added a callback with a copied context to each task at every wake-up
+        context = contextvars.copy_context()
+        finished_tasks, wake = self._finished_tasks, self._wake  # one bound method for every task
+        self._woken = loop.create_future()
         inst = self.executor.instruments
         if inst is not None:
             resumed = bool(self.outcomes or self.lost)
@@ -232,16 +229,20 @@ class RunEngine:
                 while ready and not stop and not self.draining and len(tasks) < self.limit:
                     step = self.plan.steps[heapq.heappop(ready)]
                     if step.id not in skipped:
-                        tasks[asyncio.ensure_future(self._step(step))] = step.id
+                        task = loop.create_task(self._step(step))
+                        task.add_done_callback(wake, context=context)
+                        tasks[task] = step.id
                 if not tasks:
                     break
-                waiting: list[asyncio.Future[Any]] = [*tasks, stopping]
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if stopping.done():
+                if not finished_tasks and self._stopped is None:
+                    self._woken = loop.create_future()
+                    await self._woken
+                if self._stopped is not None:
                     await self._abandon(tasks)
-                    return self._finish(skipped, stopped=stopping.result())
+                    return self._finish(skipped, stopped=self._stopped)
                 finished = []
-                for task in [t for t in tasks if t.done()]:
+                done, finished_tasks[:] = finished_tasks[:], ()
+                for task in done:
                     step_id, result = tasks.pop(task), task.result()
                     if result is None:
                         self.waiting.add(step_id)  # paused for its approval: its dependents wait too
