@@ -60,3 +60,14 @@ def test_bad_query_input_is_a_clear_error(busy: Any) -> None:
         busy.query("wallet")
     with pytest.raises(ValueError, match="'ok' or 'failed'"):
         busy.query("history", {"status": "meh"})
+
+
+def test_history_holds_what_was_executed_and_a_replay_adds_nothing(make_runtime: Any, tmp_path: Any) -> None:
+    """A run's steps were executed, so they are history; a replay re-derives them and spends
+    nothing, so `query("history")` after it is what it was before."""
+    runtime = make_runtime(fake_skill("ok_skill", lambda params, ctx: {}), store=tmp_path / "runs.sqlite3")
+    plan = {"steps": [{"id": "a", "skill": "ok_skill", "params": {}}, {"id": "b", "skill": "ok_skill", "params": {}}]}
+    run = runtime.run(plan)
+    assert run.ok and runtime.query("history")["count"] == 2
+    assert runtime.replay(run.run_id).matched
+    assert runtime.query("history")["count"] == 2
