@@ -126,9 +126,8 @@ class RunEngine:
         self._woken: asyncio.Future[None] | None = None  # what `run` awaits: a step done, a stop
         self._finished_tasks: list[asyncio.Task[Finished | None]] = []  # done, not yet taken
         self.draining = False  # `drain`: start no step, end `interrupted` once those in flight commit
-        self.reused: list[str] = []
-        self.repeated: list[str] = []
-        self.not_repeated: list[str] = []
+        self.reused: list[str] = []  # steps a resume took as committed, repeated, or left for a decision
+        self.repeated, self.not_repeated = list[str](), list[str]()
 
     # -- what a resume carries over ----------------------------------------------------------------
     def take_committed(self, step_id: str, record: dict[str, Any]) -> None:
@@ -268,6 +267,7 @@ class RunEngine:
                     else:
                         stop = stop or self.policy.on_step_failure == "stop"
                         skipped |= self._downstream(step_id)
+                del done, finished  # this batch's tasks and records go before the next batch starts
         except asyncio.CancelledError as exc:
             await self._abandon(tasks)
             self.emit("run_ended", status="interrupted", failed_step=None, spent=self.spent.model_dump(mode="json"))
