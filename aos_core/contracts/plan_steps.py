@@ -17,6 +17,7 @@ JSON schema of a `tuple[PlanStep, ...]` of at least one step, and the compact ro
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -73,7 +74,10 @@ def _row(step: Any, kind: type[BaseModel]) -> Any:
             params = to_json(params)  # bytes: not tracked by the garbage collector, read by from_json
     except (RecursionError, ValueError):  # nested too deep, a string JSON cannot hold: kept as it is
         params = fields["params"]
-    return (fields["id"], fields["skill"], params, fields["depends_on"], given)
+    skill = fields["skill"]
+    if type(skill) is str:  # one string per skill, however its step was parsed (plan_text.py)
+        skill = sys.intern(skill)
+    return (fields["id"], skill, params, fields["depends_on"], given)
 
 
 def _make(kind: type[BaseModel], row: Any) -> Any:

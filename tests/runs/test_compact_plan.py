@@ -19,6 +19,8 @@ from aos_core.contracts.plan import Plan, PlanStep, PlanSteps, steps_validated
 from aos_core.runs import trace
 from aos_core.runs.trace import canonical_json
 
+from .conftest import chain_plan
+
 STEPS = TypeAdapter(tuple[PlanStep, ...])
 
 
@@ -76,9 +78,10 @@ def check_reads_as_before(plan: Plan, data: list[Any]) -> None:
     for options in ({}, {"mode": "json"}, {"exclude_unset": True}, {"exclude_defaults": True}):
         assert plan.model_dump(**options)["steps"] == STEPS.dump_python(old, **options)  # type: ignore[arg-type]
     assert plan.model_dump_json() == OldPlan.model_validate(plan.model_dump()).model_dump_json()
-    assert plan.model_dump_json(indent=2, exclude_unset=True) == OldPlan(goal=plan.goal, steps=old).model_dump_json(
-        indent=2, exclude_unset=True
-    )
+    given = {name: getattr(plan, name) for name in plan.model_fields_set}
+    assert plan.model_dump_json(indent=2, exclude_unset=True) == OldPlan.model_validate(
+        {**given, "steps": old}
+    ).model_dump_json(indent=2, exclude_unset=True)
 
 
 @pytest.mark.parametrize("route", ["model_validate", "steps_validated", "model_validate_json", "constructor"])
@@ -209,3 +212,65 @@ def test_the_planning_layer_reads_fields_without_making_steps(monkeypatch: pytes
     plan_graph(plan)
     validate_plan(plan, {})
     assert made == 0
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_plan_read_from_its_text_a_step_at_a_time_is_the_plan_parsed_whole(indent: int | None) -> None:
+    from pydantic_core import from_json
+
+    from aos_core.contracts.plan_text import data_with_steps
+
+    document = {"version": 1, "goal": "g", "steps": MIXED}
+    text = json.dumps(document, indent=indent)
+    read = data_with_steps(text, ("steps",))
+    assert read is not None and type(read["steps"]).__name__ == "ValidatedSteps"
+    plan = Plan.model_validate(read)
+    assert plan == Plan.model_validate(steps_validated(from_json(text)))
+    check_reads_as_before(plan, MIXED)
+    header = canonical_json({"kind": "run", "plan": {"goal": "g", "steps": plan.steps, "version": 1}, "seed": 1})
+    again = data_with_steps(header, ("plan", "steps"))
+    assert again is not None and Plan.model_validate(again["plan"]) == plan and again["seed"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"steps": [{"id": "a"}]}',  # a step that is not valid: read whole, for the errors to be the same
+        '{"steps": [{"id": "a", "skill": "s"},]}',
+        '{"steps": [{"id": "a", "skill": "s"}]} x',
+        '{"steps": []}',
+        "[1]",
+        '{"steps": [{"id": "a", "skill": "s", "params": {"n": 1' + "0" * 5000 + "}}]}",
+    ],
+)
+def test_text_not_read_a_step_at_a_time_is_left_to_the_whole_parse(text: str) -> None:
+    from aos_core.contracts.plan_text import data_with_steps
+
+    read = data_with_steps(text, ("steps",))
+    assert read is None or read == {"steps": []}
+
+
+def test_a_file_plan_and_a_replayed_header_are_read_a_step_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, runtime_factory: Any
+) -> None:
+    from aos_core.cli.runs import _parsed_file
+    from aos_core.contracts import plan_text
+    from aos_core.runs import replay as replay_module
+
+    calls: list[tuple[str, ...]] = []
+    real = plan_text.data_with_steps
+
+    def spy(text: str, path: tuple[str, ...]) -> Any:
+        calls.append(path)
+        return real(text, path)
+
+    monkeypatch.setattr(plan_text, "data_with_steps", spy)
+    monkeypatch.setattr(replay_module, "data_with_steps", spy)
+    file = tmp_path / "plan.json"
+    file.write_text(json.dumps(echo_plan(3)))
+    assert _parsed_file(str(file)) == Plan.model_validate(echo_plan(3)) and calls == [("steps",)]
+    calls.clear()
+    runtime = runtime_factory()
+    result = runtime.run(chain_plan())
+    replay = runtime.replay(result.run_id)
+    assert replay.matched and calls == [("plan", "steps")]
