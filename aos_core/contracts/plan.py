@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.names import STEP_ID_PATTERN
-from aos_core.contracts.plan_steps import PlanSteps, StepsSchema, ValidatedSteps, step_ids
+from aos_core.contracts.plan_steps import PlanSteps, StepsBuilder, StepsSchema, ValidatedSteps, step_ids
 
 __all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "PlanSteps", "STEP_ID_PATTERN", "steps_validated"]
 
@@ -88,14 +88,13 @@ def steps_validated(plan: Any) -> Any:
     `Plan.model_validate` then names every problem with its place in the plan, as before."""
     steps = plan.get("steps") if isinstance(plan, dict) else None
     if isinstance(steps, list) and steps:
-        rows: list[Any] = []
+        built = StepsBuilder(PlanStep)
         try:
             for i, step in enumerate(steps):
-                rows.append(PlanSteps.row(PlanStep, PlanStep.model_validate(step)))
+                built.add(PlanStep.model_validate(step))
                 steps[i] = None
         except ValidationError:
-            made = PlanSteps(PlanStep, ())
-            steps[: len(rows)] = [made.step(row) for row in rows]
+            steps[: len(built.ids)] = built.steps()
             return plan
-        plan["steps"] = ValidatedSteps(PlanStep, tuple(rows))
+        plan["steps"] = built.done(ValidatedSteps)
     return plan

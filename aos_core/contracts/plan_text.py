@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aos_core.contracts.plan import PlanStep
-from aos_core.contracts.plan_steps import PlanSteps, ValidatedSteps
+from aos_core.contracts.plan_steps import StepsBuilder, ValidatedSteps
 
 __all__ = ["data_with_steps"]
 
@@ -89,19 +89,19 @@ def _object(text: str, i: int, path: tuple[str, ...]) -> tuple[dict[str, Any], i
 
 def _steps(text: str, i: int) -> tuple[Any, int]:
     """The steps' list at `text[i]` (`[`), validated, and the index after it."""
-    rows: list[Any] = []
+    built = StepsBuilder(PlanStep)
     i = _skip(text, i + 1)
     if text[i] == "]":
         return [], i + 1  # no steps: left as data, for validation to say so
     while True:
         step, i = _scan(text, i)
         try:
-            rows.append(PlanSteps.row(PlanStep, PlanStep.model_validate(step)))
+            built.add(PlanStep.model_validate(step))
         except ValidationError:
             raise _Other from None
         i = _skip(text, i)
         if text[i] == "]":
-            return ValidatedSteps(PlanStep, tuple(rows)), i + 1
+            return built.done(ValidatedSteps), i + 1
         if text[i] != ",":
             raise _Other
         i = _skip(text, i + 1)
