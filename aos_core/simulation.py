@@ -16,6 +16,7 @@ from aos_core.budget.estimators import MetadataEstimator
 from aos_core.contracts.cost import Cost, CostEstimate, CostTally, CurrencyMismatch
 from aos_core.contracts.errors import ErrorCode
 from aos_core.contracts.plan import Plan, PlanProblem
+from aos_core.contracts.plan_steps import step_fields
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.protocols import EstimateContext, PreflightContext, SkillError
 from aos_core.contracts.resources import ResourceContract
@@ -59,41 +60,41 @@ def simulate(
     # each), and `aos run`'s preflight of 100,000 steps held 11 MiB of them at its peak (bench case 6)
     low, expected, worst = CostTally(currency), CostTally(currency), CostTally(currency)
     currency_problem = ""  # a step priced in another currency is refused at run time, whatever the limits
-    for step in plan.steps:
-        entry = skills.get(step.skill)
+    for step_id, skill, params, _ in step_fields(plan.steps):  # no model made per step (plan_steps.py)
+        entry = skills.get(skill)
         if entry is None:
-            estimates.append(StepEstimate(step_id=step.id, skill=step.skill, estimate=None, latency_ms=0.0))
-            latency[step.id] = 0.0
+            estimates.append(StepEstimate(step_id=step_id, skill=skill, estimate=None, latency_ms=0.0))
+            latency[step_id] = 0.0
             continue
         meta = entry.declared
         refusal = check_allowed(policy, meta.name)
         if refusal is not None:
-            problems.append(PlanProblem(step_id=step.id, code=refusal.code, message=refusal.message))
+            problems.append(PlanProblem(step_id=step_id, code=refusal.code, message=refusal.message))
         approval = needs_approval(policy, meta)
         if approval:
-            approvals.append(step.id)
+            approvals.append(step_id)
         if has_secret is not None:
-            problems += _missing_secrets(step.id, meta.name, step.params, has_secret)
+            problems += _missing_secrets(step_id, meta.name, params, has_secret)
             context = PreflightContext(policy, skill_config.get(meta.name, {}), has_secret)
-            problems += _preflight(step.id, entry, step.params, context, warnings)
-        estimate = _estimate(step.id, meta, entry, estimators, step.params, skill_config, at, problems)
-        refs = [r.text for r in graph.references[step.id]]
+            problems += _preflight(step_id, entry, params, context, warnings)
+        estimate = _estimate(step_id, meta, entry, estimators, params, skill_config, at, problems)
+        refs = [r.text for r in graph.references[step_id]]
         if refs and meta.cost.uses_tokens:
             warnings.append(
-                f"step {step.id}: its size depends on {refs[0]}, known only at run time; the runtime still "
+                f"step {step_id}: its size depends on {refs[0]}, known only at run time; the runtime still "
                 "reserves the real worst case before the call"
             )
         step_latency = (estimate.latency_ms if estimate and estimate.latency_ms is not None else None) or (
             meta.expected_latency_ms or 0.0
         )
         if meta.expected_latency_ms is None and (estimate is None or estimate.latency_ms is None):
-            unknown_latency.setdefault(meta.name, step.id)
-        latency[step.id] = float(step_latency)
+            unknown_latency.setdefault(meta.name, step_id)
+        latency[step_id] = float(step_latency)
         if steps:
             estimates.append(
                 StepEstimate(
-                    step_id=step.id,
-                    skill=step.skill,
+                    step_id=step_id,
+                    skill=skill,
                     estimate=estimate,
                     latency_ms=float(step_latency),
                     needs_approval=approval,
@@ -110,7 +111,7 @@ def simulate(
                     f"and the contract count {worst.currency if worst.money else currency}; price every "
                     "step in one currency"
                 )
-                problems.append(PlanProblem(step_id=step.id, code=ErrorCode.BUDGET_EXCEEDED, message=currency_problem))
+                problems.append(PlanProblem(step_id=step_id, code=ErrorCode.BUDGET_EXCEEDED, message=currency_problem))
     warnings += [
         f"{skill} declares no expected latency (first at step {first}); counted as 0 ms"
         for skill, first in unknown_latency.items()

@@ -348,10 +348,15 @@ def _parsed_file(path: str) -> Any:
     from pydantic_core import from_json
 
     from aos_core.contracts.plan import Plan, steps_validated
+    from aos_core.contracts.plan_text import data_with_steps
 
     if path != "-":
         try:
-            return Plan.model_validate(steps_validated(from_json(Path(path).read_bytes())))
+            # its steps read from the text one at a time (plan_text.py): the whole text parsed
+            # first was 55 MiB of data for 100,000 steps, the peak of reading the plan
+            text = Path(path).read_bytes().decode("utf-8")
+            data = data_with_steps(text, ("steps",))
+            return Plan.model_validate(steps_validated(from_json(text)) if data is None else data)
         except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
             pass
     return _parsed(_read_plan(path))

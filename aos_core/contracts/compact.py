@@ -1,11 +1,11 @@
 """Models a run keeps by the thousand share their `__pydantic_fields_set__`.
 
 pydantic gives every instance a set of the field names it was given: 216 bytes for up to four
-names, 728 for up to eighteen. A durable run keeps one outcome and one plan step per step, and
-those sets were a third of what a step held (bench case 6: 2.5 KB a step in memory before, 1.7
-after, for outcomes alone). Instances given the same names share one set. That is safe for
-frozen models: pydantic changes the set only on attribute assignment, which they refuse, and in
-`model_copy(update=...)` after copying it.
+names, 728 for up to eighteen. A durable run keeps one outcome per step, and those sets were a
+third of what a step held (bench case 6: 2.5 KB a step in memory before, 1.7 after, for outcomes
+alone; a plan's steps are kept as rows, plan_steps.py). Instances given the same names share one
+set. That is safe for frozen models: pydantic changes the set only on attribute assignment, which
+they refuse, and in `model_copy(update=...)` after copying it.
 """
 
 from __future__ import annotations

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from aos_core.contracts.compact import share_fields_set
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.names import STEP_ID_PATTERN
+from aos_core.contracts.plan_steps import PlanSteps, StepsBuilder, StepsSchema, ValidatedSteps, step_ids
 
-__all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "STEP_ID_PATTERN", "steps_validated"]
+__all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "PlanSteps", "STEP_ID_PATTERN", "steps_validated"]
 
 
 class PlanStep(BaseModel):
@@ -31,7 +32,9 @@ class Plan(BaseModel):
 
     version: Literal[1] = 1
     goal: str = ""
-    steps: tuple[PlanStep, ...] = Field(min_length=1)
+    # a sequence of `PlanStep`, each made when it is read from a compact row (plan_steps.py); it
+    # validates, dumps and has the JSON schema of a `tuple[PlanStep, ...]` of at least one step
+    steps: Annotated[Sequence[PlanStep], StepsSchema(lambda: PlanStep)]
     _graph: Any = PrivateAttr(default=None)  # the planning layer's analysis, computed once per plan
 
     def __eq__(self, other: object) -> bool:
@@ -45,11 +48,10 @@ class Plan(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> Plan:
         seen: set[str] = set()
-        for step in self.steps:
-            if step.id in seen:
-                raise ValueError(f"step id {step.id!r} is used twice")
-            seen.add(step.id)
-            share_fields_set(step)  # a run keeps its plan's steps (compact.py)
+        for step_id in step_ids(self.steps):
+            if step_id in seen:
+                raise ValueError(f"step id {step_id!r} is used twice")
+            seen.add(step_id)
         return self
 
 
@@ -77,17 +79,22 @@ class PlanResult(BaseModel):
 
 
 def steps_validated(plan: Any) -> Any:
-    """A plan as JSON data with each of its steps replaced by its `PlanStep`, validated one at a
-    time, each step's data dropped as its model is made: for `Plan.model_validate` to take the
-    models as they are. Validating the whole JSON text at once (`Plan.model_validate_json`) held
-    pydantic-core's parsed document beside the models: a 100,000-step plan peaked at 125 MiB over
-    the process, 80 this way (bench case 6). At the first step that is not valid the rest is left
-    as data: `Plan.model_validate` then names every problem with its place in the plan, as before."""
+    """A plan as JSON data with its steps replaced by their `PlanSteps`, each step validated as a
+    `PlanStep` one at a time and kept as its compact row, its data dropped as its row is made: for
+    `Plan.model_validate` to take them as they are. Validating the whole JSON text at once
+    (`Plan.model_validate_json`) held pydantic-core's parsed document beside the models: a
+    100,000-step plan peaked at 125 MiB over the process, 80 this way (bench case 6). At the first
+    step that is not valid the steps before it are left as models and the rest as data:
+    `Plan.model_validate` then names every problem with its place in the plan, as before."""
     steps = plan.get("steps") if isinstance(plan, dict) else None
-    if isinstance(steps, list):
+    if isinstance(steps, list) and steps:
+        built = StepsBuilder(PlanStep)
         try:
             for i, step in enumerate(steps):
-                steps[i] = PlanStep.model_validate(step)
+                built.add(PlanStep.model_validate(step))
+                steps[i] = None
         except ValidationError:
-            pass
+            steps[: len(built.ids)] = built.steps()
+            return plan
+        plan["steps"] = built.done(ValidatedSteps)
     return plan

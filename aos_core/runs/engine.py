@@ -29,6 +29,7 @@ from aos_core.contracts.cost import Cost, CostTally
 from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanStep
+from aos_core.contracts.plan_steps import step_ids
 from aos_core.contracts.runs import Loader, RunResult, RunStatus, StepOutcomes
 from aos_core.execution.calling import Waits
 from aos_core.execution.pipeline import CallScope, Executor
@@ -98,10 +99,9 @@ class RunEngine:
         self.policy = executor.policy
         self.state = RunState()
         self._spent = CostTally(currency)  # `spent`: summed as it goes, a `Cost` built when asked
-        self.position = {step.id: i for i, step in enumerate(plan.steps)}  # a step: plan.steps[position]
-        self.order = [step.id for step in plan.steps]
-        graph = plan_graph(plan)
-        self.deps = graph.dependencies
+        self.order = list(step_ids(plan.steps))  # the ids, without making each step (plan_steps.py)
+        self.position = {step_id: i for i, step_id in enumerate(self.order)}  # a step: plan.steps[position]
+        self.deps = (graph := plan_graph(plan)).dependencies
         self.referencing = {step_id for step_id, found in graph.references.items() if found}
         # per step: a flag; its outcome only if it failed or the sink cannot read it back; its output
         # only if a later step references it (holding all of them: ~0.8 KiB a step, bench case 6)

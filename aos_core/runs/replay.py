@@ -31,6 +31,8 @@ from aos_core.contracts.errors import ErrorCode, make_error
 from aos_core.contracts.exceptions import RunNotFinished, TraceError
 from aos_core.contracts.outcome import StructuredOutcome
 from aos_core.contracts.plan import Plan, PlanStep, steps_validated
+from aos_core.contracts.plan_steps import step_ids
+from aos_core.contracts.plan_text import data_with_steps
 from aos_core.contracts.profile import Policy
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import Divergence, ReplayResult, RunStatus
@@ -260,11 +262,17 @@ async def replay_trace(
     trace = recording.trace
     recorded: _Header | None = None
     try:
-        # the plan's steps validated one at a time as their data is dropped (`steps_validated`):
-        # the whole line validated at once held pydantic-core's parsed document beside the plan
-        header = from_json(trace.header_line())
-        if isinstance(header, dict):
-            steps_validated(header.get("plan"))
+        # the plan's steps read from the line and validated one at a time (plan_text.py), else
+        # validated one at a time as their data is dropped (`steps_validated`): the whole line
+        # validated at once held pydantic-core's parsed document beside the plan, and the whole
+        # line parsed first was 55 MiB of data for 100,000 steps
+        line = trace.header_line()
+        header = data_with_steps(line, ("plan", "steps"))
+        if header is None:
+            header = from_json(line)
+            if isinstance(header, dict):
+                steps_validated(header.get("plan"))
+        del line
         recorded = _Header.model_validate(header)
         del header
         found = recorded.format
@@ -291,7 +299,7 @@ async def replay_trace(
     else:
         header_line = canonical_json({**trace.header, "plan": chosen.model_dump(mode="json")})
     del recorded
-    sink = ComparingSink(recording, header_line, executor.secrets, run_id or "", [step.id for step in chosen.steps])
+    sink = ComparingSink(recording, header_line, executor.secrets, run_id or "", list(step_ids(chosen.steps)))
     reexecuted: set[str] = set()
     engine = RunEngine(
         run_id=run_id or "",

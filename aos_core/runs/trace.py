@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
 from aos_core.contracts.exceptions import TraceError
 from aos_core.contracts.outcome import StructuredOutcome
-from aos_core.contracts.plan import PlanStep
+from aos_core.contracts.plan import PlanStep, PlanSteps
 
 if TYPE_CHECKING:
     from aos_core.execution.records import CallRecord
@@ -48,24 +50,64 @@ __all__ = [
 TRACE_FORMAT = 2
 
 
+class _HasSteps(Exception):
+    """A value holds a plan's `PlanSteps`: `canonical_json` writes them itself."""
+
+
 def _plan_step(value: Any) -> Any:
     """A run header holds its plan's steps as they are, each made JSON as the encoder reaches it:
     the whole plan as JSON data at once was the peak of `aos run` (41 MiB of 132 for 100,000
     steps, bench case 6). Any other object is refused, as `json` refuses it."""
     if isinstance(value, PlanStep):
         return value.model_dump(mode="json")
+    if isinstance(value, PlanSteps):
+        raise _HasSteps
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_plan_step
-)
+_OPTIONS: dict[str, Any] = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+_CANONICAL = json.JSONEncoder(**_OPTIONS, default=_plan_step)
 
 
 def canonical_json(value: Any) -> str:
     """One line of canonical JSON (one shared encoder: `json.dumps` with options builds a new one
-    per call). A `PlanStep` is written as its JSON data."""
-    return _CANONICAL.encode(value)
+    per call). A `PlanStep` is written as its JSON data, and so is each step of a `PlanSteps`."""
+    try:
+        return _CANONICAL.encode(value)
+    except _HasSteps:
+        return _with_steps(value)
+
+
+def _with_steps(value: Any) -> str:
+    """`value` written with each `PlanSteps` in it as the list of its steps' JSON data, one step
+    made at a time: `json` writes a list only from a list or tuple, and the steps made all at once
+    would be the plan held twice. Each is written as a marker the text cannot otherwise hold (a
+    random one, checked to be found once), then the marker replaced with the steps' text."""
+    held: list[PlanSteps] = []
+    mark = f"\x00plan-steps-{secrets.token_hex(16)}\x00"
+
+    def default(found: Any) -> Any:
+        if isinstance(found, PlanSteps):
+            held.append(found)
+            return mark
+        return _plan_step(found)
+
+    text = json.JSONEncoder(**_OPTIONS, default=default).encode(value)
+    parts = text.split(_CANONICAL.encode(mark))
+    if len(parts) != len(held) + 1:  # the marker was in the data itself: not in practice
+        every = json.JSONEncoder(**_OPTIONS, default=lambda v: list(v) if isinstance(v, PlanSteps) else _plan_step(v))
+        return every.encode(value)
+    pieces = [parts[0]]
+    for steps, after in zip(held, parts[1:], strict=True):
+        pieces.append("[")
+        steps_json = map(_CANONICAL.encode, steps.json_data())
+        # joined a thousand steps at a time: each step's text held until one join at the end was
+        # 13 MiB of small strings beside the 7.5 MiB line of a 100,000-step plan
+        while batch := ",".join(islice(steps_json, 1000)):
+            pieces.append(batch if pieces[-1] == "[" else "," + batch)
+        pieces.append("]")
+        pieces.append(after)
+    return "".join(pieces)
 
 
 def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:

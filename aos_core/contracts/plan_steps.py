@@ -1,0 +1,303 @@
+"""A validated plan's steps, held compactly: a `PlanStep` is made each time one is read.
+
+A run keeps its plan for its whole length, and 100,000 `PlanStep` models were 543 bytes a step
+(52 MiB; the model, its `__dict__`, the parameters' dict and its numbers), two objects a step the
+garbage collector's full collections walk. The steps are kept here in columns: ids, skills (one
+string per skill), parameters, `depends_on`, and a byte a step naming the fields it was given;
+the parameters as JSON text (bytes) when they are plain JSON data (exact dict, list, str, int,
+finite float, bool, None), which reads back as equal data of the same types. 100,000 steps:
+195 bytes a step as a row per step, 140 in columns; none of it tracked by the garbage collector.
+A read costs ~1 µs (the parameters parsed, the model made without validating it again: it was
+validated when it was added). A step that does not fit (a subclass, a model made with
+`model_construct` without every required field, parameters that are not plain JSON) is kept as
+it is.
+
+Only a validated plan holds one: `StepsSchema` gives the field the validation, errors, dumps and
+JSON schema of a `tuple[PlanStep, ...]` of at least one step, and the compact rows after.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from pydantic import Field, GetCoreSchemaHandler
+from pydantic_core import core_schema, from_json, to_json
+
+if TYPE_CHECKING:
+    from aos_core.contracts.plan import PlanStep
+
+__all__ = ["PlanSteps", "StepsBuilder", "StepsSchema", "ValidatedSteps", "step_fields", "step_ids", "step_skills"]
+
+_FIELDS = ("id", "skill", "params", "depends_on")
+# the sets of fields a validated step can have been given (id and skill are required), by
+# `given` (1: params, 2: depends_on); shared by every step made here, as compact.py shares them
+_GIVEN = ({"id", "skill"}, {"id", "skill", "params"}, {"id", "skill", "depends_on"}, set(_FIELDS))
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is JSON data that reads back from JSON text equal and of the same types."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+class StepsBuilder:
+    """Validated steps added one at a time into the columns of a `PlanSteps`."""
+
+    def __init__(self, kind: type[PlanStep]) -> None:
+        self.kind = kind
+        self.ids: list[str] = []
+        self.skills: list[str] = []
+        self.params: list[Any] = []  # JSON text (bytes) when plain JSON data, else the dict
+        self.depends_on: list[tuple[str, ...]] = []
+        self.given = bytearray()  # which fields each step was given: 1 params, 2 depends_on
+        self.odd: dict[int, PlanStep] = {}  # steps kept as they are (see the module)
+
+    def add(self, step: PlanStep) -> None:
+        """One validated step."""
+        fields = step.__dict__
+        given_set = step.__pydantic_fields_set__
+        given = ("params" in given_set) + 2 * ("depends_on" in given_set)
+        if (
+            type(step) is not self.kind
+            or len(given_set) != 2 + (given & 1) + (given >> 1)
+            or "id" not in given_set
+            or "skill" not in given_set
+            or len(fields) != 4
+            or step.__pydantic_extra__ is not None
+            or step.__pydantic_private__ is not None
+            or type(fields.get("params")) is not dict
+        ):
+            self.odd[len(self.ids)] = step
+            self.ids.append(fields.get("id"))  # type: ignore[arg-type]
+            self.skills.append(fields.get("skill"))  # type: ignore[arg-type]
+            self.params.append(None)
+            self.depends_on.append(())
+            self.given.append(0)
+            return
+        params = fields["params"]
+        try:
+            if _plain(params):
+                params = to_json(params)  # bytes: not tracked by the garbage collector, read by from_json
+        except (RecursionError, ValueError):  # nested too deep, a string JSON cannot hold: kept as it is
+            params = fields["params"]
+        skill = fields["skill"]
+        if type(skill) is str:  # one string per skill, however its step was parsed (plan_text.py)
+            skill = sys.intern(skill)
+        self.ids.append(fields["id"])
+        self.skills.append(skill)
+        self.params.append(params)
+        self.depends_on.append(fields["depends_on"])
+        self.given.append(given)
+
+    def steps(self) -> list[PlanStep]:
+        """The steps added, as models."""
+        return list(self.done())
+
+    def done(self, cls: type[PlanSteps] | None = None) -> PlanSteps:
+        """The steps added, held compactly."""
+        columns = (tuple(self.ids), tuple(self.skills), tuple(self.params), tuple(self.depends_on), bytes(self.given))
+        return (cls or PlanSteps)(self.kind, columns, self.odd or None)
+
+
+class PlanSteps(Sequence["PlanStep"]):
+    """A validated plan's steps: a sequence of `PlanStep`, each made when it is read."""
+
+    __slots__ = ("_depends_on", "_given", "_ids", "_kind", "_odd", "_params", "_skills")
+
+    def __init__(self, kind: type[PlanStep], columns: tuple[Any, ...], odd: dict[int, PlanStep] | None) -> None:
+        self._kind = kind
+        self._ids, self._skills, self._params, self._depends_on, self._given = columns
+        self._odd = odd
+
+    @classmethod
+    def of(cls, kind: type[PlanStep], steps: Iterable[PlanStep]) -> PlanSteps:
+        """Validated steps (`PlanStep`s) held compactly."""
+        builder = StepsBuilder(kind)
+        for step in steps:
+            builder.add(step)
+        return builder.done(cls)
+
+    def _make(self, i: int) -> Any:
+        """Step `i`, made as pydantic makes a validated one (its `__dict__` and fields set)."""
+        odd = self._odd
+        if odd is not None and i in odd:
+            return odd[i]
+        params = self._params[i]
+        step = _new(self._kind)
+        if type(params) is bytes:
+            params = from_json(params)
+        _set(
+            step,
+            "__dict__",
+            {"id": self._ids[i], "skill": self._skills[i], "params": params, "depends_on": self._depends_on[i]},
+        )
+        _set(step, "__pydantic_fields_set__", _GIVEN[self._given[i]])
+        _set(step, "__pydantic_extra__", None)
+        _set(step, "__pydantic_private__", None)
+        return step
+
+    def _fields(self, i: int) -> tuple[str, str, dict[str, Any], tuple[str, ...]]:
+        odd = self._odd
+        if odd is not None and i in odd:
+            step = odd[i]
+            return step.id, step.skill, step.params, step.depends_on
+        params = self._params[i]
+        return (
+            self._ids[i],
+            self._skills[i],
+            from_json(params) if type(params) is bytes else params,
+            self._depends_on[i],
+        )
+
+    def ids(self) -> Iterator[str]:
+        """The steps' ids, in order, without making the steps."""
+        if self._odd is None:
+            return iter(self._ids)
+        return (
+            step.id if step is not None else step_id
+            for step_id, step in zip(self._ids, map(self._odd.get, range(len(self))), strict=True)
+        )
+
+    def fields(self) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+        """Each step's (id, skill, params, depends_on), without making the steps (a third of the
+        cost of a read: the parameters parsed, no model made)."""
+        return map(self._fields, range(len(self._ids)))
+
+    def skills(self) -> Iterator[str]:
+        """The steps' skills, in order, without making the steps."""
+        if self._odd is None:
+            return iter(self._skills)
+        return (
+            step.skill if step is not None else s
+            for s, step in zip(self._skills, map(self._odd.get, range(len(self))), strict=True)
+        )
+
+    def json_data(self) -> Iterator[dict[str, Any]]:
+        """Each step as `step.model_dump(mode="json")` gives it, one at a time (the run header):
+        compact parameters are plain JSON data, which that dump gives back as they are."""
+        for i, params in enumerate(self._params):
+            if type(params) is bytes and (self._odd is None or i not in self._odd):
+                yield {
+                    "id": self._ids[i],
+                    "skill": self._skills[i],
+                    "params": from_json(params),
+                    "depends_on": list(self._depends_on[i]),
+                }
+            else:
+                yield self._make(i).model_dump(mode="json")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> PlanStep: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[PlanStep, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> PlanStep | tuple[PlanStep, ...]:
+        if isinstance(index, slice):  # as a tuple's slice
+            return tuple(map(self._make, range(len(self._ids))[index]))
+        n = len(self._ids)
+        if not -n <= index < n:
+            raise IndexError("tuple index out of range")
+        return self._make(index % n if index < 0 else index)
+
+    def __iter__(self) -> Iterator[PlanStep]:
+        return map(self._make, range(len(self._ids)))
+
+    def _columns(self) -> tuple[Any, ...]:
+        return (self._ids, self._skills, self._params, self._depends_on, self._given)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to steps (compact or a tuple) that are equal one by one, as a tuple is."""
+        if isinstance(other, PlanSteps):
+            if self._columns() == other._columns() and self._odd == other._odd:
+                return True
+        elif not isinstance(other, tuple):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PlanSteps, (self._kind, self._columns(), self._odd))
+
+
+class ValidatedSteps(PlanSteps):
+    """Steps `steps_validated` validated, for `Plan.model_validate` to take as they are; shown as
+    the list of steps it replaces (a validation error shows its input)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class StepsSchema:
+    """The schema of a plan's `steps`: validated, dumped and described as `tuple[PlanStep, ...]`
+    of at least one step (the same errors, bytes and JSON schema), held as `PlanSteps`. A
+    `PlanSteps` (already validated, e.g. by `steps_validated`) is taken as it is."""
+
+    def __init__(self, kind: Callable[[], type[PlanStep]]) -> None:
+        self.kind = kind
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from typing import Annotated
+
+        kind = self.kind()
+        steps = handler.generate_schema(Annotated[tuple[kind, ...], Field(min_length=1)])  # type: ignore[valid-type]
+
+        def compact(value: tuple[PlanStep, ...]) -> PlanSteps:
+            return PlanSteps.of(kind, value)
+
+        def python(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> PlanSteps:
+            if type(value) is ValidatedSteps and len(value):
+                return PlanSteps(value._kind, value._columns(), value._odd)
+            if type(value) is PlanSteps and len(value):
+                return value
+            return compact(validate(value))
+
+        def dump(value: Any, serialize: core_schema.SerializerFunctionWrapHandler) -> Any:
+            return serialize(tuple(value) if type(value) is PlanSteps else value)
+
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.no_info_after_validator_function(compact, steps),
+            python_schema=core_schema.no_info_wrap_validator_function(python, steps),
+            serialization=core_schema.wrap_serializer_function_ser_schema(dump, schema=steps),
+        )
+
+
+def step_ids(steps: Sequence[PlanStep]) -> Iterator[str]:
+    """The ids of a plan's steps, without making them when they are compact."""
+    return steps.ids() if isinstance(steps, PlanSteps) else (step.id for step in steps)
+
+
+def step_skills(steps: Sequence[PlanStep]) -> Iterator[str]:
+    """The skills of a plan's steps, without making them when they are compact."""
+    return steps.skills() if isinstance(steps, PlanSteps) else (step.skill for step in steps)
+
+
+def step_fields(steps: Sequence[PlanStep]) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """Each step's (id, skill, params, depends_on), without making the steps when they are compact."""
+    if isinstance(steps, PlanSteps):
+        return steps.fields()
+    return ((step.id, step.skill, step.params, step.depends_on) for step in steps)
