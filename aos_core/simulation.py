@@ -22,7 +22,7 @@ from aos_core.contracts.protocols import EstimateContext, PreflightContext, Skil
 from aos_core.contracts.resources import ResourceContract
 from aos_core.contracts.runs import CostRange, SimulationReport, StepEstimate
 from aos_core.execution.secrets import SECRET_REF
-from aos_core.planning.validation import dependencies, plan_graph, topological_order, validate_plan
+from aos_core.planning.validation import plan_graph, topological_order, validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.policy import check_allowed, needs_approval
 
@@ -78,7 +78,7 @@ def simulate(
             context = PreflightContext(policy, skill_config.get(meta.name, {}), has_secret)
             problems += _preflight(step_id, entry, params, context, warnings)
         estimate = _estimate(step_id, meta, entry, estimators, params, skill_config, at, problems)
-        refs = [r.text for r in graph.references[step_id]]
+        refs = [r.text for r in graph.references.get(step_id, ())]
         if refs and meta.cost.uses_tokens:
             warnings.append(
                 f"step {step_id}: its size depends on {refs[0]}, known only at run time; the runtime still "
@@ -221,11 +221,11 @@ def _preflight(
 
 
 def _critical_path(plan: Plan, order: list[str], latency: Mapping[str, float]) -> tuple[list[str], float]:
-    deps = dependencies(plan)
+    deps = plan_graph(plan).dependencies  # only steps with upstream steps
     finish: dict[str, float] = {}
     via: dict[str, str] = {}  # only steps with an upstream step: most steps of a large plan have none
     for step_id in order:
-        ups = [d for d in deps[step_id] if d in finish]
+        ups = [d for d in deps.get(step_id, ()) if d in finish]
         if ups:
             before = max(ups, key=finish.__getitem__)
             finish[step_id] = finish[before] + latency[step_id]

@@ -20,16 +20,14 @@ __all__ = ["PlanGraph", "dependencies", "plan_graph", "topological_order", "vali
 
 @dataclass(frozen=True)
 class PlanGraph:
-    """A plan's references and dependency graph, computed once and kept on the plan."""
+    """A plan's references and dependency graph, computed once and kept on the plan (for a run's
+    whole length). `references` and `dependencies` hold only the steps that have some: a key per
+    step was 7.4 MiB at 100,000 independent steps, 7% of `aos run`'s peak (bench case 6)."""
 
-    references: dict[str, list[Reference]]
-    dependencies: dict[str, set[str]]  # upstream steps that exist in the plan
+    references: dict[str, list[Reference]]  # steps whose parameters reference a step's output
+    dependencies: dict[str, set[str]]  # steps with upstream steps (that exist in the plan)
     order: list[str]  # an order that respects dependencies, plan order among equals
     cyclic: list[str]  # steps caught in a cycle
-
-
-_NONE: list[Reference] = []  # shared: never mutated
-_NO_DEPENDENCIES: set[str] = set()  # shared: never mutated
 
 
 def plan_graph(plan: Plan) -> PlanGraph:
@@ -41,17 +39,16 @@ def plan_graph(plan: Plan) -> PlanGraph:
     # (~1 µs; its fields ~0.4, its ids ~0.04)
     ids = list(step_ids(plan.steps))
     position = {step_id: i for i, step_id in enumerate(ids)}
-    # one shared empty list / set for the many steps with no references or dependencies: an empty
-    # set is 216 bytes, and a plan of 100,000 independent steps had two per step here
     references: dict[str, list[Reference]] = {}
     deps: dict[str, set[str]] = {}
     for step_id, _, params, depends_on in step_fields(plan.steps):
         found = list(find_references(params))
-        references[step_id] = found or _NONE
+        if found:
+            references[step_id] = found
         ups = {d for d in (*depends_on, *(r.step for r in found)) if d in position}
-        deps[step_id] = ups or _NO_DEPENDENCIES
-    # only steps that wait for another: a list per step was ~10 MiB for 100,000 independent steps
-    remaining = {k: len(v) for k, v in deps.items() if v}
+        if ups:
+            deps[step_id] = ups
+    remaining = {k: len(v) for k, v in deps.items()}
     dependents: dict[str, list[str]] = {}
     for step_id, ups in deps.items():
         for up in ups:
@@ -73,8 +70,10 @@ def plan_graph(plan: Plan) -> PlanGraph:
 
 
 def dependencies(plan: Plan) -> dict[str, set[str]]:
-    """Each step's upstream steps: `depends_on` plus every step its parameters reference."""
-    return plan_graph(plan).dependencies
+    """Each step's upstream steps: `depends_on` plus every step its parameters reference (a new
+    dict, every step a key)."""
+    deps = plan_graph(plan).dependencies
+    return {step_id: set(deps.get(step_id, ())) for step_id in step_ids(plan.steps)}
 
 
 def topological_order(plan: Plan) -> tuple[list[str], list[str]]:
@@ -106,7 +105,7 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
             elif dep == step_id:
                 problems.append(_invalid(step_id, "depends on itself"))
         referenced: set[str] = set()
-        for ref in graph.references[step_id]:
+        for ref in graph.references.get(step_id, ()):
             referenced.add(ref.param.split(".")[0].split("[")[0])
             if ref.step not in ids:
                 problems.append(_invalid(step_id, f"{ref.text} refers to unknown step {ref.step!r}", ref.param))

@@ -91,6 +91,20 @@ def test_references_add_dependencies_implicitly() -> None:
     assert topological_order(plan) == (["fetch", "first", "second", "label"], [])
 
 
+def test_the_kept_graph_holds_only_steps_with_references_or_dependencies() -> None:
+    """A run keeps its plan's graph for its whole length: a key per step of a large plan of
+    independent steps was most of it. `dependencies()` still answers for every step."""
+    from aos_core.planning.validation import plan_graph
+
+    plan = Plan.model_validate(chain_plan())
+    graph = plan_graph(plan)
+    assert graph.dependencies == {"first": {"fetch"}, "second": {"first"}, "label": {"second"}}
+    assert list(graph.references) == ["first", "second", "label"]
+    assert dependencies(plan)["fetch"] == set()
+    dependencies(plan)["fetch"].add("x")  # a copy: the kept graph does not change
+    assert "fetch" not in plan_graph(plan).dependencies
+
+
 def test_a_whole_reference_keeps_its_type_and_an_embedded_one_becomes_text() -> None:
     outputs = {"a": {"items": [{"n": 3}], "flag": True, "name": "x"}}
     params = {
