@@ -226,12 +226,14 @@ class PlanSteps(Sequence["PlanStep"]):
 
     def ids(self) -> Iterator[str]:
         """The steps' ids, in order, without making the steps."""
-        if self._odd is None:
-            return iter(self._ids)
-        return (
-            step.id if step is not None else step_id
-            for step_id, step in zip(self._ids, map(self._odd.get, range(len(self))), strict=True)
-        )
+        return self._column(self._ids, "id")
+
+    def _column(self, values: Sequence[str], name: str) -> Iterator[str]:
+        """A column's values, a step kept as it is read for its field `name`."""
+        odd = self._odd
+        if odd is None:
+            return iter(values)
+        return (getattr(odd[i], name) if i in odd else value for i, value in enumerate(values))
 
     def fields(self) -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
         """Each step's (id, skill, params, depends_on), without making the steps (a third of the
@@ -240,12 +242,7 @@ class PlanSteps(Sequence["PlanStep"]):
 
     def skills(self) -> Iterator[str]:
         """The steps' skills, in order, without making the steps."""
-        if self._odd is None:
-            return iter(self._skills)
-        return (
-            step.skill if step is not None else s
-            for s, step in zip(self._skills, map(self._odd.get, range(len(self))), strict=True)
-        )
+        return self._column(self._skills, "skill")
 
     def json_data(self) -> Iterator[dict[str, Any]]:
         """Each step as `step.model_dump(mode="json")` gives it, one at a time (the run header):

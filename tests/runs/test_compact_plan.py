@@ -115,6 +115,9 @@ def test_steps_whose_params_are_not_json_data_keep_their_values() -> None:
     assert plan.steps[0].params["t"] == (1, 2) and type(plan.steps[0].params["d"]) is Decimal
     assert type(plan.steps[3].params["t"]) is tuple and plan.steps[3].params == pair.params
     assert plan.steps[1] is made and plan.steps[2] is sub
+    assert list(plan.steps.ids()) == ["a", "b", "c", "e"]
+    with pytest.raises(AttributeError):  # as `made.skill` does: a column does not invent a value
+        list(plan.steps.skills())
     assert plan.model_dump_json() == OldPlan(steps=(odd, made, sub, pair)).model_dump_json()
 
 
