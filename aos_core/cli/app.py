@@ -161,7 +161,8 @@ def cli() -> None:
     130/143 interrupted (Ctrl-C, SIGTERM).
 
     JSON arguments (--params, --contract, --profile, a PLAN) are inline JSON, @FILE or - (stdin):
-    UTF-8, at most 100 levels of nesting and 64 MiB; anything else is a usage error.
+    UTF-8 with no lone surrogate escape, at most 100 levels of nesting and 64 MiB; anything
+    else is a usage error.
 
     \b
     Getting started (offline, no key needed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from itertools import islice
@@ -48,7 +49,7 @@ def read_json_arg(value: str | None, option: str) -> Any:
 
     Refused with a short message: text that is not JSON, a file or stdin that is not UTF-8 or is
     over `MAX_JSON_BYTES`, nesting deeper than `MAX_JSON_DEPTH`, an integer longer than Python
-    reads (4300 digits by default).
+    reads (4300 digits by default), a string that is not Unicode text (a lone surrogate).
     """
     if value is None:
         return None
@@ -70,7 +71,20 @@ def read_json_arg(value: str | None, option: str) -> Any:
         ) from None
     if _deeper_than(data, MAX_JSON_DEPTH):
         raise click.UsageError(_too_deep(option, source))
+    if _MAYBE_SURROGATE.search(text):  # the walk only where the text may hold one
+        from aos_core.contracts.text import non_unicode
+
+        where = non_unicode(data)
+        if where is not None:
+            raise click.UsageError(
+                f"{option} ({source}) is not Unicode text: the string at {where or '(the value)'} holds a lone "
+                "surrogate (a code point in U+D800-U+DFFF, such as the escape \\ud800 alone)"
+            )
     return data
+
+
+# a surrogate code point in the text itself (an argument that was not UTF-8), or its JSON escape
+_MAYBE_SURROGATE = re.compile("[\ud800-\udfff]|\\\\u[dD][89a-fA-F]")
 
 
 def _json_text(value: str, option: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from aos_core.contracts.errors import ErrorCode, ErrorInfo
 from aos_core.contracts.names import STEP_ID_PATTERN
 from aos_core.contracts.plan_steps import PlanSteps, StepsBuilder, StepsSchema, ValidatedSteps, step_ids
+from aos_core.contracts.text import non_unicode
 
 __all__ = ["Plan", "PlanProblem", "PlanResult", "PlanStep", "PlanSteps", "STEP_ID_PATTERN", "steps_validated"]
 
@@ -46,12 +47,25 @@ class Plan(BaseModel):
     __hash__ = BaseModel.__hash__
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Plan:
+    def _checked(self) -> Plan:
+        """Step ids are unique; every string is Unicode text (one that is not would break where
+        the run header is written, contracts/text.py)."""
         seen: set[str] = set()
         for step_id in step_ids(self.steps):
             if step_id in seen:
                 raise ValueError(f"step id {step_id!r} is used twice")
             seen.add(step_id)
+        steps = self.steps
+        where = non_unicode(self.goal, "goal") or (
+            steps.non_unicode()
+            if isinstance(steps, PlanSteps)
+            else non_unicode([step.model_dump() for step in steps], "steps")
+        )
+        if where is not None:
+            raise ValueError(
+                f"{where} holds a lone surrogate (a code point in U+D800-U+DFFF, such as the escape "
+                "\\ud800 alone): a plan's strings must be Unicode text"
+            )
         return self
 
 

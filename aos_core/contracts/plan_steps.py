@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, overload
 from pydantic import Field, GetCoreSchemaHandler
 from pydantic_core import core_schema, from_json, to_json
 
+from aos_core.contracts.text import non_unicode
+
 if TYPE_CHECKING:
     from aos_core.contracts.plan import PlanStep
 
@@ -243,6 +245,24 @@ class PlanSteps(Sequence["PlanStep"]):
     def skills(self) -> Iterator[str]:
         """The steps' skills, in order, without making the steps."""
         return self._column(self._skills, "skill")
+
+    def non_unicode(self) -> str | None:
+        """Where the first string that is not Unicode text is (`steps.I.params.KEY...`), or
+        None. Parameters packed as JSON text were written as UTF-8, so hold none; ids match
+        `STEP_ID_PATTERN`, which is ASCII."""
+        for skill in set(self._skills):
+            if non_unicode(skill) is not None:
+                return f"steps.{self._skills.index(skill)}.skill"
+        for i, deps in enumerate(self._depends_on):
+            if deps and (where := non_unicode(deps)) is not None:
+                return f"steps.{i}.depends_on.{where}"
+        unpacked = dict(self._params._other or {}) if isinstance(self._params, PackedParams) else {}
+        unpacked.update((i, step.model_dump()) for i, step in (self._odd or {}).items())
+        for i in sorted(unpacked):
+            where = non_unicode(unpacked[i])
+            if where is not None:
+                return f"steps.{i}.{'' if i in (self._odd or {}) else 'params.'}{where}".rstrip(".")
+        return None
 
     def json_data(self) -> Iterator[dict[str, Any]]:
         """Each step as `step.model_dump(mode="json")` gives it, one at a time (the run header):

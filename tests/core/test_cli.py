@@ -245,3 +245,32 @@ def test_a_contract_money_out_of_range_is_a_usage_error(value: str, why: str) ->
 def test_a_contract_field_with_a_typo_is_a_usage_error() -> None:
     result = aos("exec", "json_transform", "--contract", '{"max_mony": "1"}')
     assert result.exit_code == 2 and "max_mony" in result.output
+
+
+LONE = '{"expression": "a", "data": {"a": "x\\ud800"}}'  # JSON text: the escape, not the code point
+
+
+@pytest.mark.parametrize("how", ["inline", "file", "stdin", "not-utf8-argv"])
+def test_a_lone_surrogate_is_a_usage_error_with_where_it_is(tmp_path: Path, how: str) -> None:
+    """Python's json reads "\\ud800" alone into a string UTF-8 cannot write (and an argument that
+    was not UTF-8 arrives with such a code point): refused where the argument is read."""
+    (tmp_path / "p.json").write_text(LONE)
+    params = {"inline": LONE, "file": f"@{tmp_path / 'p.json'}", "stdin": "-"}.get(how, '{"expression": "a\udcff"}')
+    result = aos("exec", "json_transform", "--params", params, input=LONE if how == "stdin" else None)
+    assert result.exit_code == 2
+    where = "expression" if how == "not-utf8-argv" else "data.a"
+    assert f"is not Unicode text: the string at {where} holds a lone surrogate" in result.output
+
+
+def test_a_plan_with_a_lone_surrogate_is_refused_and_records_nothing(tmp_path: Path) -> None:
+    """It ended in `aos: internal error: UnicodeEncodeError` where the run header was written."""
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"steps": [{"id": "a", "skill": "json_transform", "params": ' + LONE + "}]}")
+    result = aos("run", str(plan))
+    assert result.exit_code == 2, result.output
+    assert "PLAN (" in result.output and "steps.0.params.data.a holds a lone surrogate" in result.output
+    assert json.loads(aos("runs", "--json").stdout)["runs"] == []
+    pair = '{"expression": "a", "data": {"a": "\\ud83d\\ude00"}}'  # a surrogate pair is one code point
+    plan.write_text('{"steps": [{"id": "a", "skill": "json_transform", "params": ' + pair + "}]}")
+    assert aos("run", str(plan)).exit_code == 0
+    assert len(json.loads(aos("runs", "--json").stdout)["runs"]) == 1

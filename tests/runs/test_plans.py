@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -167,3 +168,32 @@ def test_a_plan_equals_its_copy_whether_or_not_it_was_analysed() -> None:
     dependencies(analysed)
     assert analysed == Plan.model_validate(chain_plan())
     assert analysed != Plan.model_validate({**chain_plan(), "goal": "other"})
+
+
+@pytest.mark.parametrize(
+    ("plan", "where"),
+    [
+        ({"steps": [step("a", "double", {"x": {"deep": ["ok", "\ud800"]}})]}, "steps.0.params.x.deep.1"),
+        ({"steps": [step("a", "double", {"x\udfff": 1})]}, "steps.0.params.x\\udfff"),
+        # a parameter that is not plain JSON data (a tuple) is kept unpacked: walked, not written
+        ({"steps": [step("a", "double"), step("b", "double", {"x": ("\udc80",)})]}, "steps.1.params.x.0"),
+        ({"goal": "\udc80", "steps": [step("a", "double", {"x": 1})]}, "goal"),
+    ],
+)
+def test_a_string_that_is_not_unicode_text_is_refused_with_where_it_is(
+    runtime_factory: Any, plan: dict[str, Any], where: str
+) -> None:
+    """A lone surrogate (Python's json reads the escape "\\ud800" into one) made `aos run` end in
+    an internal error where the run header was written as UTF-8: refused at intake instead."""
+    with pytest.raises(ValueError, match=f"{re.escape(where)} holds a lone surrogate"):
+        Plan.model_validate(plan)
+    result = runtime_factory().run(plan)  # never raises: a failed run that names the place
+    assert result.status == "failed" and result.error is not None
+    assert result.error.code == ErrorCode.SCHEMA_VALIDATION_FAILED and where in result.error.message
+    result.error.message.encode("utf-8")  # the message itself is writable
+
+
+def test_text_outside_ascii_and_surrogate_pairs_are_unicode_text(runtime_factory: Any) -> None:
+    plan = {"goal": "caf\u00e9 \U0001f600", "steps": [step("a", "double", {"x": 2, "note": "\U0001f600 \u00e9"})]}
+    assert Plan.model_validate(plan).goal == "caf\u00e9 \U0001f600"
+    assert runtime_factory().run(plan).ok

@@ -63,6 +63,18 @@ def test_an_invalid_plan_is_refused_with_its_error_and_nothing_is_queued(shared_
         assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
 
 
+def test_a_plan_with_a_lone_surrogate_is_refused_and_nothing_is_queued(shared_server: ServerProcess) -> None:
+    """JSON that escapes a lone surrogate ("\\ud800") parses into a string UTF-8 cannot write."""
+    body = json.dumps({"plan": plan(step("a", "json_transform", expression="x", data={"x": "\ud800"}))})
+    assert "\\ud800" in body  # sent as the escape, as any JSON client would send it
+    with shared_server.client(shared_server.admin) as client:
+        before = len(client.get("/v1/runs", params={"limit": 500}).json()["runs"])
+        answer = client.post("/v1/runs", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert "params.data.x holds a lone surrogate" in answer.json()["message"]
+        assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
+
+
 def test_events_stream_every_event_and_a_reconnect_with_last_event_id_misses_none(shared_server: ServerProcess) -> None:
     with shared_server.client(shared_server.admin) as client:
         run_id = submit(client, {"plan": plan(step("a", "sleepy", seconds=0.3), step("b", depends_on=["a"]))}).json()[
