@@ -63,7 +63,8 @@ def simulate(
     for step_id, skill, params, _ in step_fields(plan.steps):  # no model made per step (plan_steps.py)
         entry = skills.get(skill)
         if entry is None:
-            estimates.append(StepEstimate(step_id=step_id, skill=skill, estimate=None, latency_ms=0.0))
+            if steps:
+                estimates.append(StepEstimate(step_id=step_id, skill=skill, estimate=None, latency_ms=0.0))
             latency[step_id] = 0.0
             continue
         meta = entry.declared

@@ -89,8 +89,13 @@ def interrupted_run(runtime: Any, run_id: str | None) -> NoReturn:
     fail(message, code, error_code=name, category="INTERRUPTED", data=data)
 
 
+SHOWN_PROBLEMS = 20  # problems a refusal's details carry (`problems_total` counts them all)
+
+
 def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str, dict[str, Any]] | None:
-    """(message, error as JSON) when the simulation refuses the plan, else None."""
+    """(message, error as JSON) when the simulation refuses the plan, else None. Its details: the
+    first problems (`SHOWN_PROBLEMS`) and how many there are, the contract, and the simulation's
+    report without its problems."""
     from aos_core.contracts.errors import ErrorCode, make_error
     from aos_core.contracts.plan import PlanProblem
 
@@ -115,11 +120,16 @@ def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str,
     message = f"refused before the first step, nothing spent: {where}{first.code.value}: {first.message}{shown}"
     if first.code in (ErrorCode.BUDGET_EXCEEDED, ErrorCode.POLICY_VIOLATION, ErrorCode.PERMISSION_DENIED):
         message += f"; aos simulate {plan_path} shows the figures, --no-preflight runs it anyway"
+    elif len(problems) > 1:
+        message += f" (+{len(problems) - 1} more problem(s); aos simulate {plan_path} lists them all)"
+    # the first problems, not all: every problem of a 100,000-step plan, dumped twice (here and in
+    # the simulation), was a 345 MiB peak to refuse it; `aos simulate` lists them all
     details = {
         "step": first.step_id,
-        "problems": [p.model_dump(mode="json") for p in problems],
+        "problems": [p.model_dump(mode="json") for p in problems[:SHOWN_PROBLEMS]],
+        "problems_total": len(problems),
         "contract": runtime.contract.model_dump(mode="json"),
-        "simulation": report.model_dump(mode="json"),
+        "simulation": report.model_dump(mode="json", exclude={"problems"}),
     }
     return message, make_error(first.code, message, details=details).model_dump(mode="json")
 

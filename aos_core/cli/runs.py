@@ -134,10 +134,12 @@ def run(
 
     Before the first step the plan is simulated: a worst case over the contract (exit 5) or a
     problem the simulation finds (a refused destination, a missing secret or key: its
-    category's exit code) refuses the plan, nothing spent; --no-preflight runs it anyway, each
-    call still reserving its worst case. Exit 0 when every step succeeded, else the code of the
-    first failed step's category. Ctrl-C (or SIGTERM) stops the run, records it interrupted and
-    exits 130 (143); resume it with --resume RUN.
+    category's exit code) refuses the plan, nothing spent (the error names the first problem,
+    its details carry the first 20 and problems_total; aos simulate lists them all);
+    --no-preflight runs it anyway, each call still reserving its worst case. Exit 0 when
+    every step succeeded, else the code of the first failed step's category. Ctrl-C (or
+    SIGTERM) stops the run, records it interrupted and exits 130 (143); resume it with
+    --resume RUN.
 
     \b
     Examples:

@@ -89,16 +89,17 @@ def validate_plan(plan: Plan, skills: Mapping[str, SkillEntry]) -> list[PlanProb
     ids = set(step_ids(plan.steps))
     # each step's skill, not the step: the steps all held at once were the plan's models again
     skill_of = dict(zip(step_ids(plan.steps), step_skills(plan.steps), strict=True))
+    unknown: dict[str, str] = {}  # an unknown skill's message, worked out once however many steps name it
     for step_id, skill, params, depends_on in step_fields(plan.steps):
         entry = skills.get(skill)
         if entry is None:
-            import difflib
+            message = unknown.get(skill)
+            if message is None:
+                import difflib
 
-            close = difflib.get_close_matches(skill, list(skills), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            problems.append(
-                PlanProblem(step_id=step_id, code=ErrorCode.SKILL_NOT_FOUND, message=f"unknown skill {skill!r}{hint}")
-            )
+                close = difflib.get_close_matches(skill, list(skills), n=1)
+                message = unknown[skill] = f"unknown skill {skill!r}" + (f"; did you mean {close[0]}?" if close else "")
+            problems.append(PlanProblem(step_id=step_id, code=ErrorCode.SKILL_NOT_FOUND, message=message))
         for dep in depends_on:
             if dep not in ids:
                 problems.append(_invalid(step_id, f"depends_on names unknown step {dep!r}"))

@@ -189,3 +189,24 @@ def test_warm_up_runs_before_the_clock_starts_and_a_failing_one_fails_the_call()
     assert timed.ok and timed.duration_ms < 100
     assert failed.error is not None and failed.error.code == ErrorCode.SKILL_CRASHED
     assert failed.error.message == "broken_start's warm_up() failed: ImportError: no module named 'sdk'"
+
+
+def test_a_refusal_carries_the_first_problems_and_how_many_there_are(aos_cli: Any, tmp_path: Path) -> None:
+    """Every problem of a 100,000-step plan, dumped twice in the refusal's details, was a 345 MiB
+    peak to refuse it (bench case 6's plan with an unknown skill); `aos simulate` lists them all."""
+    from aos_core.cli.running import SHOWN_PROBLEMS
+
+    steps = [{"id": f"s{i}", "skill": "json_transfrom", "params": {}} for i in range(SHOWN_PROBLEMS + 5)]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"steps": steps}))
+    done = aos_cli("run", str(path), "--json")
+    assert done.returncode == 7, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "SKILL_NOT_FOUND" and error["details"]["problems_total"] == SHOWN_PROBLEMS + 5
+    shown = error["details"]["problems"]
+    assert [p["step_id"] for p in shown] == [f"s{i}" for i in range(SHOWN_PROBLEMS)]
+    assert shown[0]["message"] == "unknown skill 'json_transfrom'; did you mean json_transform?"
+    assert "problems" not in error["details"]["simulation"] and error["details"]["simulation"]["feasible"] is False
+    assert f"(+{SHOWN_PROBLEMS + 4} more problem(s); aos simulate {path} lists them all)" in done.stderr
+    listed = json.loads(aos_cli("simulate", str(path), "--json").stdout)["problems"]
+    assert len(listed) == SHOWN_PROBLEMS + 5
