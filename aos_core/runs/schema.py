@@ -2,7 +2,8 @@
 older SQLite database up to it.
 
 Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header with the whole
-plan); `run_state` the small row that does (status, lease, end record), so a commit never
+plan: its canonical line as TEXT, or in SQLite, over a megabyte, as a BLOB of the line's UTF-8
+bytes, written in pieces, sqlite.py); `run_state` the small row that does (status, lease, end record), so a commit never
 rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
 flight; `events` what a run reported as it went (for live progress and server-sent events);
 `approvals` the approvals a run waits for and their decisions; `budgets` and `budget_holds` the

@@ -57,10 +57,14 @@ class SQLRunStore(SQLBudgets):
         total = len(header.get("plan", {}).get("steps", []))
         with self._writing("record a new run") as db:
             status, until = ("running", self._clock(db) + lease_s) if owner is not None else ("queued", None)
-            db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (run_id, goal, now, total, canonical_json(header)))
+            self._insert_run(db, (run_id, goal, now, total), header)
             db.execute("INSERT INTO run_state VALUES (?,?,?,?,?,NULL,0)", (run_id, status, now, owner, until))
             if traceparent is not None:
                 db.execute("INSERT INTO run_trace_context VALUES (?,?)", (run_id, traceparent))
+
+    def _insert_run(self, db: Any, row: tuple[Any, ...], header: dict[str, Any]) -> None:
+        """The `runs` row: `row` (id, goal, created_at, total) and the header's canonical line."""
+        db.execute("INSERT INTO runs VALUES (?,?,?,?,?)", (*row, canonical_json(header)))
 
     def acquire(self, run_id: str, owner: str, lease_s: float) -> StoredRun:
         full = self.resolve_id(run_id)
@@ -241,6 +245,8 @@ class SQLRunStore(SQLBudgets):
         if row is None:
             raise RunNotFound(f"no run {full!r} in {self.location}; 'aos runs' lists them")
         header, status, owner, lease_until, end_record, now = row
+        if isinstance(header, bytes):  # a large header SQLite wrote in pieces (sqlite.py)
+            header = header.decode("utf-8")
         steps = []  # a trace without its step records: the reader takes them with `step_records`
         if with_steps:
             steps = db.execute("SELECT step_id, record FROM steps WHERE run_id=?", (full,)).fetchall()

@@ -40,6 +40,7 @@ __all__ = [
     "TraceDocument",
     "TraceError",
     "canonical_json",
+    "canonical_parts",
     "outcome_json",
     "plan_order",
     "recorded_outcome",
@@ -75,10 +76,19 @@ def canonical_json(value: Any) -> str:
     try:
         return _CANONICAL.encode(value)
     except _HasSteps:
+        return "".join(_with_steps(value))
+
+
+def canonical_parts(value: Any) -> list[str]:
+    """`canonical_json(value)` in pieces that join into it: a plan's steps a thousand at a time,
+    for a writer that need not hold the whole line at once (a run header, sqlite.py)."""
+    try:
+        return [_CANONICAL.encode(value)]
+    except _HasSteps:
         return _with_steps(value)
 
 
-def _with_steps(value: Any) -> str:
+def _with_steps(value: Any) -> list[str]:
     """`value` written with each `PlanSteps` in it as the list of its steps' JSON data, one step
     made at a time: `json` writes a list only from a list or tuple, and the steps made all at once
     would be the plan held twice. Each is written as a marker the text cannot otherwise hold (a
@@ -96,7 +106,7 @@ def _with_steps(value: Any) -> str:
     parts = text.split(_CANONICAL.encode(mark))
     if len(parts) != len(held) + 1:  # the marker was in the data itself: not in practice
         every = json.JSONEncoder(**_OPTIONS, default=lambda v: list(v) if isinstance(v, PlanSteps) else _plan_step(v))
-        return every.encode(value)
+        return [every.encode(value)]
     pieces = [parts[0]]
     for steps, after in zip(held, parts[1:], strict=True):
         pieces.append("[")
@@ -107,7 +117,7 @@ def _with_steps(value: Any) -> str:
             pieces.append(batch if pieces[-1] == "[" else "," + batch)
         pieces.append("]")
         pieces.append(after)
-    return "".join(pieces)
+    return pieces
 
 
 def outcome_json(outcome: StructuredOutcome) -> dict[str, Any]:
