@@ -20,7 +20,9 @@ the discovery cache, filled by the warm-up runs, while nothing it depends on cha
 Case 7 (`--only plugins`, 0, 100 and 300 plugins): `aos exec json_transform` (the discovery
 cache filled by an `aos skills` before the warm-up), `aos skills --json` with the cache off
 (`AOS_NO_CACHE=1`: the first command after an install or an upgrade), and
-`mincli.py list --json --pydantic`.
+`mincli.py list --json --pydantic`; as a diagnostic, `mincli.py list --json --pydantic --models`
+(two small pydantic models built per plugin, as each dummy AOS plugin defines: the part of the
+gap that is pydantic's own, which no discovery that validates a model avoids).
 
 Timing (`--timer rounds`, the default): rounds; each round runs every command once, in a fixed
 order, timed from spawn to exit by this script. A round's ratios therefore compare processes
@@ -171,6 +173,13 @@ def commands(only: str, bindir: Path, base: Path, sites: dict[int, Path]) -> lis
                     "mincli.py list --json --pydantic",
                     count,
                     [py, str(MINCLI), "list", "--json", "--pydantic"],
+                    env,
+                ),
+                Command(  # a diagnostic: the mechanism plus the two small models each dummy plugin defines
+                    "mincli-models",
+                    "mincli.py list --json --pydantic --models",
+                    count,
+                    [py, str(MINCLI), "list", "--json", "--pydantic", "--models"],
                     env,
                 ),
             ]

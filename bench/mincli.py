@@ -3,7 +3,9 @@
 """Minimal click CLI that discovers plugins the way AOS will: importlib.metadata entry points
 plus pluggy's PluginManager.load_setuptools_entrypoints. Anchor for `aos skills --json` cold start.
 
-Usage: python mincli.py list [--json] [--pydantic]
+Usage: python mincli.py list [--json] [--pydantic] [--models]
+(`--models`, a diagnostic added later, builds two small pydantic models per skill, as each dummy AOS
+plugin defines; without it the yardstick is unchanged.)
 Group scanned: "aos_anchor". To measure N plugins, install N dummy distributions that declare an
 entry point in that group (writing their dist-info folders straight into site-packages is fastest).
 """
@@ -31,16 +33,21 @@ def cli():
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--pydantic", "with_pydantic", is_flag=True, help="also import pydantic (contracts)")
-def list_(as_json, with_pydantic):
+@click.option("--models", "with_models", is_flag=True, help="also build an input and an output model per skill")
+def list_(as_json, with_pydantic, with_models):
     from importlib.metadata import entry_points
 
-    if with_pydantic:
-        import pydantic  # noqa: F401
+    if with_pydantic or with_models:
+        import pydantic
     eps = entry_points(group=GROUP)
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(Spec)
     pm.load_setuptools_entrypoints(GROUP)
     skills = [s for res in pm.hook.aos_skills() for s in res]
+    if with_models:  # a diagnostic (case 7): what each dummy AOS plugin's two small models cost
+        for name in skills:
+            pydantic.create_model(f"{name}_input", text=(str, ""))
+            pydantic.create_model(f"{name}_output", text=(str, ""))
     if as_json:
         import json
 

@@ -797,6 +797,13 @@ def section_plugins(cases: dict[str, dict[str, Any]]) -> list[str]:
             stats = ratio_stats(cases, "7", find(cases, "7", f"{key}@{n}"), find(cases, "7", f"mincli-pydantic@{n}"))
             cells.append(_ratio(stats[0]) if stats else "")
         lines.append(f"| {what} / mincli.py --pydantic, same count | " + " | ".join(cells) + " |")
+    cells = []
+    for n in counts:
+        stats = ratio_stats(cases, "7", find(cases, "7", f"skills-nocache@{n}"), find(cases, "7", f"mincli-models@{n}"))
+        cells.append(_ratio(stats[0]) if stats else "")
+    if any(cells):  # a diagnostic, not a target: the yardstick with the models each dummy plugin defines
+        what = "aos skills --json, cache off / mincli.py --pydantic --models (diagnostic)"
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
     return lines
 
 
