@@ -12,6 +12,7 @@ import pydantic_core
 from pydantic import ValidationError
 
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
+from aos_core.contracts.text import non_unicode
 
 __all__ = ["check_output", "validate_input", "validation_errors"]
 
@@ -49,9 +50,18 @@ def validate_input(validate: Any, name: str, params: Any) -> tuple[Any, ErrorInf
         return None, make_error(ErrorCode.SCHEMA_VALIDATION_FAILED, message, details={"errors": []})
 
 
+def _lone_surrogate(model: Any) -> str | None:
+    """Where the output model holds a string UTF-8 cannot encode (`output.FIELD...`), if it does."""
+    try:
+        return non_unicode(model.model_dump(), "output")
+    except Exception:  # noqa: BLE001 - a model that cannot even dump itself: no place to name
+        return None
+
+
 def check_output(validate: Any, name: str, value: Any, max_output_bytes: int) -> tuple[Any, ErrorInfo | None]:
     """The output as JSON data after it passed the skill's `Output` model (`validate`, its
     validator's `validate_python`) and the size limit."""
+    model = None
     try:
         model = validate(value)
         raw = model.__pydantic_serializer__.to_json(model)
@@ -70,6 +80,15 @@ def check_output(validate: Any, name: str, value: Any, max_output_bytes: int) ->
             details={"errors": errors},
         )
     except (pydantic_core.PydanticSerializationError, ValueError, TypeError, RecursionError, ArithmeticError) as exc:
+        where = _lone_surrogate(model) if "surrogate" in str(exc) else None
+        if where is not None:  # most often the skill passed on a string it was given
+            return None, make_error(
+                ErrorCode.OUTPUT_VALIDATION_FAILED,
+                f"{name} returned output that is not JSON-serialisable: the string at {where} holds a lone "
+                "surrogate (a code point in U+D800-U+DFFF), which UTF-8 cannot encode; check the parameters "
+                "for such a string",
+                details={"field": where},
+            )
         return None, make_error(
             ErrorCode.OUTPUT_VALIDATION_FAILED,
             f"{name} returned output that is not JSON-serialisable: {type(exc).__name__}",

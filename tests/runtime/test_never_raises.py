@@ -99,6 +99,17 @@ def test_an_output_holding_an_int_of_five_thousand_digits_fails_and_releases_its
     assert nothing_reserved(runtime) and runtime.query("budget")["spent"]["calls"] == 1
 
 
+def test_an_output_holding_a_lone_surrogate_names_where_and_releases_its_hold(make_runtime: Any) -> None:
+    """A skill that passes on a string UTF-8 cannot encode (Python's json reads the escape
+    "\\ud800" alone into one): the error says where, not only that serialising failed."""
+    runtime = make_runtime(fake_skill("echo", returns={"n": ["ok", "x\udc80"]}), contract=ResourceContract(max_calls=5))
+    outcome = runtime.execute("echo", {})
+    assert outcome.error is not None and outcome.error.code == ErrorCode.OUTPUT_VALIDATION_FAILED
+    assert "the string at output.n.1 holds a lone surrogate" in outcome.error.message
+    assert outcome.error.details == {"field": "output.n.1"} and nothing_reserved(runtime)
+    outcome.model_dump_json()  # the outcome itself is writable
+
+
 @pytest.mark.parametrize("blocking", [False, True], ids=["inline", "thread"])
 def test_a_custom_base_exception_from_a_sync_skill_is_a_crash(make_runtime: Any, blocking: bool) -> None:
     """A sync skill raising a BaseException subclass gets SKILL_CRASHED, and its hold is released."""
