@@ -19,8 +19,19 @@ from collections import deque
 
 __all__ = ["Deadline"]
 
-# the queues in use, per (loop, duration); a queue leaves when its last deadline ended
+# the queues in use, per (loop, duration); a queue leaves when its last deadline ended, or, for a
+# loop closed while a task was still waiting under a deadline, at the next sweep (`_sweep`)
 _QUEUES: dict[tuple[asyncio.AbstractEventLoop, float], _Queue] = {}
+_SWEEP_AT = [64]  # the number of queues at which the next new queue sweeps first
+
+
+def _sweep() -> None:
+    """Drop the queues of closed loops (their deadlines can never fire or end, and kept the loop
+    and its tasks alive); called as a new queue is made, once the number of queues has doubled
+    since the last sweep, so its cost is spread over the queues made."""
+    for key in [key for key in _QUEUES if key[0].is_closed()]:
+        del _QUEUES[key]
+    _SWEEP_AT[0] = 2 * len(_QUEUES) + 64
 
 
 class Deadline:
@@ -40,6 +51,8 @@ class Deadline:
         self.when = loop.time() + deadline_s
         queue = _QUEUES.get((loop, deadline_s))
         if queue is None:
+            if len(_QUEUES) >= _SWEEP_AT[0]:
+                _sweep()
             queue = _QUEUES[(loop, deadline_s)] = _Queue(loop, deadline_s)
         self.queue = queue
         queue.add(self)

@@ -83,3 +83,34 @@ def test_ended_deadlines_behind_a_slow_one_are_not_kept_without_bound() -> None:
 
     size, left = asyncio.run(main())
     assert size <= 2 + 64 and left == 0
+
+
+def test_the_queue_of_a_loop_closed_under_a_waiting_deadline_is_dropped() -> None:
+    """A loop closed while a task still waited under a deadline: the deadline can never fire or
+    end, and its queue kept the loop and the task alive; a later sweep drops it."""
+    import gc
+    import weakref
+
+    closed = asyncio.new_event_loop()
+
+    async def waits() -> None:
+        Deadline(1234.5)
+        await asyncio.sleep(3600)
+
+    task = closed.create_task(waits())
+    closed.run_until_complete(asyncio.sleep(0.01))  # the task is waiting, its deadline armed
+    closed.close()
+    gone = weakref.ref(closed)
+    assert any(key[0] is closed for key in deadlines._QUEUES)
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # it was never meant to finish
+    del closed, task
+
+    async def many() -> None:  # queues enough of another loop's to reach a sweep
+        held = [Deadline(0.001 * i + 60) for i in range(deadlines._SWEEP_AT[0] + 1)]
+        for deadline in held:
+            deadline.stop()
+
+    asyncio.run(many())
+    gc.collect()
+    assert gone() is None
+    assert not deadlines._QUEUES
