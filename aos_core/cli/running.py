@@ -89,15 +89,13 @@ def interrupted_run(runtime: Any, run_id: str | None) -> NoReturn:
     fail(message, code, error_code=name, category="INTERRUPTED", data=data)
 
 
-SHOWN_PROBLEMS = 20  # problems a refusal's details carry (`problems_total` counts them all)
-
-
 def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str, dict[str, Any]] | None:
     """(message, error as JSON) when the simulation refuses the plan, else None. Its details: the
-    first problems (`SHOWN_PROBLEMS`) and how many there are, the contract, and the simulation's
-    report without its problems."""
+    first problems (`planning.service.SHOWN_PROBLEMS`, as `plan_error`'s) and how many there
+    are, the contract, and the simulation's report without its problems."""
     from aos_core.contracts.errors import ErrorCode, make_error
     from aos_core.contracts.plan import PlanProblem
+    from aos_core.planning.service import SHOWN_PROBLEMS
 
     report = runtime.simulate(document, steps=False)  # the totals and problems are what it reads
     problems = list(report.problems)

@@ -197,3 +197,19 @@ def test_text_outside_ascii_and_surrogate_pairs_are_unicode_text(runtime_factory
     plan = {"goal": "caf\u00e9 \U0001f600", "steps": [step("a", "double", {"x": 2, "note": "\U0001f600 \u00e9"})]}
     assert Plan.model_validate(plan).goal == "caf\u00e9 \U0001f600"
     assert runtime_factory().run(plan).ok
+
+
+def test_a_refused_run_carries_its_first_problems_and_how_many_there_are(runtime_factory: Any) -> None:
+    """Every problem of a 100,000-step plan, dumped into the refusal's details, was 20 MiB kept
+    in the run's result; `check_plan` still lists them all."""
+    from aos_core.planning.service import SHOWN_PROBLEMS
+
+    plan = {"steps": [step(f"s{i}", "dubble", {"x": i}) for i in range(SHOWN_PROBLEMS + 5)]}
+    runtime = runtime_factory()
+    result = runtime.run(plan)
+    assert result.error is not None and result.error.code == ErrorCode.SKILL_NOT_FOUND
+    assert result.error.message.endswith(f"(+{SHOWN_PROBLEMS + 4} more)")
+    details = result.error.details
+    assert details["problems_total"] == SHOWN_PROBLEMS + 5
+    assert [p["step_id"] for p in details["problems"]] == [f"s{i}" for i in range(SHOWN_PROBLEMS)]
+    assert len(runtime.check_plan(plan).problems) == SHOWN_PROBLEMS + 5

@@ -194,7 +194,7 @@ def test_warm_up_runs_before_the_clock_starts_and_a_failing_one_fails_the_call()
 def test_a_refusal_carries_the_first_problems_and_how_many_there_are(aos_cli: Any, tmp_path: Path) -> None:
     """Every problem of a 100,000-step plan, dumped twice in the refusal's details, was a 345 MiB
     peak to refuse it (bench case 6's plan with an unknown skill); `aos simulate` lists them all."""
-    from aos_core.cli.running import SHOWN_PROBLEMS
+    from aos_core.planning.service import SHOWN_PROBLEMS
 
     steps = [{"id": f"s{i}", "skill": "json_transfrom", "params": {}} for i in range(SHOWN_PROBLEMS + 5)]
     path = tmp_path / "plan.json"
