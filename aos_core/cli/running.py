@@ -91,11 +91,11 @@ def interrupted_run(runtime: Any, run_id: str | None) -> NoReturn:
 
 def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str, dict[str, Any]] | None:
     """(message, error as JSON) when the simulation refuses the plan, else None. Its details: the
-    first problems (`planning.service.SHOWN_PROBLEMS`, as `plan_error`'s) and how many there
-    are, the contract, and the simulation's report without its problems."""
+    first problems and how many there are (`problems_details`, as a refused run's), the
+    contract, and the simulation's report without its problems."""
     from aos_core.contracts.errors import ErrorCode, make_error
     from aos_core.contracts.plan import PlanProblem
-    from aos_core.planning.service import SHOWN_PROBLEMS
+    from aos_core.planning.service import problems_details
 
     report = runtime.simulate(document, steps=False)  # the totals and problems are what it reads
     problems = list(report.problems)
@@ -124,8 +124,7 @@ def preflight_refusal(runtime: Any, document: Any, plan_path: str) -> tuple[str,
     # the simulation), was a 345 MiB peak to refuse it; `aos simulate` lists them all
     details = {
         "step": first.step_id,
-        "problems": [p.model_dump(mode="json") for p in problems[:SHOWN_PROBLEMS]],
-        "problems_total": len(problems),
+        **problems_details(problems),
         "contract": runtime.contract.model_dump(mode="json"),
         "simulation": report.model_dump(mode="json", exclude={"problems"}),
     }

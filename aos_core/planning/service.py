@@ -16,7 +16,7 @@ from aos_core.planning.validation import validate_plan
 from aos_core.plugins.contributions import SkillEntry
 from aos_core.plugins.loader import Ranked
 
-__all__ = ["SHOWN_PROBLEMS", "ask_planner", "parse_plan", "plan_error", "plan_result"]
+__all__ = ["SHOWN_PROBLEMS", "ask_planner", "parse_plan", "plan_error", "plan_result", "problems_details"]
 
 
 def parse_plan(
@@ -40,21 +40,23 @@ def parse_plan(
 SHOWN_PROBLEMS = 20  # the problems an error's details carry (`problems_total` counts them all)
 
 
+def problems_details(problems: list[PlanProblem]) -> dict[str, Any]:
+    """An error's details for plan problems: the first `SHOWN_PROBLEMS` (`problems`) and how many
+    there are (`problems_total`). Every problem of a 100,000-step plan, dumped, was 20 MiB kept in
+    a run's result; `check_plan` and `simulate` list them all."""
+    return {
+        "problems": [p.model_dump(mode="json") for p in problems[:SHOWN_PROBLEMS]],
+        "problems_total": len(problems),
+    }
+
+
 def plan_error(code: ErrorCode, subject: str, problems: list[PlanProblem]) -> ErrorInfo:
-    """One error for a list of plan problems: the first in the message, the first
-    `SHOWN_PROBLEMS` and how many there are in the details (every problem of a 100,000-step plan,
-    dumped, was 20 MiB kept in the run's result; `check_plan` and `simulate` list them all)."""
+    """One error for a list of plan problems: the first in the message, the first few and how
+    many there are in the details (`problems_details`)."""
     first = problems[0]
     where = f"step {first.step_id}: " if first.step_id else ""
     more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    return make_error(
-        code,
-        f"{subject} is invalid: {where}{first.message}{more}",
-        details={
-            "problems": [p.model_dump(mode="json") for p in problems[:SHOWN_PROBLEMS]],
-            "problems_total": len(problems),
-        },
-    )
+    return make_error(code, f"{subject} is invalid: {where}{first.message}{more}", details=problems_details(problems))
 
 
 def plan_result(planner: str, plan: Plan | None, problems: list[PlanProblem]) -> PlanResult:
