@@ -3,11 +3,12 @@ older SQLite database up to it.
 
 Version 1 (`PRAGMA user_version`): `runs` holds what never changes (the header with the whole
 plan: its canonical line as TEXT, or in SQLite, over a megabyte, as a BLOB of the line's UTF-8
-bytes, written in pieces, sqlite.py); `run_state` the small row that does (status, lease, end record), so a commit never
-rewrites the plan; `steps` the committed step records; `holds` the worst cases of attempts in
-flight; `events` what a run reported as it went (for live progress and server-sent events);
-`approvals` the approvals a run waits for and their decisions; `budgets` and `budget_holds` the
-shared budgets (contracts with an id held in the store, `budget/shared.py`). Version 2 adds
+bytes, written in pieces, sqlite.py); `run_state` the small row that does (status, lease, end
+record), so a commit never rewrites the plan; `steps` the committed step records; `holds` the
+worst cases of attempts in flight; `events` what a run reported as it went (for live progress
+and server-sent events); `approvals` the approvals a run waits for and their decisions; `budgets`
+and `budget_holds` the shared budgets (contracts with an id held in the store,
+`budget/shared.py`). Version 2 adds
 `run_trace_context`: the W3C traceparent a run was started with, so whoever resumes it continues
 the caller's trace. Version 3 adds `rate_buckets`: the rate-limit buckets of shared contracts
 (tokens and when they were counted, by the database's clock). Version 0 is the first release's

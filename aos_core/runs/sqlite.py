@@ -27,15 +27,13 @@ class SQLiteRunStore(SQLiteFile, SQLRunStore):
     """Runs in one SQLite file; safe to share between the runtime's threads."""
 
     schema_version = SCHEMA_VERSION
+    PIECEWISE_HEADER_BYTES = 1 << 20  # a run header longer than this is written in pieces
 
     def __init__(self, path: str | Path, durability: Literal["normal", "full"] = "normal") -> None:
         SQLiteFile.__init__(self, path, "run store", durability)
 
     def _upgrade(self, db: sqlite3.Connection, version: int) -> None:
         upgrade(db, version)
-
-    # a header longer than this (UTF-8 bytes) is written in pieces
-    PIECEWISE_HEADER_BYTES = 1 << 20
 
     def _insert_run(self, db: Any, row: tuple[Any, ...], header: dict[str, Any]) -> None:
         """A large header is written in pieces into a blob of its length: bound as one value, SQLite
