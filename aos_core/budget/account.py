@@ -21,9 +21,12 @@ __all__ = ["Account", "Bucket"]
 
 
 class Bucket(Protocol):
-    """A rate limit's bucket: `take(now)` is 0.0 when a token was taken, else the seconds to wait."""
+    """A rate limit's bucket: `take(now)` is 0.0 when a token was taken, else the seconds to wait.
+    `real_time`: its waits are in real time (a store's clock), whatever clock the runtime has,
+    so they are waited on a real clock; else on the runtime's, whose readings it takes."""
 
     limit: RateLimit
+    real_time: bool
 
     def take(self, now: float) -> float: ...
 

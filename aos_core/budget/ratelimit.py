@@ -32,6 +32,8 @@ def take_token(limit: RateLimit, tokens: float, at: float, now: float) -> tuple[
 class TokenBucket:
     """A token bucket driven by the caller's clock readings (so tests and replays control time)."""
 
+    real_time = False  # its waits are in the caller's time (`account.Bucket`)
+
     def __init__(self, limit: RateLimit, now: float) -> None:
         self.limit = limit
         self._tokens = float(limit.burst)

@@ -56,11 +56,15 @@ class BudgetStore(Protocol):
         ...
 
 
+_STORE_TICK_S = 0.001  # SQLite's 'now' counts milliseconds
+
+
 class SharedBucket:
     """A shared contract's rate limit for one skill: one bucket in the store for every process
     using it, refilled by the store's clock (a process's own clock readings are not used)."""
 
     __slots__ = ("budget_id", "limit", "skill", "store")
+    real_time = True  # the store's clock: waited on a real clock, whatever the runtime's (`account.Bucket`)
 
     def __init__(self, store: BudgetStore, budget_id: str, skill: str, limit: RateLimit) -> None:
         self.store = store
@@ -69,7 +73,10 @@ class SharedBucket:
         self.limit = limit
 
     def take(self, now: float) -> float:
-        return self.store.rate_take(self.budget_id, self.skill, self.limit)
+        """0.0 when a token was taken, else the seconds to wait: at least a millisecond, the
+        resolution of SQLite's clock (a shorter wait would read the same instant again)."""
+        wait = self.store.rate_take(self.budget_id, self.skill, self.limit)
+        return wait if wait <= 0.0 else max(wait, _STORE_TICK_S)
 
 
 class SharedReservation:

@@ -19,7 +19,7 @@ from aos_core.budget.ledger import Refusal, Reservation, refused_before_limits
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.protocols import SkillError
-from aos_core.execution.clock import RecordingClock
+from aos_core.execution.clock import RecordingClock, SystemClock
 from aos_core.execution.context import Context
 from aos_core.execution.memory import AttemptMemory
 from aos_core.execution.prepared import PreparedSkill
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _STUCK_CLOCK_TRIES = 3
+_REAL_CLOCK = SystemClock()  # what a bucket in a store waits on (`Bucket.real_time`)
 
 
 class ApprovalPending(Exception):
@@ -155,21 +156,25 @@ def _release(holds: list[Reservation]) -> None:
 
 async def _rate_limits(clock: Any, skill: str, scope: CallScope) -> float | ErrorInfo:
     """Take a token from every account's bucket for `skill`, waiting as each says: the seconds
-    waited, or the error when a limit says fail or the clock does not move while waiting."""
-    now = clock.monotonic()
+    waited, or the error when a limit says fail or the clock does not move while waiting. A
+    bucket in a store counts real time: its waits are real, whatever the runtime's clock (on a
+    `VirtualClock`, whose sleep returns at once, they were a loop of store transactions until
+    the real time passed: ~20,000 for two waits of 0.5 s)."""
     waited = 0.0
     for account in scope.accounts:
         bucket = account.bucket(skill)
         if bucket is None:
             continue
+        timer = _REAL_CLOCK if bucket.real_time else clock
+        now = timer.monotonic()
         stuck = 0
         wait = bucket.take(now)
         while wait > 0:
             if bucket.limit.on_limit == "fail":
                 return _rate_limited(skill, bucket.limit.per_second, wait)
-            await scope.waits.sleep(clock, wait)
+            await scope.waits.sleep(timer, wait)
             waited += wait
-            later = clock.monotonic()
+            later = timer.monotonic()
             stuck = stuck + 1 if later <= now else 0
             if stuck >= _STUCK_CLOCK_TRIES:
                 return make_error(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from aos_core import ResourceContract, Runtime
 from aos_core.budget.shared import SharedLedger
@@ -119,3 +120,35 @@ def test_a_shared_contracts_rate_limit_is_one_bucket_for_every_runtime_on_the_st
     assert [o.ok for o in first + second] == [True, True, True, False]
     refused = second[1].error
     assert refused is not None and refused.code.value == "RATE_LIMITED"
+
+
+def test_a_shared_rate_limit_waits_real_time_on_a_virtual_clock(tmp_path: Path, monkeypatch: Any) -> None:
+    """A shared bucket counts the store's (real) time. On a `VirtualClock`, whose sleep returns at
+    once, each wait was a loop of store transactions until the real time passed (~20,000 for two
+    waits of 0.5 s); it is now one real wait, then one more take."""
+    from aos_core import RateLimit
+    from aos_core.execution.clock import VirtualClock
+    from aos_core.runs.sql_budgets import SQLBudgets
+
+    takes: list[str] = []
+    take = SQLBudgets.rate_take
+
+    def counted(self: Any, budget_id: str, skill: str, limit: Any) -> float:
+        takes.append(skill)
+        return take(self, budget_id, skill, limit)
+
+    monkeypatch.setattr(SQLBudgets, "rate_take", counted)
+    clock = VirtualClock()
+    limit = RateLimit(per_second=50, burst=1, on_limit="wait")
+    with Runtime(
+        plugins=[FakePlugin(skills=[fake_skill("s")])],
+        entry_points=False,
+        contract=ResourceContract(id="team", rate_limits={"s": limit}),
+        store=tmp_path / "r.db",
+        shared_budgets=True,
+        clock=clock,
+    ) as runtime:
+        started = clock.monotonic()
+        assert all(runtime.execute("s").ok for _ in range(3))
+    assert len(takes) <= 3 + 2 * 2  # a take per call, and at most two more per wait (the store's clock)
+    assert clock.monotonic() == started  # the runtime's virtual time is not the store's
