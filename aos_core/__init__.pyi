@@ -72,6 +72,9 @@ from aos_core.observability.exposition import worker_heartbeat as worker_heartbe
 from aos_core.observability.logs import configure_logging as configure_logging
 from aos_core.plugins.reports import PluginReport as PluginReport
 from aos_core.policy import ApprovalRequest as ApprovalRequest
+from aos_core.runs.transactions import PostgresTransactions as PostgresTransactions
+from aos_core.runs.transactions import sqlite_reading as sqlite_reading
+from aos_core.runs.transactions import sqlite_writing as sqlite_writing
 from aos_core.runtime import Runtime as Runtime
 
 __version__: str

@@ -4,20 +4,19 @@ One file holds everything a deployment must back up or move: runs, budgets, and 
 keys, run records and queue. The server's tables carry the prefix `server_` and their own schema
 version (table `server_meta`), so the core's schema and migrations never see them. The file is
 opened by the core first (through a `Runtime`'s store), so the core's schema exists before
-these tables are added. Writes are `BEGIN IMMEDIATE` transactions; every failure is a
-`StoreError` naming the file.
+these tables are added. Writes are `BEGIN IMMEDIATE` transactions (the core's, as for its own
+tables); every failure is a `StoreError` naming the file.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from aos_core import StoreError
+from aos_core import StoreError, sqlite_reading, sqlite_writing
 
 __all__ = ["SCHEMA_VERSION", "Database", "ServerDatabase", "is_postgres", "open_database"]
 
@@ -125,41 +124,13 @@ class Database:
                     db.execute(statement)
             db.execute("INSERT OR REPLACE INTO server_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    @contextmanager
-    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """One immediate (write) transaction."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            try:
-                yield db
-            except BaseException as exc:
-                db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(exc, doing) from None
-                raise
-            try:
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise self._error(exc, doing) from None
+    def writing(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
+        """One immediate (write) transaction, rolled back on any exception."""
+        return sqlite_writing(self._db, self._lock, self._error, doing)
 
-    @contextmanager
-    def reading(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def reading(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
         """One read transaction: what is read together is one snapshot."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN")
-                try:
-                    yield db
-                finally:
-                    db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
+        return sqlite_reading(self._db, self._lock, self._error, doing)
 
     def _error(self, exc: sqlite3.Error, doing: str) -> StoreError:
         return StoreError(f"run store {self.path}: cannot {doing}: {exc}")

@@ -3,20 +3,19 @@
 `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`, the run store's URL: the
 `server_` tables live in schema NAME (default `aos`) with the core's, versioned in
 `server_meta` and created or upgraded by the migrations below under an advisory lock (workers
-starting together migrate once). psycopg 3 with a connection pool, imported when such a URL is
-used. SQL is written with `?` placeholders (as for SQLite) and portable clauses; every failure
-is a `StoreError` naming the store (its password hidden).
+starting together migrate once). psycopg 3 with a connection pool (the core's
+`PostgresTransactions`, as for its own tables), imported when such a URL is used. SQL is
+written with `?` placeholders (as for SQLite) and portable clauses; every failure is a
+`StoreError` naming the store (its password hidden).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aos_core import StoreError
+from aos_core import PostgresTransactions, StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDatabase", "safe_url"]
 
@@ -74,97 +73,33 @@ def split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query))), schema
 
 
-class _Conn:
-    """A connection in a transaction, taking SQL written with `?` placeholders."""
+class PostgresDatabase(PostgresTransactions):
+    """The server's tables in PostgreSQL; safe to share between threads, processes and machines.
+    Its transactions are `writing` and `reading` (`PostgresTransactions`)."""
 
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, args: Any = ()) -> Any:
-        return self.conn.execute(sql.replace("?", "%s"), args)
-
-
-class PostgresDatabase:
-    """The server's tables in PostgreSQL; safe to share between threads, processes and machines."""
+    migration_lock = _MIGRATION_LOCK
+    opening = "open the server's tables"
 
     def __init__(self, url: str, *, max_size: int = 4) -> None:
-        try:
-            import psycopg
-            from psycopg_pool import ConnectionPool
-        except ImportError:
-            raise StoreError("a postgresql:// store needs psycopg: pip install 'aos-core[postgresql]'") from None
-        self.url, self.schema = split_url(url)
-        self.path = self.location = safe_url(url)
-        self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
-        schema = self.schema
+        libpq_url, schema = split_url(url)
+        super().__init__(libpq_url, schema, safe_url(url), min_size=1, max_size=max_size)
+        self.path = self.location
 
-        def configure(conn: Any) -> None:
-            conn.execute(f"SET search_path TO {schema}")
-            conn.commit()
-
-        try:
-            self._pool = ConnectionPool(
-                self.url, min_size=1, max_size=max_size, configure=configure, open=True, timeout=10
+    def _migrate(self, conn: Any) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS server_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = conn.execute("SELECT value FROM server_meta WHERE name='schema_version'").fetchone()
+        version = 0 if row is None else int(row[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"run store {self.location} has server tables of version {version}, newer than this aos-server "
+                f"knows ({SCHEMA_VERSION}); upgrade aos-server"
             )
-            self._pool.wait(timeout=10)
-            self._migrate()
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - psycopg's and the pool's errors alike: one line naming the store
-            pool = getattr(self, "_pool", None)
-            if pool is not None:
-                pool.close()
-            raise self._error(exc, "open the server's tables") from None
-
-    def _migrate(self) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            conn.execute(f"SET LOCAL search_path TO {self.schema}")
-            conn.execute("CREATE TABLE IF NOT EXISTS server_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = conn.execute("SELECT value FROM server_meta WHERE name='schema_version'").fetchone()
-            version = 0 if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"run store {self.location} has server tables of version {version}, newer than this aos-server "
-                    f"knows ({SCHEMA_VERSION}); upgrade aos-server"
-                )
-            for migration in MIGRATIONS[version:]:
-                for statement in (s.strip() for s in migration.split(";")):
-                    if statement:
-                        conn.execute(statement)
-            conn.execute(
-                "INSERT INTO server_meta VALUES ('schema_version', %s) ON CONFLICT (name) DO UPDATE"
-                " SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
-
-    def _error(self, exc: BaseException, doing: str) -> StoreError:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        if "connect" in text or "Connection refused" in text or "timeout" in text.lower():
-            return StoreError(f"cannot reach the run store {self.location} ({doing}): {text[:200]}")
-        return StoreError(f"run store {self.location}: cannot {doing}: {text[:300]}")
-
-    @contextmanager
-    def writing(self, doing: str) -> Iterator[_Conn]:
-        """One write transaction."""
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                yield _Conn(conn)
-        except self._errors as exc:
-            raise self._error(exc, doing) from None
-
-    @contextmanager
-    def reading(self, doing: str) -> Iterator[_Conn]:
-        """One read transaction (repeatable read): what is read together is one snapshot."""
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield _Conn(conn)
-        except self._errors as exc:
-            raise self._error(exc, doing) from None
-
-    def close(self) -> None:
-        self._pool.close()
+        for migration in MIGRATIONS[version:]:
+            for statement in (s.strip() for s in migration.split(";")):
+                if statement:
+                    conn.execute(statement)
+        conn.execute(
+            "INSERT INTO server_meta VALUES ('schema_version', %s) ON CONFLICT (name) DO UPDATE"
+            " SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )

@@ -4,7 +4,7 @@ Everything that can go wrong opening, reading or writing the file (a directory w
 should be, an unwritable or read-only place, a file that is not SQLite or is damaged, a lock held
 by another process) becomes a `StoreError` naming the file and what to do; reading still works on
 a store that can only be read. Writes run in `BEGIN IMMEDIATE` transactions, reads in one read
-transaction each, so what is read together is one snapshot.
+transaction each, so what is read together is one snapshot (both in `transactions.py`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from aos_core.contracts.exceptions import StoreError
+from aos_core.runs.transactions import sqlite_reading, sqlite_writing
 
 __all__ = ["SQLiteFile"]
 
@@ -131,43 +131,17 @@ class SQLiteFile:
             return StoreError(f"{self.what} {self.path} is read-only; cannot {doing}; use a writable --store")
         return StoreError(f"{self.what} {self.path}: cannot {doing}: {text}")
 
-    @contextmanager
-    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def _writing(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
+        """One immediate (write) transaction (`sqlite_writing`); a read-only store refuses."""
         if self.read_only:
             raise StoreError(f"{self.what} {self.path} is read-only; cannot {doing}; use a writable --store")
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            try:
-                yield db
-            except BaseException as exc:
-                db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(exc, doing) from None
-                raise
-            try:
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise self._error(exc, doing) from None
+        return sqlite_writing(self._db, self._lock, self._error, doing)
 
-    @contextmanager
-    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """One read transaction, so what is read together is one snapshot."""
-        with self._lock:
-            # a run's result read after its runtime closed reads its outcomes from the file
-            db = self._db if not self.closed else self._open_read_only()
-            try:
-                db.execute("BEGIN")
-                try:
-                    yield db
-                finally:
-                    db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            finally:
-                if db is not self._db:
-                    db.close()
+    def _reading(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
+        """One read transaction, so what is read together is one snapshot (`sqlite_reading`)."""
+        return sqlite_reading(self._db, self._lock, self._error, doing, self._own_reader)
+
+    def _own_reader(self) -> sqlite3.Connection | None:
+        """A connection of a read's own once the store is closed: a run's result read after its
+        runtime closed reads its outcomes from the file."""
+        return self._open_read_only() if self.closed else None
