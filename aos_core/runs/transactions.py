@@ -101,8 +101,8 @@ class PostgresTransactions:
     `schema`, and its transactions; `location` names the store in messages (its password hidden).
     A store extends it: `_migrate(conn)` creates or upgrades its tables when it opens, in one
     transaction holding the advisory lock `migration_lock` (workers starting together migrate
-    once), after the schema is created; anything but a `StoreError` failing while it opens closes
-    the pool and is `_error(exc, opening)`.
+    once), after the schema is created; whatever fails while it opens closes the pool, and
+    anything but a `StoreError` is `_error(exc, opening)`.
 
     `busy`: a serialisation failure, deadlock or lock timeout is said to be "busy ... try again";
     `reach_hint`: what follows the message for a store it cannot reach."""
@@ -135,12 +135,12 @@ class PostgresTransactions:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 conn.execute(f"SET LOCAL search_path TO {schema}")
                 self._migrate(conn)
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - psycopg's and the pool's errors alike: one line naming the store
+        except BaseException as exc:
             pool = getattr(self, "_pool", None)
             if pool is not None:
-                pool.close()
+                pool.close()  # a refused store too (newer than this code knows): its connections end now
+            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                raise
             raise self._error(exc, self.opening) from None
 
     def _migrate(self, conn: Any) -> None:
