@@ -167,7 +167,9 @@ class SQLRunStore(SQLBudgets):
         ]
 
     def hold(self, run_id: str, owner: str, *holds: Hold) -> None:
-        rows = [(run_id, h.step_id, h.attempt, canonical_json(h.worst), int(h.idempotent)) for h in holds]
+        rows = [
+            (run_id, h.step_id, h.attempt, h.worst_json or canonical_json(h.worst), int(h.idempotent)) for h in holds
+        ]
         with self._writing("note an attempt in flight") as db:
             self._fence(db, run_id, owner)
             db.executemany("INSERT INTO holds (run_id, step_id, attempt, worst, idempotent) VALUES (?,?,?,?,?)", rows)

@@ -48,6 +48,8 @@ class Hold:
     attempt: int
     worst: dict[str, Any]  # a Cost as JSON
     idempotent: bool
+    # `worst`'s canonical line when the writer knows it already (None: the store writes it)
+    worst_json: str | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +108,33 @@ def test_a_priced_or_unrepeatable_call_writes_its_hold(repeatable: bool) -> None
 
     asyncio.run(main())
     assert store.writes == [["s0"]]
+
+
+def test_each_hold_is_written_with_its_own_worst_case_when_worst_cases_alternate(tmp_path: Path) -> None:
+    """A skill priced by its metadata holds the same `Cost` at every attempt, so the sink writes
+    that worst case out once and reuses the line; one priced per call (an estimator) holds a new
+    `Cost` each time: every hold read back from a real store is the worst case it was asked for."""
+    from aos_core.runs.sqlite import SQLiteRunStore
+    from aos_core.runs.trace import canonical_json
+
+    store = SQLiteRunStore(tmp_path / "runs.sqlite3")
+    header = {"kind": "run", "format": 2, "plan": {"goal": "g", "steps": []}, "seed": 1, "contract": {}, "policy": {}}
+    store.create_run("r1", header, "g", "me", 60)
+    fixed, other = Cost(calls=1, money="0.01"), Cost(calls=1, money="0.25", input_tokens=7)
+    asked = [fixed, fixed, other, fixed, Cost(calls=1, money="0.01"), other]
+
+    async def main() -> None:
+        sink = StoreSink(store, "r1", "me", keep_events=False)
+        for i, worst in enumerate(asked):
+            written = sink.hold(f"s{i}", 1, worst, idempotent=False, repeatable=False)
+            assert written is not None
+            await written  # one write per hold: each turn of the loop writes what was asked in it
+
+    try:
+        asyncio.run(main())
+        held = {h.step_id: h.worst for h in store.load_run("r1").holds}
+        rows = dict(store._db.execute("SELECT step_id, worst FROM holds WHERE run_id='r1'").fetchall())
+    finally:
+        store.close()
+    assert held == {f"s{i}": worst.model_dump(mode="json") for i, worst in enumerate(asked)}
+    assert rows == {f"s{i}": canonical_json(worst.model_dump(mode="json")) for i, worst in enumerate(asked)}
