@@ -143,3 +143,26 @@ def test_a_negative_price_built_without_validation_is_refused_when_the_plugin_lo
         report = next(r for r in rt.plugins if r.name == "cheat")
         assert report.status == "failed" and "never negative" in (report.reason or "")
         assert rt.query("budget")["spent"]["money"] == "0"
+
+
+def test_each_recorded_attempt_keeps_the_cost_it_was_charged_when_costs_alternate(
+    make_runtime: Any, tmp_path: Any
+) -> None:
+    """A metadata-priced skill charges the same `Cost` at every attempt, so its record's JSON is
+    made once; an estimator's actual cost is a new `Cost` per call: every attempt's record in the
+    trace is the cost charged for that very call."""
+    cheap, dear = Cost(calls=1, money="0.01"), Cost(calls=1, money="0.07")
+    charged = iter([cheap, cheap, dear, cheap, Cost(calls=1, money="0.03")])
+    runtime = make_runtime(
+        fake_skill("priced"),
+        estimators=(Estimator(actual=lambda: next(charged)),),
+        contract=ResourceContract(max_money="1.00"),
+        store=tmp_path / "runs.sqlite3",
+    )
+    steps = [{"id": f"s{i}", "skill": "priced", "params": {}, "depends_on": [f"s{i - 1}"] if i else []} for i in range(5)]
+    result = runtime.run({"version": 1, "goal": "g", "steps": steps})
+    assert result.ok
+    trace = runtime.store.load_run(result.run_id).trace
+    costs = [trace.steps[f"s{i}"]["attempts"][0]["cost"]["money"] for i in range(5)]
+    assert costs == ["0.01", "0.01", "0.07", "0.01", "0.03"]
+    assert all(trace.steps[f"s{i}"]["outcome"]["cost"]["money"] == costs[i] for i in range(5))
