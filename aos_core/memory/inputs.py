@@ -23,6 +23,7 @@ __all__ = [
     "MAX_INDEXED_CHARS",
     "MAX_LABEL_LENGTH",
     "MAX_QUERY_TERMS",
+    "MAX_TTL_SECONDS",
     "SEPARATOR",
     "check_filter",
     "check_key",
@@ -48,7 +49,13 @@ MAX_KEY_LENGTH = 1024
 MAX_DEPTH = 32
 MAX_QUERY_TERMS = 64
 MAX_INDEXED_CHARS = 100_000
+MAX_TTL_SECONDS = 100 * 365 * 86_400  # 100 years: any further is "never", and overflows the stores
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_UNICODE = (
+    "holds a lone surrogate (a code point in U+D800-U+DFFF, e.g. from bytes that are not UTF-8), "
+    "which cannot be stored as text; give Unicode text"
+)
 _TERM = re.compile(r"[^\W_]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -61,7 +68,14 @@ def _label(text: Any, what: str, limit: int) -> str:
         raise MemoryInputError(f"{what} is {len(text)} characters long; the limit is {limit}")
     if _CONTROL.search(text):
         raise MemoryInputError(f"{what} {text!r} contains a control character; remove it")
+    if _SURROGATE.search(text):
+        raise MemoryInputError(f"{what} {_printable(text)} {_NOT_UNICODE}")
     return text
+
+
+def _printable(text: str) -> str:
+    """`text` quoted, a lone surrogate written as its escape, so that the message can be written."""
+    return repr(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def check_prefix(prefix: Any, what: str = "namespace prefix") -> tuple[str, ...]:
@@ -120,6 +134,8 @@ def _check_json(value: Any, where: str) -> None:
         if isinstance(item, str):
             if "\x00" in item:
                 raise MemoryInputError(f"{path} contains U+0000 (NUL), which PostgreSQL cannot store; remove it")
+            if _SURROGATE.search(item):
+                raise MemoryInputError(f"{_printable(path)[1:-1]} {_NOT_UNICODE}")
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise MemoryInputError(f"{path} is {item!r}; JSON has no NaN or infinity")
@@ -129,6 +145,9 @@ def _check_json(value: Any, where: str) -> None:
             for k, v in item.items():
                 if not isinstance(k, str) or "\x00" in k:
                     raise MemoryInputError(f"{path} has the key {k!r}; keys are strings without U+0000")
+                if _SURROGATE.search(k):
+                    where = _printable(path)[1:-1]
+                    raise MemoryInputError(f"{where} has the key {_printable(k)}, which {_NOT_UNICODE}")
                 stack.append((v, f"{path}.{k}"))
         elif not (item is None or isinstance(item, bool | int)):
             kind = type(item).__name__
@@ -187,6 +206,9 @@ def check_filter(filter: Any) -> dict[str, str | int | float | bool | None]:
     for field, expected in filter.items():
         if not isinstance(field, str) or not field:
             raise MemoryInputError(f"filter field names are non-empty strings, got {field!r}")
+        for text in (field, expected):
+            if isinstance(text, str) and _SURROGATE.search(text):
+                raise MemoryInputError(f"filter {_printable(field)}: {_printable(text)} {_NOT_UNICODE}")
         if isinstance(expected, float) and not math.isfinite(expected):
             raise MemoryInputError(f"filter {field!r} is {expected!r}; JSON has no NaN or infinity")
         if not (expected is None or isinstance(expected, str | bool | int | float)):
@@ -213,6 +235,10 @@ def ttl_us(ttl: Any) -> int | None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
         raise MemoryInputError(f"ttl is in seconds and must be a positive number, got {ttl!r}")
+    if ttl > MAX_TTL_SECONDS:
+        raise MemoryInputError(
+            f"ttl is {ttl!r} seconds; the most is {MAX_TTL_SECONDS} (100 years): leave ttl out to keep the item"
+        )
     return max(1, round(ttl * 1_000_000))
 
 

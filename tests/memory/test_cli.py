@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +99,22 @@ def test_an_unknown_scheme_names_the_known_ones() -> None:
     result = aos("ls", "--memory", "redis://x")
     assert result.exit_code == 3
     assert "no memory backend for redis:// (known: postgres://, postgresql://, sqlite://)" in result.stderr
+
+
+def test_arguments_that_are_not_utf8_are_invalid_input_not_an_internal_error(tmp_path: Path) -> None:
+    """A real process: argv bytes that are not UTF-8 reach Python as lone surrogates."""
+    env = {**os.environ, "AOS_HOME": str(tmp_path), "AOS_MEMORY": str(tmp_path / "m.sqlite3")}
+    for args in ([b"put", b"ns", b"k\xff", b"1"], [b"put", b"n\xffs", b"k", b"1"], [b"get", b"ns", b"k\xff"]):
+        command = [sys.executable, "-m", "aos_core", b"memory", *args]
+        done = subprocess.run(command, check=False, env=env, capture_output=True, timeout=60)
+        stderr = done.stderr.decode("utf-8")
+        assert done.returncode == 3, stderr
+        assert stderr.startswith("aos: INVALID_INPUT: ") and "holds a lone surrogate" in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+
+
+@pytest.mark.usefixtures("url")
+def test_a_ttl_past_any_date_is_invalid_input() -> None:
+    result = aos("put", "n", "k", "1", "--ttl", "1e300")
+    assert result.exit_code == 3, result.output
+    assert "aos: INVALID_INPUT: ttl is 1e+300 seconds; the most is 3153600000 (100 years)" in result.stderr

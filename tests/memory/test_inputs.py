@@ -26,6 +26,13 @@ BAD_PUTS: list[tuple[Any, Any, Any, dict[str, Any], str]] = [
     (("a",), "k", "nul\x00here", {}, "contains U+0000 (NUL)"),
     (("a",), "k", 1, {"ttl": 0}, "ttl is in seconds and must be a positive number, got 0"),
     (("a",), "k", 1, {"ttl": True}, "ttl is in seconds"),
+    (("a",), "k", 1, {"ttl": 1e300}, "ttl is 1e+300 seconds; the most is 3153600000 (100 years)"),
+    (("a",), "k", 1, {"ttl": 10**30}, "the most is 3153600000 (100 years): leave ttl out"),
+    # lone surrogates: what Python makes of bytes that are not UTF-8 (argv, surrogateescape, "\\ud800")
+    (("a\udcff",), "k", 1, {}, "namespace label 'a\\udcff' holds a lone surrogate"),
+    (("a",), "k\udcff", 1, {}, "key 'k\\udcff' holds a lone surrogate"),
+    (("a",), "k", {"t": ["ok", "\ud800"]}, {}, "value.t[1] holds a lone surrogate"),
+    (("a",), "k", {"\ud800": 1}, {}, "value has the key '\\ud800', which holds a lone surrogate"),
 ]
 
 
@@ -50,6 +57,8 @@ BAD_SEARCHES: list[tuple[dict[str, Any], str]] = [
     ({"limit": 0}, "limit must be an integer >= 1, got 0"),
     ({"limit": 1001}, "limit is 1001; the most one call returns is 1000"),
     ({"offset": -1}, "offset must be an integer >= 0, got -1"),
+    ({"filter": {"kind": "\udcff"}}, "filter 'kind': '\\udcff' holds a lone surrogate"),
+    ({"namespace_prefix": ("\udcff",)}, "namespace prefix label '\\udcff' holds a lone surrogate"),
 ]
 
 
