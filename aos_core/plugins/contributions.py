@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from aos_core.contracts.names import STEP_ID_PATTERN
 from aos_core.contracts.skill import SkillMetadata
-from aos_core.plugins.explain import fields_at, relative_path, validation_summary
+from aos_core.plugins.explain import fields_at, one_line, relative_path, validation_summary
 from aos_core.plugins.schema_check import schema_problems
 
 __all__ = [
@@ -150,8 +150,9 @@ def _with_schemas(entry: SkillEntry) -> SkillMetadata:
         try:
             schema = model.model_json_schema(schema_generator=SkillSchemaGenerator)
         except Exception as exc:  # noqa: BLE001 - any failure to build a schema is the plugin's error
+            reason = one_line(str(exc).strip().split("\n\n")[0], 200)  # pydantic appends a URL paragraph
             raise ContributionError(
-                f"{label}: cannot generate a JSON Schema from {attr} ({type(exc).__name__}: {exc}); "
+                f"{label}: cannot generate a JSON Schema from {attr} ({type(exc).__name__}: {reason}); "
                 "use JSON-compatible field types"
             ) from None
         problems = schema_problems(schema)

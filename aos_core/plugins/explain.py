@@ -93,16 +93,25 @@ def validation_summary(exc: Any, fields_at: Any = None, limit: int = 3) -> str:
     """
     parts = []
     errors = exc.errors(include_url=False)
+    meant: dict[tuple[Any, ...], str] = {}  # a misspelt field's location: the field it is close to
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and loc:
+            known = fields_at(loc[:-1]) if fields_at is not None else None
+            close = difflib.get_close_matches(str(loc[-1]), known or (), n=1, cutoff=0.6)
+            if close:
+                meant[loc] = close[0]
+    # a required field missing because it was misspelt is said once, by its "did you mean"
+    misspelt = {(*loc[:-1], name) for loc, name in meant.items()}
+    errors = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in misspelt)]
     for error in errors[:limit]:
         loc = tuple(error["loc"])
         where = ".".join(str(p) for p in loc) or "(the whole value)"
         problem = str(error["msg"])
         if error["type"] == "extra_forbidden":
             problem = "unknown field"
-            known = fields_at(loc[:-1]) if fields_at is not None else None
-            close = difflib.get_close_matches(str(loc[-1]), known or (), n=1, cutoff=0.6) if loc else []
-            if close:
-                problem += f"; did you mean {close[0]}?"
+            if loc in meant:
+                problem += f"; did you mean {meant[loc]}?"
         part = f"{where}: {problem}"
         if error["type"] != "missing":
             part += f" (got {shown_value(error.get('input'))})"

@@ -72,6 +72,7 @@ DAMAGE: dict[str, tuple[str, str, str]] = {
         'metadata = SkillMetadata(\n        name="convert_temperature",',
         'metadata = dict(\n        name="Convert Temperature",',
     ),
+    "misspelt metadata field": ("skill.py", "        side_effects=SideEffect.NONE,", '        side_effect="none",'),
     "no Input": ("skill.py", "    Input = ConvertInput\n", ""),
     "execute without ctx": (
         "skill.py",

@@ -376,3 +376,23 @@ def test_the_pytest_plugin_gives_fixtures_to_any_pytest_session(tmp_path: Any) -
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
+
+
+class _NotJson:
+    """A type pydantic accepts (arbitrary_types_allowed) but cannot describe in JSON Schema."""
+
+
+class _ArbitraryInput(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    x: _NotJson
+
+
+def test_a_model_without_a_json_schema_is_refused_in_one_line() -> None:
+    """pydantic's message ends with a paragraph holding a URL: the reason is still one line."""
+    with pytest.raises(ContractViolation) as caught:
+        check_plugin(FakePlugin(skills=[fake_skill("opaque", input_model=_ArbitraryInput)]))
+    reason = str(caught.value)
+    assert reason.startswith("skill 'opaque': cannot generate a JSON Schema from Input (PydanticInvalidForJsonSchema: ")
+    assert reason.endswith("_NotJson'>)); use JSON-compatible field types"), reason
+    assert "\n" not in reason and "errors.pydantic.dev" not in reason
