@@ -9,13 +9,16 @@ On its own loop the session has an *owner task* that enters the client, reports 
 to be told to stop; calls run as tasks of that loop, awaited (and cancelled) from the caller's.
 
 A stdio server's stderr goes to a temporary file (never to ours: a server may print its
-environment); its last line is quoted when the server dies during a call or cannot start.
-Imported only when a tool is called: it imports the MCP SDK.
+environment); its last line is quoted when the server dies during a call or cannot start. For the
+same reason the SDK's own log records (a line the server wrote to stdout that is not JSON-RPC, with
+its traceback) are not printed by Python's last-resort handler: they reach only the handlers an
+embedder configured. Imported only when a tool is called: it imports the MCP SDK.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import threading
@@ -31,6 +34,8 @@ _STOP_TIMEOUT_S = 10.0
 _MAX_PAGES = 100
 _STDERR_TAIL = 4096
 _REF_PREFIX = "${secrets."
+
+logging.getLogger("mcp").addHandler(logging.NullHandler())  # no traceback of the SDK's on a user's terminal
 
 
 def resolve_values(values: dict[str, str], secrets: Any, label: str) -> dict[str, str]:
@@ -246,16 +251,17 @@ class ServerSession:
                 ready.set_exception(ConnectionError("the session ended before it was ready"))
 
     async def _shutdown(self) -> None:
-        owner, self._owner, self._client = self._owner, None, None
+        """End the owner task, and with it the server. A session that is ready is told to stop; one
+        still in its handshake (a server that never answers) cannot hear that, so it is cancelled,
+        and awaited either way: the transport's exit (shielded) terminates the server's process."""
+        owner, client, self._owner, self._client = self._owner, self._client, None, None
         if owner is not None and not owner.done():
-            if self._stop is not None:
+            if client is not None and self._stop is not None:
                 self._stop.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(owner), _STOP_TIMEOUT_S)
-            except TimeoutError:
+                await asyncio.wait({owner}, timeout=_STOP_TIMEOUT_S)
+            if not owner.done():
                 owner.cancel()
-            except Exception:  # noqa: BLE001 - the session is going away; how it ended no longer matters
-                pass
+                await asyncio.wait({owner}, timeout=_STOP_TIMEOUT_S)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

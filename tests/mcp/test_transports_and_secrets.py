@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp_peers import LITERAL_CANARY, PEER_TOKEN, Peers, refresh_table
@@ -85,3 +86,56 @@ def test_simulate_names_a_secret_a_servers_env_needs(peers: Peers) -> None:
         report = runtime.simulate(plan)
     assert not report.feasible
     assert any("PEER_TOKEN" in problem.message and problem.step_id == "c" for problem in report.problems)
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_server_that_never_answers_the_handshake_fails_in_time_and_is_stopped(tmp_path: Path) -> None:
+    """A real process that reads nothing and says nothing: the refresh fails soon after the
+    startup timeout (not after a 10 s wait for a stop it cannot hear), and the process is gone."""
+    import sys
+    import time
+
+    pid_file = tmp_path / "pid"
+    script = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    table = {
+        "cache": str(tmp_path / "tools.json"),
+        "servers": {"mute": {"command": sys.executable, "args": ["-c", script], "startup_timeout_ms": 1500}},
+    }
+    started = time.monotonic()
+    [report] = refresh_table(table)
+    took = time.monotonic() - started
+    assert not report["ok"] and report["error"]["code"] == "CONNECTION_FAILED", report
+    assert "did not finish its handshake within 1500 ms" in report["error"]["message"]
+    assert took < 8, f"the refresh took {took:.1f} s"
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _pid_alive(pid), f"the server (pid {pid}) was left running"
+
+
+def test_a_server_writing_non_json_to_stdout_prints_no_traceback(tmp_path: Path, aos_cli: Any) -> None:
+    """The SDK logs such a line with its traceback (and the line itself, which may hold a secret);
+    `aos mcp refresh` says one line per server, nothing more."""
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    script = "import sys; print('TOKEN=not-json-line'); sys.stdout.flush(); sys.stdin.readline(); sys.exit(3)"
+    (home / "config.toml").write_text(
+        f"[plugins.mcp.servers.noisy]\ncommand = {json.dumps(sys.executable)}\nargs = ['-c', {json.dumps(script)}]\n",
+        "utf-8",
+    )
+    done = aos_cli("mcp", "refresh", env={"AOS_HOME": str(home)}, timeout=60)
+    assert done.returncode == 6, done.stderr
+    assert "Traceback" not in done.stderr and "not-json-line" not in done.stderr, done.stderr
+    assert done.stderr.strip().startswith("aos: 1 server(s) could not be refreshed: cannot reach MCP server noisy")
