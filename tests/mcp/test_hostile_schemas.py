@@ -57,3 +57,30 @@ def test_patterns_that_nest_repetition_are_refused_and_usual_ones_kept(pattern: 
 def test_local_references_are_followed() -> None:
     schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/x"}, "b": {"$ref": "#"}}, "$defs": {"x": {}}}
     assert check_schema(schema) is None
+
+
+def test_a_cache_written_before_these_checks_is_not_used_until_the_next_refresh(tmp_path: Path) -> None:
+    """A tool list cached by an AOS that did not check schemas may hold a hostile tool: such a
+    cache (format 1) offers no tool and says to refresh, and a refresh leaves the tool out."""
+    import json
+
+    cache = tmp_path / "tools.json"
+    table = {
+        "cache": str(cache),
+        "servers": {"h": {"command": sys.executable, "args": [str(HOSTILE)], "trusted": True, "side_effects": "read"}},
+    }
+    refresh_table(table)
+    data = json.loads(cache.read_text("utf-8"))
+    redos = {"name": "redos", "inputSchema": {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}}}
+    data["servers"]["h"]["tools"].append(redos)  # as an AOS that did not check would have kept it
+    cache.write_text(json.dumps({**data, "format": 1}), "utf-8")
+    with Runtime(config={"plugins": {"mcp": table}}) as runtime:
+        assert "h__redos" not in runtime.registry.skills and "h__slug" not in runtime.registry.skills
+    from aos_skill_mcp import parse_config
+    from aos_skill_mcp.tools import cached_tools
+
+    [server] = cached_tools(parse_config(table))
+    assert server.state == "unreadable cache" and "run `aos mcp refresh`" in (server.note or "")
+    refresh_table(table)
+    with Runtime(config={"plugins": {"mcp": table}}) as runtime:
+        assert "h__slug" in runtime.registry.skills and "h__redos" not in runtime.registry.skills
