@@ -40,6 +40,16 @@ def _namespace(text: str, *, prefix: bool = False) -> list[str]:
     return [label for label in text.split("/") if label] if prefix else text.split("/")
 
 
+def _shown(namespace: list[str]) -> str:
+    """A namespace as the text commands print and take back: its labels joined by `/`, or, when
+    that would read back as other labels (a label holding `/` or empty, a leading `[`), its JSON
+    array: `["a/b","c"]` and `a/b/c` are two namespaces and print as two."""
+    joined = "/".join(namespace)
+    if all(label and "/" not in label for label in namespace) and not joined.startswith("["):
+        return joined
+    return json.dumps(namespace, ensure_ascii=False, separators=(",", ":"))
+
+
 @contextlib.contextmanager
 def _memory(url: str | None, embedder: str | None, as_json: bool) -> Iterator[Any]:
     """An open `Memory`; every memory error exits with its category's code and one line."""
@@ -145,7 +155,7 @@ def search(
         return
     rows = [
         [
-            "/".join(h["namespace"]),
+            _shown(h["namespace"]),
             h["key"],
             "" if h["score"] is None else f"{h['score']:.4g}",
             json.dumps(h["value"], ensure_ascii=False)[:80],
@@ -187,4 +197,4 @@ def ls(
         emit({"ok": True, "namespaces": [list(n) for n in found]})
     else:
         for namespace in found:
-            click.echo("/".join(namespace))
+            click.echo(_shown(list(namespace)))

@@ -118,3 +118,16 @@ def test_a_ttl_past_any_date_is_invalid_input() -> None:
     result = aos("put", "n", "k", "1", "--ttl", "1e300")
     assert result.exit_code == 3, result.output
     assert "aos: INVALID_INPUT: ttl is 1e+300 seconds; the most is 3153600000 (100 years)" in result.stderr
+
+
+def test_namespaces_print_as_text_that_reads_back_as_the_same_namespace(url: str) -> None:
+    """`["a/b", "c"]` and `a/b/c` are two namespaces: `ls` and `search` print them apart, each as
+    text that NAMESPACE takes back (labels joined by `/`, or the JSON array when that would not do)."""
+    for namespace in ('["a/b", "c"]', "a/b/c", '["[y"]'):
+        assert aos("put", namespace, "k", "1").exit_code == 0
+    shown = aos("ls").stdout.splitlines()
+    assert sorted(shown) == sorted(['["[y"]', '["a/b","c"]', "a/b/c"])
+    for text in shown:  # each printed namespace names the item put there
+        assert json.loads(aos("get", text, "k").stdout) == 1
+    rows = [line.split()[0] for line in aos("search").stdout.splitlines()[1:]]
+    assert sorted(rows) == sorted(shown)
