@@ -11,15 +11,12 @@ written with `?` placeholders (as for SQLite) and portable clauses; every failur
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aos_core import PostgresTransactions, StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDatabase", "safe_url"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresDatabase", "safe_url", "split_url"]
 
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x414F5353  # "AOSS": held while the server's tables are created or upgraded
 
 # MIGRATIONS[n] brings version n to n + 1. Version 1: the tables of the SQLite layout, and
@@ -53,24 +50,8 @@ CREATE TABLE IF NOT EXISTS server_workers (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def safe_url(url: str) -> str:
-    """The URL with its password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """(the libpq URL without `schema=`, the schema name); `StoreError` for a bad name."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    schema = query.pop("schema", "aos")
-    if not _SCHEMA_NAME.match(schema):
-        raise StoreError(f"schema {schema!r} in the store URL is not a plain lower-case name")
-    scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
-    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query))), schema
+safe_url = PostgresTransactions.safe_url  # the run store's own: one place hides a password
+split_url = PostgresTransactions.split_url
 
 
 class PostgresDatabase(PostgresTransactions):
@@ -81,8 +62,7 @@ class PostgresDatabase(PostgresTransactions):
     opening = "open the server's tables"
 
     def __init__(self, url: str, *, max_size: int = 4) -> None:
-        libpq_url, schema = split_url(url)
-        super().__init__(libpq_url, schema, safe_url(url), min_size=1, max_size=max_size)
+        super().__init__(url, min_size=1, max_size=max_size)
         self.path = self.location
 
     def _migrate(self, conn: Any) -> None:

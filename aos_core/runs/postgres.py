@@ -12,29 +12,17 @@ reservation on a shared budget are each one serialisable step among every worker
 
 from __future__ import annotations
 
-import re
 from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aos_core.contracts.exceptions import StoreError
 from aos_core.runs.schema import RATE_BUCKETS_TABLE, SCHEMA_VERSION, TRACE_CONTEXT_TABLE, create_statements
 from aos_core.runs.sql import SQLRunStore
 from aos_core.runs.transactions import PostgresConnection, PostgresTransactions
 
-__all__ = ["PostgresRunStore", "safe_url"]
+__all__ = ["PostgresRunStore"]
 
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x414F53  # "AOS": the advisory lock held while a schema is created or upgraded
-
-
-def safe_url(url: str) -> str:
-    """The URL with its password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class PostgresRunStore(PostgresTransactions, SQLRunStore):
@@ -47,15 +35,7 @@ class PostgresRunStore(PostgresTransactions, SQLRunStore):
     reach_hint = "; check --store or AOS_STORE"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        schema = query.pop("schema", "aos")
-        if not _SCHEMA_NAME.match(schema):
-            raise StoreError(f"schema {schema!r} in the store URL is not a plain lower-case name")
-        url_without_schema = urlunsplit(parts._replace(query=urlencode(query)))
-        PostgresTransactions.__init__(
-            self, url_without_schema, schema, safe_url(url), min_size=min_size, max_size=max_size
-        )
+        PostgresTransactions.__init__(self, url, min_size=min_size, max_size=max_size)
 
     def _migrate(self, conn: Any) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS aos_schema (version INTEGER NOT NULL)")

@@ -13,17 +13,20 @@ store opens.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aos_core.contracts.exceptions import StoreError
 
 __all__ = ["PostgresConnection", "PostgresTransactions", "sqlite_reading", "sqlite_writing"]
 
 SQLiteErrors = Callable[[sqlite3.Error, str], StoreError]
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @contextmanager
@@ -97,8 +100,9 @@ class PostgresConnection:
 
 
 class PostgresTransactions:
-    """A pool of connections to the PostgreSQL database at `url`, each with `search_path` set to
-    `schema`, and its transactions; `location` names the store in messages (its password hidden).
+    """A pool of connections to the PostgreSQL database a store URL names
+    (`postgresql://...[?schema=NAME]`, `split_url`), each with `search_path` set to the schema, and
+    its transactions; `location` names the store in messages (its password hidden, `safe_url`).
     A store extends it: `_migrate(conn)` creates or upgrades its tables when it opens, in one
     transaction holding the advisory lock `migration_lock` (workers starting together migrate
     once), after the schema is created; whatever fails while it opens closes the pool, and
@@ -112,13 +116,14 @@ class PostgresTransactions:
     busy = False
     reach_hint = ""
 
-    def __init__(self, url: str, schema: str, location: str, *, min_size: int, max_size: int) -> None:
+    def __init__(self, store_url: str, *, min_size: int, max_size: int) -> None:
+        url, schema = self.split_url(store_url)  # a bad schema name: refused before psycopg is needed
         try:
             import psycopg
             from psycopg_pool import ConnectionPool
         except ImportError:
             raise StoreError("a postgresql:// store needs psycopg: pip install 'aos-core[postgresql]'") from None
-        self.url, self.schema, self.location = url, schema, location
+        self.url, self.schema, self.location = url, schema, self.safe_url(store_url)
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
 
         def configure(conn: Any) -> None:
@@ -142,6 +147,27 @@ class PostgresTransactions:
             if isinstance(exc, StoreError) or not isinstance(exc, Exception):
                 raise
             raise self._error(exc, self.opening) from None
+
+    @staticmethod
+    def split_url(url: str) -> tuple[str, str]:
+        """(the libpq URL without `schema=`, `postgres://` written `postgresql://`; the schema
+        name, default `aos`); `StoreError` for a name that is not a plain lower-case identifier."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        schema = query.pop("schema", "aos")
+        if not _SCHEMA_NAME.match(schema):
+            raise StoreError(f"schema {schema!r} in the store URL is not a plain lower-case name")
+        scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
+        return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query))), schema
+
+    @staticmethod
+    def safe_url(url: str) -> str:
+        """The URL with its password replaced, for messages."""
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
     def _migrate(self, conn: Any) -> None:
         """Create or upgrade the store's tables (`conn`: a psycopg connection, `%s` placeholders)."""
