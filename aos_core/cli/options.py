@@ -24,9 +24,10 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def _store(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--store",
-        type=click.Path(path_type=Path),
         default=None,
-        help="Run store: an SQLite file or a directory (default: $AOS_HOME/runs.sqlite3).",
+        metavar="PATH|URL",
+        help="Run store: an SQLite file or directory, sqlite:///PATH, postgresql://... "
+        "(default: $AOS_STORE, else $AOS_HOME/runs.sqlite3).",
     )(func)
 
 
@@ -115,7 +116,7 @@ def build_runtime(
     approve: tuple[str, ...] = (),
     config_path: Path | None = None,
     seed: int | None = None,
-    store: Path | None = None,
+    store: str | Path | None = None,
     **overrides: Any,
 ) -> Any:
     """A `Runtime` from the shared options; malformed input is a usage error (exit 2)."""
@@ -150,13 +151,21 @@ def build_runtime(
         raise click.UsageError(f"invalid {exc.title}: {where}: {first['msg']}{hint}") from None
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    if store is not None and (store.is_dir() or not store.suffix):
-        store = store / "runs.sqlite3"
+    store = _store_location(store)
     # no in-memory history: a command's runtime ends with it, and `aos query history` reads a
     # recorded run; 10,000 kept outcomes were ~8 MB of `aos run`'s 100,000 steps (bench case 6)
     config = config.model_copy(update={"history_limit": 0})
     options: dict[str, Any] = {"store": store, "approve": _terminal_approver(), **overrides}
     return Runtime(profile=profile, contract=resource, config=config, seed=seed, **options)
+
+
+def _store_location(store: str | Path | None) -> str | Path | None:
+    """`--store` as the runtime opens it: a URL (`postgresql://...`, `sqlite:///PATH`) as given,
+    so `open_store` reads it; a path naming a directory or without a suffix gets `runs.sqlite3`."""
+    if store is None or "://" in str(store):
+        return store
+    path = Path(store)
+    return path / "runs.sqlite3" if path.is_dir() or not path.suffix else path
 
 
 def _field_hint(model: Any, loc: tuple[Any, ...]) -> str:
