@@ -131,6 +131,9 @@ class PostgresTransactions:
             conn.commit()
 
         try:
+            # one connection first: a store that cannot be reached fails here at once with the
+            # driver's reason, rather than after the pool's 10 s of retries logged line by line
+            psycopg.connect(url, connect_timeout=10).close()
             self._pool = ConnectionPool(
                 url, min_size=min_size, max_size=max_size, configure=configure, open=True, timeout=10
             )
@@ -180,7 +183,7 @@ class PostgresTransactions:
             "could not serialize" in text or "deadlock" in text or ("lock" in text and "timeout" in text)
         ):
             return StoreError(f"run store {self.location} is busy ({doing}); try again")
-        if "connect" in text or "Connection refused" in text or "timeout" in text.lower():
+        if "connect" in text or "resolve host" in text or "timeout" in text.lower():
             return StoreError(f"cannot reach the run store {self.location} ({doing}): {text[:200]}{self.reach_hint}")
         return StoreError(f"run store {self.location}: cannot {doing}: {text[:300]}")
 
