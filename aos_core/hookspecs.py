@@ -161,7 +161,7 @@ def aos_register_commands(cli: click.Group, config: Mapping[str, Any]) -> None:
     ``skills``...), and a name another plugin also adds (both plugins are refused). A refused
     plugin's commands do not exist; the core commands always work. A command that raises ends
     with one line naming it and its plugin (exit 1); raise ``click.ClickException`` for a failure
-    you can name.
+    you can name (an ``AOSError``, such as a ``StoreError``, keeps its own code and exit status).
 
     Return value: ignored.
     """

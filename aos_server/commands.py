@@ -14,8 +14,11 @@ __all__ = ["keys", "serve", "worker"]
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"aos: {message}", err=True)
-    sys.exit(code)
+    """Stop the command: `aos`'s error handler prints `aos: MESSAGE` and, with `--json`, the
+    error object (exit 2: `USAGE_ERROR`)."""
+    failure = click.ClickException(message)
+    failure.exit_code = code  # type: ignore[misc]  # click declares it on the class; each failure has its own
+    raise failure
 
 
 def _store(store: str | None) -> str:
@@ -214,17 +217,14 @@ def keys() -> None:
 
 
 def _key_store(store: str | None) -> Any:
-    from aos_core import Runtime, StoreError
+    from aos_core import Runtime
     from aos_server.db import open_database
     from aos_server.keys import KeyStore
 
-    path = _store(store)
-    try:
-        with Runtime(entry_points=False, store=path) as runtime:
-            runtime.store  # noqa: B018 - opening it creates the core's schema before the server's tables
-        return KeyStore(open_database(path))
-    except StoreError as exc:
-        _fail(str(exc))
+    path = _store(store)  # a StoreError goes on to aos's error handler: STORE_ERROR, with --json too
+    with Runtime(entry_points=False, store=path) as runtime:
+        runtime.store  # noqa: B018 - opening it creates the core's schema before the server's tables
+    return KeyStore(open_database(path))
 
 
 def _shown(key: Any) -> dict[str, Any]:

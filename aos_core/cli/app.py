@@ -78,14 +78,17 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """A plugin command that raises ends with one line naming it and its plugin, not a traceback."""
+        """A plugin command that raises ends with one line naming it and its plugin, not a traceback;
+        an `AOSError` (a store that cannot be reached, a run not found) keeps its own code."""
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
+            from aos_core.contracts.exceptions import AOSError
+
             name = ctx.invoked_subcommand or ""
-            if name not in self._plugin_of:
+            if name not in self._plugin_of or isinstance(exc, AOSError):
                 raise
             from aos_core.cli.io import EXIT_INTERNAL, fail
 

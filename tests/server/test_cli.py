@@ -121,3 +121,9 @@ def test_managing_keys_imports_no_web_framework(home: Path) -> None:
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=120, check=False
         )
         assert json.loads(result.stderr.strip().splitlines()[-1]) == [], args
+
+
+def test_a_keys_failure_with_json_is_one_error_object_on_stdout(home: Path) -> None:
+    refused = aos(home, "keys", "revoke", "nobody", "--json")
+    assert refused.returncode == 2 and refused.stderr == "aos: no key named 'nobody'; 'aos keys list' shows them\n"
+    assert json.loads(refused.stdout)["error"]["code"] == "USAGE_ERROR"
