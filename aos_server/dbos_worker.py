@@ -37,6 +37,7 @@ from typing import Any
 from aos_core import AOSError, RunBusy, RunNotFound, Runtime, StoreError, start_metrics_server, worker_heartbeat
 from aos_server.db_postgres import PostgresDatabase
 from aos_server.dbos_queue import APP_NAME, APP_VERSION, WORKFLOW_NAME, dbos_client, dbos_target, enqueue_run
+from aos_server.logs import setup_logging
 from aos_server.records import RunRecords
 from aos_server.settings import ServerSettings
 
@@ -332,7 +333,7 @@ async def _main(settings: ServerSettings, queue: str, metrics_port: int | None) 
 
 def run_worker(settings: ServerSettings, queue: str, metrics_port: int | None = None) -> int:
     """Work until a signal; 0 after a drain, 2 when the store or DBOS cannot be used."""
-    logging.basicConfig(level=logging.INFO, format="aos worker %(process)d: %(message)s", stream=sys.stderr)
+    setup_logging()
     logging.getLogger("dbos").setLevel(logging.WARNING)  # DBOS's start-up chatter; its warnings stay
     try:
         asyncio.run(_main(settings, queue, metrics_port))

@@ -29,6 +29,7 @@ import uvicorn
 
 from aos_core import StoreError
 from aos_server.app import create_app
+from aos_server.logs import setup_logging
 from aos_server.service import Service
 from aos_server.settings import ServerSettings
 from aos_server.supervisor import Supervisor
@@ -40,7 +41,7 @@ log = logging.getLogger("aos.server")
 
 def run_server(settings: ServerSettings) -> int:
     """Serve until a signal; 0 after a graceful shutdown, 2 when the store cannot be used."""
-    logging.basicConfig(level=logging.INFO, format="aos serve: %(message)s", stream=sys.stderr)
+    setup_logging()
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # our own lines say when it listens and stops
     logging.getLogger("dbos").setLevel(logging.WARNING)  # a postgresql:// store's queue client
     with contextlib.ExitStack() as stack:

@@ -23,6 +23,7 @@ from typing import Any
 
 from aos_core import AOSError, RunBusy, RunNotFound, Runtime
 from aos_server.db import Database
+from aos_server.logs import setup_logging
 from aos_server.queue import SQLiteQueue
 from aos_server.records import RunRecords
 from aos_server.settings import ServerSettings
@@ -148,7 +149,7 @@ async def _main(settings: ServerSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="aos worker %(process)d: %(message)s", stream=sys.stderr)
+    setup_logging()
     settings = ServerSettings.model_validate_json(os.environ["AOS_SERVER_SETTINGS"])
     asyncio.run(_main(settings))
 
