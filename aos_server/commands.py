@@ -103,6 +103,12 @@ def _profile(path: str | None) -> Any:
     help="Seconds a run's lease lasts unrenewed.",
 )
 @click.option(
+    "--queue",
+    default="aos_runs",
+    show_default=True,
+    help="postgresql:// store: the DBOS queue submitted runs go to; workers take them with the same --queue.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, help="Log each request (method, path, status)."
 )
 @click.option(
@@ -133,10 +139,14 @@ def serve(**options: Any) -> None:
             lease_s=options["lease_s"],
             access_log=options["access_log"],
             metrics=options["metrics"],
+            queue=options["queue"],
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")
-    if settings.workers and settings.store.startswith(("postgresql://", "postgres://")):
+    postgres = settings.store.startswith(("postgresql://", "postgres://"))
+    if settings.queue != "aos_runs" and not postgres:
+        _fail("--queue names a postgresql:// store's DBOS queue; an SQLite store's server runs its own workers")
+    if settings.workers and postgres:
         _fail(
             "with a postgresql:// store, aos serve only accepts and answers: give --workers 0 and start "
             "'aos worker --store URL' processes (on this machine or others) to execute runs"

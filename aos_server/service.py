@@ -75,7 +75,7 @@ class Service:
         self.db = db or open_database(settings.store if is_postgres(settings.store) else location)
         self.keys = KeyStore(self.db)
         self.records = RunRecords(self.db)
-        self.queue = open_queue(self.db, settings.store)
+        self.queue = open_queue(self.db, settings.store, settings.queue)
         self.authenticate = Authenticator(self.keys)
         self.draining = False  # no new work: submits, resumes, approvals and calls answer 503
         self.closing = False  # the HTTP server is stopping: event streams end

@@ -69,6 +69,12 @@ class ServerSettings(BaseModel):
     profile: AgentProfile = Field(default_factory=AgentProfile, description="The base profile of every run.")
     plugins: tuple[str, ...] = Field(default=(), description="Extra plugin objects, as MODULE:ATTR.")
     lease_s: float = Field(default=15.0, gt=0, description="How long a run's lease lasts without a heartbeat.")
+    queue: str = Field(
+        default="aos_runs",
+        min_length=1,
+        max_length=200,
+        description="A postgresql:// store's DBOS queue that submitted runs go to (an `aos worker --queue`).",
+    )
     poll_s: float = Field(default=1.0, gt=0, description="How often an idle worker looks at the queue unwoken.")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     access_log: bool = True

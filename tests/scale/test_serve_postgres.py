@@ -19,7 +19,7 @@ from cluster import HERE, SERVER_TESTS, Cluster, plan, step
 pytestmark = []
 
 
-def _serve(one: Cluster) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(one: Cluster, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
         "AOS_HOME": str(one.home),
@@ -30,7 +30,7 @@ def _serve(one: Cluster) -> tuple[subprocess.Popen[bytes], str]:
     command = [sys.executable, "-m", "aos_core", "serve", "--port", "0", "--workers", "0", "--store", one.url]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*command, "--plugin", "scale_skills:plugin"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*command, "--plugin", "scale_skills:plugin", *extra], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -97,6 +97,32 @@ def test_serve_on_postgresql_accepts_and_workers_execute(cluster: Any) -> None:
             assert sorted(w.workflow_id == gated_id for w in workflows) == [False, True]
             assert client.get("/v1/keys").json()["keys"][0]["name"] == "me"
         assert key not in (one.home / "serve.log").read_text("utf-8") + one.logs()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+
+
+def test_serve_queues_runs_on_the_queue_it_is_given_for_the_workers_of_that_queue(cluster: Any) -> None:
+    """`aos serve --queue Q` puts submitted runs on DBOS queue Q: a worker of the default queue
+    takes none of them, a worker started with `--queue Q` executes them."""
+    one: Cluster = cluster("--lease", "5")
+    key = _key(one, "me")
+    server, url = _serve(one, "--queue", "batch")
+    try:
+        one.start(1)  # the default queue, aos_runs
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
+            while client.get("/readyz").status_code != 200:
+                time.sleep(0.05)
+            run_id = client.post("/v1/runs", json={"plan": plan(step("a", "count"))}).json()["run_id"]
+            time.sleep(2.0)  # the default queue's worker polls every 0.1 s: it would have taken it by now
+            assert client.get(f"/v1/runs/{run_id}").json()["status"] == "queued"
+            assert one.calls() == []
+            one.start(1, "--queue", "batch")
+            deadline = time.monotonic() + 60
+            while (view := client.get(f"/v1/runs/{run_id}").json())["status"] != "completed":
+                assert time.monotonic() < deadline, view
+                time.sleep(0.1)
+            assert [c[0] for c in one.calls()] == ["count"]
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
