@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aos_core import ErrorCode, ErrorInfo, __version__
 from aos_server.errors import ApiError, from_exception, internal_error, validation_error
@@ -38,9 +38,37 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        ErrorCode.INVALID_INPUT,
+        f"the body is over {limit} bytes",
+        details={"limit": limit},
+        recovery="Send a smaller body (the server's limit is in details.limit).",
+    )
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """`receive` that counts the body as it arrives and stops past `limit` with a 413, whether or
+    not a `Content-Length` announced it (a chunked body announces nothing)."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise StarletteHTTPException(413, detail=f"the body is over {limit} bytes")
+        return message
+
+    return receive_limited
+
+
 class Gate:
-    """Before any route of /v1: refuse a body over the limit (413), authenticate the key (401,
-    429) and hand the caller to the route. Health checks pass without a key."""
+    """Before any route of /v1: refuse a body over the limit (413, by its `Content-Length`, and
+    again as it arrives), authenticate the key (401, 429) and hand the caller to the route.
+    Health checks pass without a key."""
 
     def __init__(self, app: ASGIApp, service: Service | None) -> None:
         self.app = app
@@ -52,12 +80,10 @@ class Gate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        limit = service.settings.max_body_bytes
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > service.settings.max_body_bytes:
-            limit = service.settings.max_body_bytes
-            await error_response(ApiError(413, ErrorCode.INVALID_INPUT, f"the body is over {limit} bytes"))(
-                scope, receive, send
-            )
+        if length.isdigit() and int(length) > limit:
+            await error_response(_too_large(limit))(scope, receive, send)
             return
         try:
             caller = await run_in_threadpool(service.authenticate, headers)
@@ -65,7 +91,7 @@ class Gate:
             await error_response(from_exception(exc) or internal_error(exc))(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = caller
-        await self.app(scope, receive, send)
+        await self.app(scope, _limited(receive, limit), send)
 
 
 def create_app(service: Service | None) -> FastAPI:
@@ -92,6 +118,8 @@ def create_app(service: Service | None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413 and service is not None:
+            return error_response(_too_large(service.settings.max_body_bytes))
         code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.INVALID_INPUT
         message = "no such route; see /openapi.json" if exc.status_code == 404 else str(exc.detail)
         return error_response(ApiError(exc.status_code, code, message, headers=dict(exc.headers or {})))

@@ -75,6 +75,24 @@ def test_a_plan_with_a_lone_surrogate_is_refused_and_nothing_is_queued(shared_se
         assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
 
 
+def test_a_chunked_body_over_the_limit_is_refused_413_and_nothing_is_queued(shared_server: ServerProcess) -> None:
+    """Without a Content-Length the body is counted as it arrives: 11 MiB sent chunked is over the 10 MiB limit."""
+
+    def chunks() -> Any:
+        yield b'{"plan": {"goal": "big", "steps": [{"id": "a", "skill": "note", "params": {"pad": "'
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+        yield b'"}}]}}'
+
+    with shared_server.client(shared_server.admin) as client:
+        before = len(client.get("/v1/runs", params={"limit": 500}).json()["runs"])
+        answer = client.post("/v1/runs", content=chunks(), headers={"content-type": "application/json"})
+        assert answer.request.headers["transfer-encoding"] == "chunked"
+        assert answer.status_code == 413, answer.text[:300]
+        assert answer.json()["code"] == "INVALID_INPUT" and answer.json()["details"] == {"limit": 10 * 1024 * 1024}
+        assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
+
+
 def test_events_stream_every_event_and_a_reconnect_with_last_event_id_misses_none(shared_server: ServerProcess) -> None:
     with shared_server.client(shared_server.admin) as client:
         run_id = submit(client, {"plan": plan(step("a", "sleepy", seconds=0.3), step("b", depends_on=["a"]))}).json()[
