@@ -5,14 +5,32 @@ its own retries, timeouts and failure handling) and approve skills in advance fo
 It may not widen the server's reach: the skills the server denies stay denied, the approvals it
 requires stay required, and only an admin key may open network destinations (or environment
 proxies) beyond the server's, since `http_call` would otherwise reach the server's own network.
+Nor may it name another key's budget (`key:NAME`) as its run's contract: that would spend it.
 """
 
 from __future__ import annotations
 
-from aos_core import ErrorCode, Policy
+from aos_core import ErrorCode, Policy, ResourceContract
 from aos_server.errors import ApiError
+from aos_server.keys import contract_id
 
-__all__ = ["run_policy"]
+__all__ = ["check_run_contract", "run_policy"]
+
+_KEY_CONTRACTS = contract_id("")
+
+
+def check_run_contract(contract: ResourceContract, key_name: str, admin: bool) -> None:
+    """`ApiError` 403 when a non-admin key names another key's budget (`key:NAME`) as its run's contract."""
+    named = contract.id
+    if admin or named is None or not named.startswith(_KEY_CONTRACTS) or named == contract_id(key_name):
+        return
+    raise ApiError(
+        403,
+        ErrorCode.PERMISSION_DENIED,
+        f"contract ids {_KEY_CONTRACTS}NAME are the budgets of API keys; {named!r} is another key's",
+        details={"contract": named},
+        recovery="Give the run's contract another id (or none); the key's own budget applies by itself.",
+    )
 
 
 def run_policy(base: Policy, requested: Policy | None, approve: tuple[str, ...], admin: bool) -> Policy:

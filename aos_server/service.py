@@ -43,7 +43,7 @@ from aos_server.models import (
     StepView,
     SubmitRequest,
 )
-from aos_server.policy import run_policy
+from aos_server.policy import check_run_contract, run_policy
 from aos_server.queue import open_queue
 from aos_server.records import ContractClash, IdempotencyClash, RunRecords
 from aos_server.settings import ServerSettings
@@ -129,7 +129,9 @@ class Service:
             self.runtime.profile.policy, profile.policy if profile else None, body.approve, principal.admin
         )
         contract: ResourceContract = body.contract or (profile.contract if profile else None) or self.runtime.contract
-        budgets = principal.budgets
+        check_run_contract(contract, principal.name, principal.admin)
+        # the key's own budget named as the run's contract is one budget, counted once
+        budgets = tuple(b for b in principal.budgets if b.id != contract.id)
         try:
             self.records.check_contracts([contract, *budgets])
         except ContractClash as exc:

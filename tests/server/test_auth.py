@@ -91,6 +91,25 @@ def test_a_run_key_acts_on_its_own_runs_and_an_admin_key_on_every_run(
     assert call(shared_server, "POST", f"/v1/runs/{run_id}/resume", mine).status_code == 202
 
 
+def test_a_run_key_may_not_spend_another_keys_budget_by_naming_its_contract(shared_server: ServerProcess) -> None:
+    """Any key reads `GET /v1/budgets/key:NAME`; naming that contract, limits and all, in a submit
+    would spend the other key's budget (and a name taken first would lock its owner out): 403."""
+    from aos_core import ResourceContract
+
+    victim = shared_server.key("victim", "run", ResourceContract(max_calls=2))
+    thief = shared_server.key("thief", "run")
+    stolen = {"id": "key:victim", "max_calls": 2}
+    for body in ({"contract": stolen}, {"profile": {"contract": stolen}}):
+        answer = call(shared_server, "POST", "/v1/runs", {"X-API-Key": thief}, json={**PLAN, **body})
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "PERMISSION_DENIED" and "key:victim" in answer.json()["message"]
+    own = call(shared_server, "POST", "/v1/runs", {"X-API-Key": victim}, json={**PLAN, "contract": stolen})
+    assert own.status_code == 202, own.text  # its own budget, named: no harm
+    shared_server.wait_for(shared_server.client(shared_server.admin), own.json()["run_id"], "completed")
+    spent = call(shared_server, "GET", "/v1/budgets/key:victim", {"X-API-Key": victim}).json()["spent"]["calls"]
+    assert spent == 1
+
+
 def test_keys_are_managed_over_http_by_an_admin_key(shared_server: ServerProcess) -> None:
     admin = {"X-API-Key": shared_server.admin}
     made = call(shared_server, "POST", "/v1/keys", admin, json={"name": "made-over-http", "scope": "read"})
