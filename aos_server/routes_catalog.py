@@ -17,6 +17,7 @@ from aos_core import (
     failure_catalog,
 )
 from aos_server.auth import Principal
+from aos_server.bodies import JsonRoute
 from aos_server.errors import ApiError
 from aos_server.keys import ApiKey, KeyProblem, UnknownKey
 from aos_server.models import (
@@ -37,7 +38,7 @@ from aos_server.service import Service
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Service, Depends(service_of)]

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from aos_core import ReplayResult
 from aos_server.auth import Principal
+from aos_server.bodies import JsonRoute
 from aos_server.events import event_stream
 from aos_server.models import (
     ERROR_RESPONSES,
@@ -27,7 +28,7 @@ from aos_server.service import Service
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/runs", tags=["runs"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 RunId = Annotated[str, Path(min_length=1, max_length=128, description="The run's full id.")]
 StepId = Annotated[str, Path(min_length=1, max_length=128)]

@@ -93,6 +93,26 @@ def test_a_chunked_body_over_the_limit_is_refused_413_and_nothing_is_queued(shar
         assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
 
 
+@pytest.mark.parametrize("path", ["/v1/runs", "/v1/simulate", "/v1/skills/json_transform/execute"])
+@pytest.mark.parametrize("levels", [300, 600, 100_000])
+def test_a_body_nested_too_deep_is_one_400_and_the_server_goes_on(
+    shared_server: ServerProcess, path: str, levels: int
+) -> None:
+    """Hundreds of levels parse, then break where the run is written (500) or drop the connection;
+    100,000 break the parser. Each is a 400 with one line, and the server answers on."""
+    data = '{"a":' * levels + "1" + "}" * levels
+    if path.endswith("/execute"):
+        body = f'{{"params": {{"expression": "a", "data": {data}}}}}'
+    else:
+        body = f'{{"plan": {{"steps": [{{"id": "a", "skill": "note", "params": {{"x": {data}}}}}]}}}}'
+    with shared_server.client(shared_server.admin) as client:
+        answer = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["code"] == "INVALID_INPUT"
+        assert answer.json()["message"] == "the request body is nested more than 100 levels deep; flatten it"
+        assert client.get("/readyz").status_code == 200
+
+
 def test_events_stream_every_event_and_a_reconnect_with_last_event_id_misses_none(shared_server: ServerProcess) -> None:
     with shared_server.client(shared_server.admin) as client:
         run_id = submit(client, {"plan": plan(step("a", "sleepy", seconds=0.3), step("b", depends_on=["a"]))}).json()[

@@ -1,0 +1,62 @@
+"""Request bodies as JSON the runtime can carry: at most `MAX_JSON_DEPTH` levels of nesting.
+
+A plan or parameters nested a few hundred levels deep parse, then fail where the run header or
+an outcome is written (pydantic's serializer stops at its depth limit), and a body of 100,000
+`[` fails inside the JSON parser: both answered 400 `INVALID_INPUT` here, before anything is
+done, with the limit the command line has for its JSON arguments (`aos_core.cli.io`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+__all__ = ["MAX_JSON_DEPTH", "JsonRoute"]
+
+MAX_JSON_DEPTH = 100  # arrays and objects nested inside each other, the body itself the first
+_TOO_DEEP = f"the request body is nested more than {MAX_JSON_DEPTH} levels deep; flatten it"
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (walked without recursion)."""
+    stack = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+class _Request(Request):
+    """A request whose JSON body is refused (400) past `MAX_JSON_DEPTH` levels."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                data = json.loads(body)
+            except RecursionError:
+                raise HTTPException(400, detail=_TOO_DEEP) from None
+            if _deeper_than(data, MAX_JSON_DEPTH):
+                raise HTTPException(400, detail=_TOO_DEEP)
+            self._json = data
+        return self._json
+
+
+class JsonRoute(APIRoute):
+    """The route class of every /v1 router: its handler reads the body through `_Request`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            return await handler(_Request(request.scope, request.receive))
+
+        return route
