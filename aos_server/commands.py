@@ -117,6 +117,13 @@ def _profile(path: str | None) -> Any:
     show_default=True,
     help="Prometheus metrics on GET /metrics (every worker's, summed).",
 )
+@click.option(
+    "--key-secret",
+    "key_secrets",
+    multiple=True,
+    metavar="NAME",
+    help="A secret keys without admin scope may name as ${secrets.NAME} (repeatable); by default none.",
+)
 def serve(**options: Any) -> None:
     """Serve the runtime over HTTP, with a pool of workers running submitted runs."""
     from pydantic import ValidationError
@@ -140,6 +147,7 @@ def serve(**options: Any) -> None:
             access_log=options["access_log"],
             metrics=options["metrics"],
             queue=options["queue"],
+            key_secrets=tuple(options["key_secrets"]),
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")

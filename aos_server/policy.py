@@ -6,15 +6,22 @@ It may not widen the server's reach: the skills the server denies stay denied, t
 requires stay required, and only an admin key may open network destinations (or environment
 proxies) beyond the server's, since `http_call` would otherwise reach the server's own network.
 Nor may it name another key's budget (`key:NAME`) as its run's contract: that would spend it.
+Nor may it name a secret (`${secrets.NAME}`) the server does not offer to keys (`--key-secret`):
+the server resolves secrets from its own environment, and a plan can hand one back in a form
+redaction does not know (`json_transform` with `reverse(a)`).
 """
 
 from __future__ import annotations
+
+import re
 
 from aos_core import ErrorCode, Policy, ResourceContract
 from aos_server.errors import ApiError
 from aos_server.keys import contract_id
 
-__all__ = ["check_run_contract", "run_policy"]
+__all__ = ["check_run_contract", "check_secrets", "run_policy"]
+
+_SECRET_REF = re.compile(r"\$\{secrets\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _KEY_CONTRACTS = contract_id("")
 
@@ -67,3 +74,19 @@ def run_policy(base: Policy, requested: Policy | None, approve: tuple[str, ...],
             "approved": (*base.approved, *requested.approved, *approve),
         }
     )
+
+
+def check_secrets(text: str, offered: tuple[str, ...], admin: bool) -> None:
+    """`ApiError` 403 when `text` (what a non-admin key submits, as JSON) names a secret not `offered`."""
+    if admin or "${secrets." not in text:
+        return
+    for name in dict.fromkeys(_SECRET_REF.findall(text)):
+        if name not in offered:
+            raise ApiError(
+                403,
+                ErrorCode.PERMISSION_DENIED,
+                f"this key may not use the secret {name}: only an admin key, or secrets the server offers "
+                "to keys (aos serve --key-secret NAME), may be named",
+                details={"secret": name, "offered": list(offered)},
+                recovery=f"Ask the operator to start the server with --key-secret {name}, or use an admin key.",
+            )

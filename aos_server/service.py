@@ -43,7 +43,7 @@ from aos_server.models import (
     StepView,
     SubmitRequest,
 )
-from aos_server.policy import check_run_contract, run_policy
+from aos_server.policy import check_run_contract, check_secrets, run_policy
 from aos_server.queue import open_queue
 from aos_server.records import ContractClash, IdempotencyClash, RunRecords
 from aos_server.settings import ServerSettings
@@ -154,6 +154,9 @@ class Service:
             claimed = idempotency_key if new else None
         try:
             plan = body.plan if isinstance(body, PlanSubmission) else self._plan(principal, body, profile)
+            if not principal.admin:
+                steps = json.dumps(plan.model_dump(mode="json")["steps"], ensure_ascii=False)
+                check_secrets(steps, self.settings.key_secrets, admin=False)
             result = self.runtime.submit(
                 plan,
                 contract=contract,
@@ -285,6 +288,8 @@ class Service:
         principal.need("run")
         if skill not in self.runtime.skills:
             raise ApiError(404, ErrorCode.SKILL_NOT_FOUND, f"no skill named {skill!r}; GET /v1/skills lists them")
+        if not principal.admin:
+            check_secrets(json.dumps(params, ensure_ascii=False), self.settings.key_secrets, admin=False)
         return self.runtime.execute(skill, params, budgets=principal.budgets, traceparent=traceparent)
 
     def budget(self, contract_id: str) -> BudgetView:

@@ -77,6 +77,9 @@ class ServerSettings(BaseModel):
     )
     poll_s: float = Field(default=1.0, gt=0, description="How often an idle worker looks at the queue unwoken.")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    key_secrets: tuple[str, ...] = Field(
+        default=(), description="Secrets keys without admin scope may name (${secrets.NAME}); admin keys may name any."
+    )
     access_log: bool = True
     metrics: bool = Field(default=True, description="Prometheus metrics: `/metrics`, summed over every worker.")
 

@@ -3,7 +3,9 @@ the per-key rate limit, and a canary key that must never leave the request it ca
 
 from __future__ import annotations
 
+import os
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -108,6 +110,34 @@ def test_a_run_key_may_not_spend_another_keys_budget_by_naming_its_contract(shar
     shared_server.wait_for(shared_server.client(shared_server.admin), own.json()["run_id"], "completed")
     spent = call(shared_server, "GET", "/v1/budgets/key:victim", {"X-API-Key": victim}).json()["spent"]["calls"]
     assert spent == 1
+
+
+def test_a_run_key_names_only_the_secrets_the_server_offers_to_keys(new_server: Any) -> None:
+    """The server resolves `${secrets.NAME}` from its own environment: a run key that could name any
+    would read it back in a form redaction does not know (reversed). Only `--key-secret` names are
+    open to keys without admin scope; an admin key names any."""
+    server: ServerProcess = new_server("--workers", "1", "--key-secret", "OPEN_TOKEN")
+    runner = server.key("runner", "run")
+    os.environ["OPEN_TOKEN"] = "open-token-value"  # the server's environment is inherited from this one
+    os.environ["SERVER_ONLY_TOKEN"] = "server-only-value-1234"
+    try:
+        server.start()
+    finally:
+        del os.environ["OPEN_TOKEN"], os.environ["SERVER_ONLY_TOKEN"]
+    leak = {"expression": "reverse(a)", "data": {"a": "${secrets.SERVER_ONLY_TOKEN}"}}
+    with server.client(runner) as client:
+        direct = client.post("/v1/skills/json_transform/execute", json={"params": leak})
+        planned = client.post("/v1/runs", json={"plan": plan(step("a", "json_transform", **leak))})
+        for answer in (direct, planned):
+            assert answer.status_code == 403, answer.text
+            assert answer.json()["code"] == "PERMISSION_DENIED" and "SERVER_ONLY_TOKEN" in answer.json()["message"]
+            assert "4321-eulav" not in answer.text
+        offered = {"expression": "length(a)", "data": {"a": "${secrets.OPEN_TOKEN}"}}
+        answer = client.post("/v1/skills/json_transform/execute", json={"params": offered})
+        assert answer.status_code == 200 and answer.json()["output"] == {"result": len("open-token-value")}
+    with server.client(server.admin) as client:
+        answer = client.post("/v1/skills/json_transform/execute", json={"params": {**leak, "expression": "a"}})
+        assert answer.json()["output"] == {"result": "[REDACTED:SERVER_ONLY_TOKEN]"}
 
 
 def test_keys_are_managed_over_http_by_an_admin_key(shared_server: ServerProcess) -> None:
