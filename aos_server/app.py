@@ -122,7 +122,10 @@ def create_app(service: Service | None) -> FastAPI:
             return error_response(_too_large(service.settings.max_body_bytes))
         code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.INVALID_INPUT
         message = "no such route; see /openapi.json" if exc.status_code == 404 else str(exc.detail)
-        return error_response(ApiError(exc.status_code, code, message, headers=dict(exc.headers or {})))
+        recovery = "Call one of the routes /openapi.json lists." if exc.status_code == 404 else "Fix the request."
+        return error_response(
+            ApiError(exc.status_code, code, message, headers=dict(exc.headers or {}), recovery=recovery)
+        )
 
     @app.exception_handler(Exception)
     async def _other(request: Request, exc: Exception) -> JSONResponse:

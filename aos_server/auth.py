@@ -55,7 +55,10 @@ class Principal:
         """Only the key that submitted a run, or an admin key, may change it."""
         if not self.admin and owner != self.name:
             raise ApiError(
-                403, ErrorCode.PERMISSION_DENIED, "this run was not submitted with this key; an admin key may act on it"
+                403,
+                ErrorCode.PERMISSION_DENIED,
+                "this run was not submitted with this key; an admin key may act on it",
+                recovery="Act on it with the key that submitted it (submitted_by in GET /v1/runs/ID) or an admin key.",
             )
 
 

@@ -148,6 +148,7 @@ class Service:
                     ErrorCode.INVALID_INPUT,
                     "this Idempotency-Key was used with another request body; use a new key for a new run",
                     details={"run_id": exc.run_id},
+                    recovery="Send a new Idempotency-Key with this body, or the first body again to get its run.",
                 ) from None
             if not new and self._exists(run_id):
                 return RunAccepted(run_id=run_id, status=self.stored(run_id).status), False

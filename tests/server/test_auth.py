@@ -140,6 +140,28 @@ def test_a_run_key_names_only_the_secrets_the_server_offers_to_keys(new_server: 
         assert answer.json()["output"] == {"result": "[REDACTED:SERVER_ONLY_TOKEN]"}
 
 
+def test_a_refusals_recovery_is_about_the_request_and_names_only_details_it_has(
+    shared_server: ServerProcess, keys: dict[str, str]
+) -> None:
+    """Not the catalog's advice on skill calls ("grant approval", "details.parameter" with no such detail)."""
+    mine, theirs = {"X-API-Key": keys["run"]}, {"X-API-Key": keys["other"]}
+    run_id = call(shared_server, "POST", "/v1/runs", mine, json=PLAN).json()["run_id"]
+    first = call(shared_server, "POST", "/v1/runs", {**mine, "Idempotency-Key": "recovery"}, json=PLAN)
+    assert first.status_code == 202
+    body = {"plan": plan(step("b"))}
+    answers = [
+        call(shared_server, "POST", f"/v1/runs/{run_id}/cancel", theirs),
+        call(shared_server, "POST", "/v1/runs", {**mine, "Idempotency-Key": "recovery"}, json=body),
+        call(shared_server, "GET", "/v1/nowhere", mine),
+    ]
+    assert [a.status_code for a in answers] == [403, 409, 404]
+    for answer in answers:
+        error = answer.json()
+        assert "approv" not in error["recovery"] and "skill" not in error["recovery"], error
+        if "details.parameter" in error["recovery"]:
+            assert "parameter" in error["details"], error
+
+
 def test_keys_are_managed_over_http_by_an_admin_key(shared_server: ServerProcess) -> None:
     admin = {"X-API-Key": shared_server.admin}
     made = call(shared_server, "POST", "/v1/keys", admin, json={"name": "made-over-http", "scope": "read"})
