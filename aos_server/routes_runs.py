@@ -32,6 +32,7 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"], responses=ERROR_RESPONSES, 
 
 RunId = Annotated[str, Path(min_length=1, max_length=128, description="The run's full id.")]
 StepId = Annotated[str, Path(min_length=1, max_length=128)]
+MAX_EVENT = 2**63 - 1  # event numbers are SQL integers: a larger one broke the stream after its 200
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Service, Depends(service_of)]
 
@@ -110,8 +111,10 @@ async def events(
     request: Request,
     caller: Caller,
     service: Svc,
-    last_event_id: Annotated[int | None, Header(ge=0, description="Resume after this event number.")] = None,
-    after: Annotated[int, Query(ge=0, description="Like Last-Event-ID.")] = 0,
+    last_event_id: Annotated[
+        int | None, Header(ge=0, le=MAX_EVENT, description="Resume after this event number.")
+    ] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT, description="Like Last-Event-ID.")] = 0,
     follow: Annotated[bool, Query(description="false: send the events stored so far, then end.")] = True,
 ) -> StreamingResponse:
     """Server-sent events: run_started, step_started, attempt, step_committed, approval_needed,

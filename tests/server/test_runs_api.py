@@ -136,6 +136,22 @@ def test_events_stream_every_event_and_a_reconnect_with_last_event_id_misses_non
         assert sse(client, run_id, last_event_id=8) == []
 
 
+@pytest.mark.parametrize("where", ["query", "header"])
+def test_an_event_number_past_any_sql_integer_is_a_422_not_a_broken_stream(
+    shared_server: ServerProcess, where: str
+) -> None:
+    huge = str(2**64)
+    with shared_server.client(shared_server.admin) as client:
+        run_id = submit(client, {"plan": plan(step("a"))}).json()["run_id"]
+        shared_server.wait_for(client, run_id, "completed")
+        params = {"follow": "false", **({"after": huge} if where == "query" else {})}
+        headers = {"Last-Event-ID": huge} if where == "header" else {}
+        answer = client.get(f"/v1/runs/{run_id}/events", params=params, headers=headers)
+        assert answer.status_code == 422 and answer.json()["code"] == "SCHEMA_VALIDATION_FAILED", answer.text
+        last = client.get(f"/v1/runs/{run_id}/events", params={"follow": "false", "after": str(2**63 - 1)})
+        assert last.status_code == 200 and "data:" not in last.text
+
+
 def test_the_trace_is_the_canonical_jsonl_and_replays(shared_server: ServerProcess) -> None:
     with shared_server.client(shared_server.admin) as client:
         run_id = submit(client, {"plan": plan(step("a", "json_transform", expression="y", data={"y": [1]}))}).json()[
