@@ -113,6 +113,29 @@ def test_a_body_nested_too_deep_is_one_400_and_the_server_goes_on(
         assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("NaN", "NaN is not a JSON value"),
+        ("-Infinity", "-Infinity is not a JSON value"),
+        ("1" * 5000, "an integer longer than"),
+        ('"\xe9\xff"', "not UTF-8 text"),
+    ],
+)
+def test_a_body_python_reads_but_json_has_not_is_one_400_and_nothing_is_queued(
+    shared_server: ServerProcess, value: str, said: str
+) -> None:
+    """NaN used to be queued as null (the plan silently changed); a 5000-digit integer and bytes that are
+    not UTF-8 were 'There was an error parsing the body'."""
+    body = '{"plan": {"steps": [{"id": "a", "skill": "note", "params": {"n": ' + value + "}}]}}"
+    with shared_server.client(shared_server.admin) as client:
+        before = len(client.get("/v1/runs", params={"limit": 500}).json()["runs"])
+        answer = client.post("/v1/runs", content=body.encode("latin-1"), headers={"content-type": "application/json"})
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["code"] == "INVALID_INPUT" and said in answer.json()["message"]
+        assert len(client.get("/v1/runs", params={"limit": 500}).json()["runs"]) == before
+
+
 def test_events_stream_every_event_and_a_reconnect_with_last_event_id_misses_none(shared_server: ServerProcess) -> None:
     with shared_server.client(shared_server.admin) as client:
         run_id = submit(client, {"plan": plan(step("a", "sleepy", seconds=0.3), step("b", depends_on=["a"]))}).json()[
