@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import click
 
+from aos_core.contracts.text import MAX_JSON_DEPTH, deeper_than
+
 __all__ = [
     "EXIT_CODES",
     "EXIT_INTERNAL",
@@ -35,7 +37,6 @@ EXIT_USAGE = 2
 EXIT_CODES = {"VALIDATION": 3, "PERMISSION": 4, "RESOURCE": 5, "TRANSIENT": 6, "PERMANENT": 7}
 
 # Limits on a JSON argument (--params, --contract, --profile, a plan), checked before anything uses it.
-MAX_JSON_DEPTH = 100  # arrays and objects nested inside each other
 MAX_JSON_BYTES = 64 * 1024 * 1024  # a file or stdin
 
 
@@ -69,7 +70,7 @@ def read_json_arg(value: str | None, option: str) -> Any:
             f"{option} ({source}) has an integer longer than {sys.get_int_max_str_digits()} digits; "
             "send such a number as a string"
         ) from None
-    if _deeper_than(data, MAX_JSON_DEPTH):
+    if deeper_than(data, MAX_JSON_DEPTH):
         raise click.UsageError(_too_deep(option, source))
     if (not text.isascii() or "\\u" in text) and re.search(_MAYBE_SURROGATE, text):  # the walk only where one may be
         from aos_core.contracts.text import non_unicode
@@ -112,18 +113,6 @@ def _json_text(value: str, option: str) -> tuple[str, str]:
         raise click.UsageError(
             f"{option} ({source}) is not UTF-8 text: byte {exc.start} (0x{raw[exc.start]:02x}) cannot be decoded"
         ) from None
-
-
-def _deeper_than(data: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels (walked without recursion)."""
-    stack = [(data, 1)] if isinstance(data, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def _too_deep(option: str, source: str) -> str:

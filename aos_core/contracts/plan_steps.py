@@ -20,6 +20,7 @@ JSON schema of a `tuple[PlanStep, ...]` of at least one step, and the compact ro
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from array import array
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, overload
 from pydantic import Field, GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema, from_json, to_json
 
-from aos_core.contracts.text import non_unicode
+from aos_core.contracts.text import MAX_JSON_DEPTH, deeper_than, non_unicode
 
 if TYPE_CHECKING:
     from aos_core.contracts.plan import PlanStep
@@ -107,6 +108,27 @@ class PackedParams(Sequence[Any]):
     __hash__ = None  # type: ignore[assignment]
 
 
+def _shallow(index: int, step_id: Any, params: Any) -> None:
+    """`ValueError` when a step's parameters (as data, or packed as JSON text) nest more than
+    `MAX_JSON_DEPTH` levels: written into the run header, such a step could not be read back
+    (pydantic-core's parser stops near 200 levels, its serializer near 250), and `Runtime.run`
+    raised. JSON text that deep holds two brackets a level: shorter text, or text with fewer
+    brackets, is not looked at further (one comparison for almost every step)."""
+    if type(params) is bytes:
+        if len(params) <= 2 * MAX_JSON_DEPTH or params.count(b"{") + params.count(b"[") <= MAX_JSON_DEPTH:
+            return
+        try:
+            deep = deeper_than(json.loads(params))
+        except RecursionError:
+            deep = True
+    else:
+        deep = deeper_than(params)
+    if deep:
+        raise ValueError(
+            f"step {index} ({step_id!r}) has params nested more than {MAX_JSON_DEPTH} levels deep; flatten them"
+        )
+
+
 class StepsBuilder:
     """Validated steps added one at a time into the columns of a `PlanSteps`."""
 
@@ -136,6 +158,7 @@ class StepsBuilder:
             or step.__pydantic_private__ is not None
             or type(fields.get("params")) is not dict
         ):
+            _shallow(len(self.ids), fields.get("id"), fields.get("params"))
             self.odd[len(self.ids)] = step
             self.ids.append(fields.get("id"))  # type: ignore[arg-type]
             self.skills.append(fields.get("skill"))  # type: ignore[arg-type]
@@ -149,6 +172,7 @@ class StepsBuilder:
                 params = to_json(params)  # bytes: not tracked by the garbage collector, read by from_json
         except (RecursionError, ValueError):  # nested too deep, a string JSON cannot hold: kept as it is
             params = fields["params"]
+        _shallow(len(self.ids), fields["id"], params)
         skill = fields["skill"]
         if type(skill) is str:  # one string per skill, however its step was parsed (plan_text.py)
             skill = sys.intern(skill)

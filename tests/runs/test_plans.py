@@ -193,6 +193,39 @@ def test_a_string_that_is_not_unicode_text_is_refused_with_where_it_is(
     result.error.message.encode("utf-8")  # the message itself is writable
 
 
+def _nested(levels: int, kind: type = dict) -> Any:
+    """Arrays or objects nested `levels` deep around 1 (the outermost counts as the first level)."""
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value} if kind is dict else [value] if kind is list else (value,)
+    return value
+
+
+@pytest.mark.parametrize("levels", [101, 150, 200, 300, 5000])
+@pytest.mark.parametrize("kind", [dict, list, tuple])
+def test_params_nested_too_deep_to_read_back_are_refused_at_intake(
+    runtime_factory: Any, levels: int, kind: type
+) -> None:
+    """Params nested a few hundred levels deep were packed, then could not be read back (the run
+    header's writer or pydantic-core's parser stopped): `Runtime.run` raised ValueError. A plan's
+    params nest at most 100 levels, as the command line's and the server's JSON do."""
+    plan = {"steps": [step("a", "double", {"x": 1}), step("b", "double", {"x": _nested(levels - 1, kind)})]}
+    with pytest.raises(ValueError, match=r"step 1 \('b'\) has params nested more than 100 levels deep"):
+        Plan.model_validate(plan)
+    runtime = runtime_factory()
+    result = runtime.run(plan)  # never raises
+    assert result.status == "failed" and result.error is not None
+    assert result.error.code == ErrorCode.SCHEMA_VALIDATION_FAILED and "nested more than 100" in result.error.message
+    assert runtime.runs() == []  # nothing recorded
+
+
+@pytest.mark.parametrize("kind", [dict, list, tuple])
+def test_params_nested_100_levels_are_taken_and_run(runtime_factory: Any, kind: type) -> None:
+    plan = {"steps": [step("a", "double", {"x": 2, "deep": _nested(99, kind)})]}
+    assert Plan.model_validate(plan).steps[0].params["x"] == 2
+    assert runtime_factory().run(plan).ok
+
+
 def test_text_outside_ascii_and_surrogate_pairs_are_unicode_text(runtime_factory: Any) -> None:
     plan = {"goal": "caf\u00e9 \U0001f600", "steps": [step("a", "double", {"x": 2, "note": "\U0001f600 \u00e9"})]}
     assert Plan.model_validate(plan).goal == "caf\u00e9 \U0001f600"
