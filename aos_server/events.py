@@ -6,7 +6,9 @@ before the run's status changes when it stops), so the stream reads the store: e
 last one sent, then the run's status. It ends once the run has stopped (completed, failed,
 cancelled or interrupted) and every event is sent; it stays open while the run is queued,
 running or waiting for an approval, with a comment line every `KEEPALIVE_S` so proxies keep it.
-It also ends when the server shuts down; the client reconnects with its last id.
+It also ends when the server shuts down, and when the key that opened it stops being valid
+(revoked: looked at every `RECHECK_S`); the client reconnects with its last id, and its key is
+checked again then.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-__all__ = ["KEEPALIVE_S", "POLL_S", "event_stream", "format_event"]
+__all__ = ["KEEPALIVE_S", "POLL_S", "RECHECK_S", "event_stream", "format_event"]
 
 POLL_S = 0.2
 KEEPALIVE_S = 15.0
+RECHECK_S = 2.0  # how long a revoked key's open stream may go on
 FOLLOWED = ("queued", "running", "waiting_approval")
 
 
@@ -37,13 +40,19 @@ async def event_stream(
     after: int,
     stop: Callable[[], bool],
     disconnected: Callable[[], Any],
+    allowed: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[bytes]:
     """Events after number `after`, as SSE frames, until the run stops or `stop()` says so
-    (checked whenever every stored event is sent)."""
+    (checked whenever every stored event is sent), or `allowed()` says the caller may no longer
+    read them (asked every `RECHECK_S`, in a thread: it reads the key store)."""
     last = after
-    quiet_since = time.monotonic()
+    quiet_since = checked = time.monotonic()
     yield b"retry: 1000\n\n"
     while True:
+        if time.monotonic() - checked >= RECHECK_S:
+            if not await run_in_threadpool(allowed):
+                return
+            checked = time.monotonic()
         events = await run_in_threadpool(read, last)
         for event in events:
             last = int(event["seq"])

@@ -160,6 +160,12 @@ class KeyStore:
             raise KeyProblem(f"key {name!r} was already revoked")
         return _key(row)
 
+    def live(self, key_id: str) -> bool:
+        """Whether the key `key_id` still exists unrevoked (an open event stream asks again)."""
+        with self.db.reading("check a key") as db:
+            row = db.execute("SELECT revoked_at FROM server_keys WHERE key_id=?", (key_id,)).fetchone()
+        return row is not None and row[0] is None
+
     def verify(self, presented: str | None) -> ApiKey | None:
         """The key `presented` is, when it is a live key; None when it is missing, malformed,
         unknown, wrong or revoked (the caller cannot tell which)."""

@@ -129,6 +129,7 @@ async def events(
         after=max(after, last_event_id or 0),
         stop=lambda: service.closing or not follow,
         disconnected=request.is_disconnected,
+        allowed=lambda: service.keys.live(caller.key.key_id),
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)

@@ -224,3 +224,27 @@ def test_a_key_never_appears_in_logs_traces_events_errors_or_the_store(shared_se
     assert secret_part not in shared_server.log()
     for path in shared_server.store.parent.glob("runs.sqlite3*"):
         assert secret_part.encode() not in path.read_bytes(), path
+
+
+def test_a_revoked_keys_open_event_stream_ends(shared_server: ServerProcess) -> None:
+    """A key revoked while it follows a run's events stopped reading nothing: its stream went on
+    for as long as the run waited. It ends within a few seconds; a reconnect gets 401."""
+    from aos_server.events import RECHECK_S
+
+    key = shared_server.key("streamer", "run")
+    with shared_server.client(key) as client:
+        run_id = client.post("/v1/runs", json={"plan": plan(step("a", "wipe"))}).json()["run_id"]
+        shared_server.wait_for(client, run_id, "waiting_approval")  # followed, and quiet, until decided
+        timeout = httpx.Timeout(30, read=RECHECK_S + 6)  # under the 15 s keep-alive: a silent stream times out
+        with client.stream("GET", f"/v1/runs/{run_id}/events", timeout=timeout) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            assert next(lines) == "retry: 1000"
+            shared_server.keys.revoke("streamer")
+            started = time.monotonic()
+            for _ in lines:  # the events so far, then the end of the stream
+                pass
+            assert time.monotonic() - started < RECHECK_S + 5
+        assert client.get(f"/v1/runs/{run_id}/events", params={"follow": "false"}).status_code == 401
+    with shared_server.client(shared_server.admin) as admin:
+        admin.post(f"/v1/runs/{run_id}/cancel")
