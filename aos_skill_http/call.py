@@ -34,6 +34,7 @@ RESOURCE_KEY = "aos_skill_http.client"
 DEFAULT_TIMEOUT_MS = 30_000
 EXCERPT_BYTES = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -68,6 +69,13 @@ def _check_url(url: str, guard: AddressGuard, field: str) -> None:
 def _target(url: str, field: str) -> tuple[str, str, int]:
     """The scheme, host and port a URL names (its origin; remembered: a skill calls the same few URLs
     again and again)."""
+    control = _CONTROL.search(url)
+    if control is not None:  # a URL parser drops a CR, LF or tab silently: another URL would be sent
+        raise _invalid(
+            f"{field} {safe_url(url)!r} holds a control character ({control.group()!r} at {control.start()}); "
+            "percent-encode it",
+            field=field,
+        )
     try:
         parts = urlsplit(url)
         port = parts.port

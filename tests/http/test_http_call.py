@@ -333,6 +333,10 @@ def test_unresolvable_host_is_dns_failure(call: Call) -> None:
         "http://[::1/",
         "http://example.com:99999/",
         "file:///etc/passwd",
+        # a URL parser drops CR, LF and tab without a word: another URL than the one given would go
+        "http://127.0.0.1:1/a\r\nX-Injected: 1",
+        "http://127.0.0.1:1/a\tb",
+        "http://127.0.0.1:1/\x00",
     ],
 )
 def test_invalid_url_is_invalid_input(call: Call, url: str) -> None:
