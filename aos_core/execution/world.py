@@ -19,9 +19,10 @@ from aos_core.budget.ledger import Refusal, Reservation, refused_before_limits
 from aos_core.contracts.cost import Cost, CostWarning
 from aos_core.contracts.errors import ErrorCode, ErrorInfo, make_error
 from aos_core.contracts.protocols import SkillError
-from aos_core.execution.clock import RecordingClock, SystemClock
+from aos_core.execution.clock import RecordingClock
 from aos_core.execution.context import Context
 from aos_core.execution.memory import AttemptMemory
+from aos_core.execution.pacing import take_rate_limits
 from aos_core.execution.prepared import PreparedSkill
 from aos_core.execution.records import CallRecord, attempt_record
 from aos_core.execution.secrets import resolve_secrets
@@ -40,10 +41,6 @@ __all__ = [
     "World",
     "budget_refused",
 ]
-
-_STUCK_CLOCK_TRIES = 3
-_REAL_CLOCK = SystemClock()  # what a bucket in a store waits on (`Bucket.real_time`)
-
 
 class ApprovalPending(Exception):
     """Raised by an approver that has no decision yet: the run pauses at this step, durably,
@@ -154,40 +151,6 @@ def _release(holds: list[Reservation]) -> None:
         hold.ledger.release(hold)
 
 
-async def _rate_limits(clock: Any, skill: str, scope: CallScope) -> float | ErrorInfo:
-    """Take a token from every account's bucket for `skill`, waiting as each says: the seconds
-    waited, or the error when a limit says fail or the clock does not move while waiting. A
-    bucket in a store counts real time: its waits are real, whatever the runtime's clock (on a
-    `VirtualClock`, whose sleep returns at once, they were a loop of store transactions until
-    the real time passed: ~20,000 for two waits of 0.5 s)."""
-    waited = 0.0
-    for account in scope.accounts:
-        bucket = account.bucket(skill)
-        if bucket is None:
-            continue
-        timer = _REAL_CLOCK if bucket.real_time else clock
-        now = timer.monotonic()
-        stuck = 0
-        wait = bucket.take(now)
-        while wait > 0:
-            if bucket.limit.on_limit == "fail":
-                return _rate_limited(skill, bucket.limit.per_second, wait)
-            await scope.waits.sleep(timer, wait)
-            waited += wait
-            later = timer.monotonic()
-            stuck = stuck + 1 if later <= now else 0
-            if stuck >= _STUCK_CLOCK_TRIES:
-                return make_error(
-                    ErrorCode.RATE_LIMITED,
-                    f"{skill} waited for its rate limit but the clock did not move; "
-                    "a clock's sleep() must advance its monotonic()",
-                    details={"rule": f"rate_limits.{skill}", "skill": skill},
-                )
-            now = later
-            wait = bucket.take(now)
-    return waited
-
-
 class LiveWorld:
     """The real world: the runtime's clock, its approver, the accounts' ledgers and buckets, the
     skill itself. With `record` it keeps a `CallRecord`; with `journal` it notes holds durably."""
@@ -271,7 +234,7 @@ class LiveWorld:
                     await written
             for account in scope.accounts:
                 if account.contract.rate_limits:  # the coroutine only when a bucket may apply
-                    waited = await _rate_limits(clock, prep.name, scope)
+                    waited = await take_rate_limits(clock, prep.name, scope)
                     break
         except BaseException:
             _release(holds)
@@ -374,13 +337,3 @@ class LiveWorld:
                 error=None if error is None else error.code.value,
                 delay_ms=None if delay is None else round(delay * 1000.0, 3),
             )
-
-
-def _rate_limited(name: str, per_second: float, wait_s: float) -> ErrorInfo:
-    retry_after = max(1, round(wait_s * 1000))
-    return make_error(
-        ErrorCode.RATE_LIMITED,
-        f"{name} is rate limited to {per_second}/s; retry after {retry_after} ms",
-        details={"rule": f"rate_limits.{name}", "skill": name},
-        retry_after_ms=retry_after,
-    )

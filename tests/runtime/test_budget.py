@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -205,3 +206,35 @@ def test_the_limit_binds_whatever_the_callers_decimal_context(make_runtime: Any)
     assert outcomes[1000].error.code == ErrorCode.BUDGET_EXCEEDED
     assert outcomes[1000].error.details["limit"] == "max_money"
     assert len(skill.calls) == 1000 and runtime.query("budget")["spent"]["money"] == "3.15000"
+
+
+def test_a_rate_limit_wait_longer_than_the_wall_time_left_is_refused_at_once(make_runtime: Any) -> None:
+    # per_second=0.001 means a 1000 s wait for the second call; the contract allows 2 s in all: the
+    # call used to sleep the whole 1000 s (a hang) and only then be refused for the wall time
+    limits = {"free": RateLimit(per_second=0.001, burst=1)}
+    skill = fake_skill("free")
+    runtime = make_runtime(skill, contract=ResourceContract(max_wall_time_ms=2000, rate_limits=limits))
+    assert runtime.execute("free", {}).ok
+    started = time.monotonic()
+    outcome = runtime.execute("free", {})
+    assert time.monotonic() - started < 1.0
+    assert outcome.error.code == ErrorCode.BUDGET_EXCEEDED
+    assert outcome.error.details["limit"] == "max_wall_time_ms"
+    assert "rate limit" in outcome.error.message
+    assert len(skill.calls) == 1
+
+
+def test_aos_run_whose_rate_limit_outlasts_its_wall_time_stops_with_exit_5(aos_cli: Any, tmp_path: Any) -> None:
+    step = {"skill": "json_transform", "params": {"expression": "a", "data": {"a": 1}}}
+    plan = {"version": 1, "goal": "g", "steps": [{"id": "a", **step}, {"id": "b", **step, "depends_on": ["a"]}]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    contract = {"max_wall_time_ms": 3000, "rate_limits": {"json_transform": {"per_second": 0.001}}}
+    started = time.monotonic()
+    done = aos_cli("run", str(path), "--contract", json.dumps(contract), "--json", timeout=60)
+    assert time.monotonic() - started < 30
+    assert done.returncode == 5, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcomes"]["a"]["ok"]
+    assert result["outcomes"]["b"]["error"]["code"] == "BUDGET_EXCEEDED"
+    assert len(done.stderr.strip().splitlines()) == 1
