@@ -181,6 +181,7 @@ class ComparingSink:
             if line is None:
                 raise self._diverged(step_id, "this step is not in the recording")
             if canonical_json(record) != line:
+                _missing_skill(step_id, record, from_json(line), self._diverged)
                 found = first_difference(from_json(line), record)
                 where, was, now = found if found is not None else ("(its canonical form)", None, None)
                 raise self._diverged(step_id, f"the step's record differs at {where}", was, now)
@@ -219,6 +220,27 @@ class ComparingSink:
             digest.update(canonical_json(self.end).encode("utf-8"))
             digest.update(b"\n")
         return digest.hexdigest()
+
+
+def _missing_skill(
+    step_id: str, record: dict[str, Any], was: dict[str, Any], diverged: Callable[..., Diverged]
+) -> None:
+    """A step whose skill is not here now, though it was in the run: say so (the first difference
+    alone was "the step's record differs at attempts (length)")."""
+    now = record.get("outcome") or {}
+    before = was.get("outcome") or {}
+    if (now.get("error") or {}).get("code") != "SKILL_NOT_FOUND":
+        return
+    if (before.get("error") or {}).get("code") == "SKILL_NOT_FOUND":
+        return
+    skill, version = record.get("skill"), before.get("skill_version")
+    raise diverged(
+        step_id,
+        f"skill {skill!r} is not installed here (or is switched off): SKILL_NOT_FOUND; "
+        f"install the version the run used ({version}) to replay it",
+        version,
+        None,
+    )
 
 
 def replay_source(source: str | Path | TraceDocument, store: Callable[[], RunStore]) -> tuple[Recording, str | None]:

@@ -60,6 +60,23 @@ def test_a_changed_deterministic_skill_diverges(runtime_factory: Any, store_path
     assert replay.divergence.recorded["output"]["value"] == 2 and replay.divergence.actual["output"]["value"] == 3
 
 
+def test_a_skill_no_longer_installed_is_named_by_the_divergence(aos_cli: Any, tmp_path: Path) -> None:
+    # the divergence used to be "the step's record differs at attempts (length)", recorded 1, actual 0
+    plan = tmp_path / "plan.json"
+    step = {"id": "pick", "skill": "json_transform", "params": {"expression": "a", "data": {"a": 1}}}
+    plan.write_text(json.dumps({"version": 1, "goal": "g", "steps": [step]}))
+    ran = aos_cli("run", str(plan), "--json")
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["run_id"]
+    done = aos_cli("replay", run_id, "--json", env={"AOS_DISABLE_PLUGINS": "json"})
+    assert done.returncode == 7, done.stderr
+    divergence = json.loads(done.stdout)["divergence"]
+    assert divergence["step_id"] == "pick"
+    assert "json_transform" in divergence["reason"] and "not installed" in divergence["reason"]
+    assert divergence["recorded"] == "0.1.0" and divergence["actual"] is None
+    assert done.stderr.count("\n") == 1 and "install" in done.stderr
+
+
 def test_a_skill_reading_the_clock_differently_diverges(runtime_factory: Any, store_path: Path) -> None:
     result = runtime_factory().run(chain_plan())
 
