@@ -92,8 +92,9 @@ def _cli_errors() -> str:
         for code, (category, exit_code, meaning) in CLI_ERRORS.items()
     )
     return (
-        "\n## Errors\n\nEvery failure is one line `aos: ...` on stderr (a usage error adds the command's usage"
-        " and where its help is); with `--json`, stdout holds one JSON object: the command's own result when it"
+        "\n## Errors\n\nEvery failure is one line `aos: ...` on stderr (without `--json`, a usage error adds the"
+        " command's usage and where its help is; with it they are the error's `details`); with `--json`,"
+        " stdout holds one JSON object: the command's own result when it"
         " has one (an outcome, a run), else `{\"ok\": false, \"error\": {\"code\", \"category\", \"message\","
         " \"retryable\", \"details\", \"exit_code\"}}`. A failed skill call or run has a code from the failure"
         " catalog; the command line's own failures have these:\n\n"

@@ -159,7 +159,7 @@ def _usage(exc: click.UsageError, as_json: bool) -> int:
     if as_json and not _Output.emitted:
         _emit(error_object("USAGE_ERROR", "USAGE", message, 2, details))
     click.echo(f"aos: {message}", err=True)
-    if usage:
+    if usage and not as_json:  # with --json the usage is in the object's details: stderr stays one line
         click.echo(f"usage: {usage}\nsee '{where} --help'", err=True)
     return 2
 

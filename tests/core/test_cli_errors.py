@@ -37,6 +37,7 @@ def test_every_failure_is_one_json_object_with_json_and_one_line_without(
     error = error_of(with_json)
     assert error["code"] == code and says in error["message"]
     assert with_json.stdout.count("\n") == 1  # one document
+    assert with_json.stderr.count("\n") == 1 and with_json.stderr.startswith("aos: ")  # and one line
     plain = aos_cli(*args)
     assert plain.returncode == exit_code and plain.stdout == ""
     first, *rest = plain.stderr.splitlines()
