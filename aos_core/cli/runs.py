@@ -12,6 +12,7 @@ import click
 from aos_core.cli.io import emit, emit_text, fail, fail_with, read_json_arg, render_outcome, show_money, table
 from aos_core.cli.options import build_runtime, json_option, runtime_options
 from aos_core.cli.results import render_run, render_simulation, run_json, run_json_text, where
+from aos_core.cli.resuming import refuse_changes_on_resume
 from aos_core.cli.running import interrupted_run, preflight_refusal, running
 
 
@@ -96,7 +97,12 @@ def simulate(plan_path: str, as_json: bool, **options: Any) -> None:
 
 @click.command()
 @click.argument("plan_path", metavar="PLAN", required=False)
-@click.option("--resume", metavar="RUN", default=None, help="Continue a run that was interrupted.")
+@click.option(
+    "--resume",
+    metavar="RUN",
+    default=None,
+    help="Continue a run that was interrupted, with the contract, policy and seed it was recorded with.",
+)
 @click.option(
     "--repeat-in-flight",
     "repeat",
@@ -154,6 +160,8 @@ def run(
 
     document = _parsed_file(plan_path) if plan_path is not None else None
     with build_runtime(**options) as runtime:
+        if resume is not None:
+            refuse_changes_on_resume(runtime, resume, options)
         if document is not None and not skip_preflight:
             refusal = preflight_refusal(runtime, document, plan_path or "-")
             if refusal is not None:

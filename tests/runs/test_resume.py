@@ -303,6 +303,30 @@ def test_aos_run_resume_with_a_decision_but_no_run_is_a_usage_error(aos_cli: Any
     assert done.returncode == 2 and "--resume" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "option",
+    [["--contract", '{"max_calls": 1}'], ["--seed", "5"], ["--allow-net", "127.0.0.1"], ["--profile", "p.json"]],
+)
+def test_aos_run_resume_refuses_options_a_resumed_run_would_ignore(
+    aos_cli: Any, pay_plugin: Any, tmp_path: Path, store_path: Path, option: list[str]
+) -> None:
+    """A resumed run keeps the contract, policy and seed it was recorded with: `--contract` on
+    `--resume` was silently ignored (a max_calls=1 given there did not stop the resumed calls)."""
+    run_id = cli_interrupted_run(pay_plugin, tmp_path, store_path)
+    if option[0] == "--profile":
+        (tmp_path / "p.json").write_text(json.dumps({"name": "other", "contract": {"max_calls": 1}}))
+        option = ["--profile", str(tmp_path / "p.json")]
+    done = aos_cli(
+        "run", "--resume", run_id, *option, "--repeat-in-flight", "b", "--store", str(store_path), "--json",
+        env=plugin_env(pay_plugin[0]),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "USAGE_ERROR" and option[0] in error["message"]
+    assert "recorded with" in error["message"] and run_id in error["message"]
+    assert (tmp_path / "pay.log").read_text().split() == ["a", "b"]  # nothing ran
+
+
 def test_a_repeated_step_costs_its_lost_attempt_and_its_repeat(runtime_factory: Any) -> None:
     """A step lost in flight and repeated on resume spent twice: the run says so."""
     till = Till(idempotent=True)
