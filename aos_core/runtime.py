@@ -38,6 +38,7 @@ from aos_core.contracts.skill import SkillMetadata
 from aos_core.execution.calling import AsyncWaits, LoopThread, SyncMisuse, SyncWaits, Workers, drive_sync
 from aos_core.execution.clock import SystemClock, check_clock
 from aos_core.execution.context import PlannerCtx
+from aos_core.execution.history import history_of
 from aos_core.execution.pipeline import CallScope, Executor
 from aos_core.execution.resources import ResourcePool
 from aos_core.execution.secrets import SecretStore
@@ -289,9 +290,7 @@ class Runtime:
         )
 
     # -- planning ----------------------------------------------------------------------------
-    def plan(
-        self, goal: str, planner: str | None = None, *, budgets: Collection[ResourceContract] = ()
-    ) -> PlanResult:
+    def plan(self, goal: str, planner: str | None = None, *, budgets: Collection[ResourceContract] = ()) -> PlanResult:
         """Ask a planner (default: the profile's) for a plan, validated against the skills' schemas.
         `budgets`: shared contracts the planner's calls count against too, as for `execute`."""
         result: PlanResult = self._loop.run(self.aplan(goal, planner, budgets=budgets))
@@ -587,11 +586,10 @@ class Runtime:
 
         `history` takes `skill`, `status` ("ok" or "failed"), `code` and `limit` (default 100).
         """
-        params = dict(params or {})
         if key == "budget":
             return self.ledger.snapshot(self.clock.monotonic())
         if key == "history":
-            return history_of(self._history, params)
+            return history_of(self._history, {} if params is None else params)
         if key == "state":
             return {"state": self.secrets.redact(self.state.snapshot())}
         if key == "skills":
@@ -645,27 +643,6 @@ class Runtime:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def history_of(outcomes: Iterable[StructuredOutcome], params: Mapping[str, Any]) -> dict[str, Any]:
-    """`query("history")` over `outcomes`: filtered by `skill`, `status`, `code`; the last `limit`."""
-    skill = params.get("skill")
-    status = params.get("status")
-    code = params.get("code")
-    if status not in (None, "ok", "failed"):
-        raise ValueError("history status must be 'ok' or 'failed'")
-    if code is not None:
-        code = ErrorCode(code)
-    limit = int(params.get("limit", 100))
-    chosen = [
-        o
-        for o in outcomes
-        if (skill is None or o.skill == skill)
-        and (status is None or o.ok == (status == "ok"))
-        and (code is None or (o.error is not None and o.error.code == code))
-    ]
-    total = len(chosen)
-    return {"count": total, "outcomes": [o.model_dump(mode="json") for o in chosen[-limit:]] if limit else []}
 
 
 def _only(entry_points: Collection[str]) -> Collection[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -71,3 +73,38 @@ def test_history_holds_what_was_executed_and_a_replay_adds_nothing(make_runtime:
     assert run.ok and runtime.query("history")["count"] == 2
     assert runtime.replay(run.run_id).matched
     assert runtime.query("history")["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"limit": -1}, "whole number, 0 or more"),  # it returned every outcome but the first
+        ({"limit": "x"}, "whole number"),  # "invalid literal for int() with base 10: 'x'"
+        ({"limit": True}, "whole number"),
+        ({"limmit": 2}, "unknown history param(s) limmit"),  # was ignored
+        ({"code": 5}, "not a code of the failure catalog"),
+        ([1], "a JSON object"),  # TypeError from dict()
+    ],
+)
+def test_history_params_that_mean_nothing_are_refused(busy: Any, params: Any, says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        busy.query("history", params)
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [("[1]", "a JSON object"), ('{"limit": 1e400}', "whole number"), ('{"limit": -1}', "whole number")],
+)
+def test_aos_query_history_with_bad_params_is_a_usage_error(
+    aos_cli: Any, tmp_path: Any, params: str, says: str
+) -> None:
+    # a recorded run is read: '[1]' was INTERNAL AttributeError, 1e400 INTERNAL OverflowError (exit 1)
+    plan = tmp_path / "plan.json"
+    step = {"id": "a", "skill": "json_transform", "params": {"expression": "a", "data": {"a": 1}}}
+    plan.write_text(json.dumps({"version": 1, "goal": "g", "steps": [step]}))
+    assert aos_cli("run", str(plan)).returncode == 0
+    done = aos_cli("query", "history", "--params", params, "--json")
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "USAGE_ERROR" and says in error["message"]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
