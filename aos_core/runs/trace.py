@@ -309,7 +309,9 @@ class TraceDocument:
                 record = json.loads(line)
             except (json.JSONDecodeError, RecursionError, ValueError) as exc:
                 reason = (
-                    f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+                    f"{exc.msg.removesuffix(' at')} at column {exc.colno}"  # json's own "...starting at" said "at at"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else type(exc).__name__
                 )
                 raise TraceError(f"{where}: not JSON ({reason})") from None
             if not isinstance(record, Mapping) or "kind" not in record:

@@ -123,6 +123,16 @@ def test_a_damaged_trace_file_is_a_clear_error(runtime_factory: Any, tmp_path: P
         raise AssertionError("a damaged trace must raise TraceError")
 
 
+def test_a_trace_file_cut_short_in_a_string_says_where_the_string_starts(aos_cli: Any, tmp_path: Path) -> None:
+    # the reason was json's "Unterminated string starting at" + " at column 25": "starting at at column 25"
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text('{"kind": "run", "goal": "half')
+    done = aos_cli("replay", str(cut), "--json")
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["error"]["code"] == "TRACE_INVALID"
+    assert done.stderr == f"aos: {cut}:1: not JSON (Unterminated string starting at column 25)\n"
+
+
 def test_randomness_is_derived_per_step_so_a_new_draw_shifts_nothing_else(runtime_factory: Any, tmp_path: Path) -> None:
     class Draw(BaseModel):
         draws: int = 1
