@@ -208,7 +208,9 @@ def run(
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, help="How many runs to list.")
+@click.option(
+    "--limit", type=click.IntRange(0, 1_000_000_000), default=20, show_default=True, help="How many runs to list."
+)
 @runtime_options("store")
 @json_option
 def runs(limit: int, as_json: bool, **options: Any) -> None:

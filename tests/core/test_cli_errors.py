@@ -27,6 +27,8 @@ def error_of(done: Any) -> dict[str, Any]:
         (["show", "NOSUCH"], "RUN_NOT_FOUND", 2, "no run 'NOSUCH'"),
         (["describe", "json_transfrom"], "SKILL_NOT_FOUND", 7, "did you mean json_transform?"),
         (["exec", "json_transform", "--contract", '{"max_mony": "1"}'], "USAGE_ERROR", 2, "did you mean max_money"),
+        (["runs", "--limit", "-1"], "USAGE_ERROR", 2, "Invalid value for '--limit'"),  # listed every run
+        (["runs", "--limit", "100000000000000000000"], "USAGE_ERROR", 2, "Invalid value for '--limit'"),  # INTERNAL
     ],
 )
 def test_every_failure_is_one_json_object_with_json_and_one_line_without(
