@@ -6,7 +6,7 @@ garbage collector's full collections walk. The steps are kept here in columns: i
 string per skill), parameters, `depends_on`, and a byte a step naming the fields it was given;
 the parameters as JSON text when they are plain JSON data (exact dict, list, str, int, finite
 float, bool, None), which reads back as equal data of the same types, all of them in one `bytes`
-(`PackedParams`). 100,000 steps: 195 bytes a step as a row per step, 140 in columns with a
+(`PackedParams`, packed.py). 100,000 steps: 195 bytes a step as a row per step, 140 in columns with a
 `bytes` per step's parameters (ids' strings included); besides the ids' strings, 85 bytes a step
 with a `bytes` each, 52 packed. None of it is tracked by the garbage collector.
 A read costs ~1 µs (the parameters parsed, the model made without validating it again: it was
@@ -20,8 +20,6 @@ JSON schema of a `tuple[PlanStep, ...]` of at least one step, and the compact ro
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,7 +28,8 @@ from typing import TYPE_CHECKING, Any, overload
 from pydantic import Field, GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema, from_json, to_json
 
-from aos_core.contracts.text import MAX_JSON_DEPTH, deeper_than, non_unicode
+from aos_core.contracts.packed import PackedParams, packable, shallow
+from aos_core.contracts.text import non_unicode
 
 if TYPE_CHECKING:
     from aos_core.contracts.plan import PlanStep
@@ -53,80 +52,6 @@ _GIVEN = ({"id", "skill"}, {"id", "skill", "params"}, {"id", "skill", "depends_o
 
 _new = object.__new__
 _set = object.__setattr__
-
-
-def _plain(value: Any) -> bool:
-    """Whether `value` is JSON data that reads back from JSON text equal and of the same types."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
-    if kind is list:
-        return all(_plain(v) for v in value)
-    return False
-
-
-class PackedParams(Sequence[Any]):
-    """A column of parameters: the JSON texts one after another in one `bytes`, with where each
-    ends; a step's parameters that are not plain JSON data are kept as they are, by index. A
-    `bytes` object per step was 4.9 of `aos run`'s 49 MiB of Python data at 100,000 steps (bench
-    case 6); one text is ~1.6 MiB with its ends. An item reads as its text (`bytes`) or its value."""
-
-    __slots__ = ("_ends", "_other", "_text")
-
-    def __init__(self, text: bytes, ends: array[int], other: dict[int, Any] | None) -> None:
-        self._text = text
-        self._ends = ends
-        self._other = other
-
-    @overload
-    def __getitem__(self, i: int) -> Any: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Any]: ...
-
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [self[j] for j in range(len(self._ends))[i]]
-        other = self._other
-        if other is not None and i in other:
-            return other[i]
-        ends = self._ends
-        return self._text[ends[i - 1] if i > 0 else 0 : ends[i]]
-
-    def __len__(self) -> int:
-        return len(self._ends)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PackedParams):
-            return NotImplemented
-        return (self._text, self._ends, self._other) == (other._text, other._ends, other._other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _shallow(index: int, step_id: Any, params: Any) -> None:
-    """`ValueError` when a step's parameters (as data, or packed as JSON text) nest more than
-    `MAX_JSON_DEPTH` levels: written into the run header, such a step could not be read back
-    (pydantic-core's parser stops near 200 levels, its serializer near 250), and `Runtime.run`
-    raised. JSON text that deep holds two brackets a level: shorter text, or text with fewer
-    brackets, is not looked at further (one comparison for almost every step)."""
-    if type(params) is bytes:
-        if len(params) <= 2 * MAX_JSON_DEPTH or params.count(b"{") + params.count(b"[") <= MAX_JSON_DEPTH:
-            return
-        try:
-            deep = deeper_than(json.loads(params))
-        except RecursionError:
-            deep = True
-    else:
-        deep = deeper_than(params)
-    if deep:
-        raise ValueError(
-            f"step {index} ({step_id!r}) has params nested more than {MAX_JSON_DEPTH} levels deep; flatten them"
-        )
 
 
 class StepsBuilder:
@@ -158,7 +83,7 @@ class StepsBuilder:
             or step.__pydantic_private__ is not None
             or type(fields.get("params")) is not dict
         ):
-            _shallow(len(self.ids), fields.get("id"), fields.get("params"))
+            shallow(len(self.ids), fields.get("id"), fields.get("params"))
             self.odd[len(self.ids)] = step
             self.ids.append(fields.get("id"))  # type: ignore[arg-type]
             self.skills.append(fields.get("skill"))  # type: ignore[arg-type]
@@ -168,11 +93,11 @@ class StepsBuilder:
             return
         params = fields["params"]
         try:
-            if _plain(params):
+            if packable(params):
                 params = to_json(params)  # bytes: not tracked by the garbage collector, read by from_json
         except (RecursionError, ValueError):  # nested too deep, a string JSON cannot hold: kept as it is
             params = fields["params"]
-        _shallow(len(self.ids), fields["id"], params)
+        shallow(len(self.ids), fields["id"], params)
         skill = fields["skill"]
         if type(skill) is str:  # one string per skill, however its step was parsed (plan_text.py)
             skill = sys.intern(skill)
