@@ -26,7 +26,7 @@ class RateLimit(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    per_second: float = Field(gt=0, le=1_000_000)
+    per_second: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
     burst: int = Field(default=1, ge=1, le=1_000_000, strict=True)
     on_limit: Literal["wait", "fail"] = "wait"
 

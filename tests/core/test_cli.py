@@ -274,3 +274,24 @@ def test_a_plan_with_a_lone_surrogate_is_refused_and_records_nothing(tmp_path: P
     plan.write_text('{"steps": [{"id": "a", "skill": "json_transform", "params": ' + pair + "}]}")
     assert aos("run", str(plan)).exit_code == 0
     assert len(json.loads(aos("runs", "--json").stdout)["runs"]) == 1
+
+
+def test_a_long_goal_with_line_breaks_is_one_short_line_in_runs_and_show(tmp_path: Path) -> None:
+    """A goal is text a planner or a person wrote: 300 KB, or several lines, it broke the `aos runs`
+    table and filled the terminal in `aos show`. One line, cut, in text; whole with --json."""
+    goal = "first line\nsecond\tline " + "x" * 300_000
+    plan = tmp_path / "plan.json"
+    step = {"id": "a", "skill": "json_transform", "params": {"expression": "x", "data": {"x": 1}}}
+    plan.write_text(json.dumps({"goal": goal, "steps": [step]}))
+    store = ["--store", str(tmp_path / "store")]
+    run_id = json.loads(aos("run", str(plan), "--json", *store).stdout)["run_id"]
+    listed = aos("runs", *store).stdout.splitlines()
+    assert len(listed) == 2 and "first line second line xxx" in listed[1] and listed[1].endswith("...")
+    shown = aos("show", run_id, *store).stdout.splitlines()
+    assert shown[0].startswith(f"run {run_id}  completed  first line second line x") and len(shown[0]) < 300
+    assert json.loads(aos("show", run_id, "--json", *store).stdout)["goal"] == goal
+
+
+def test_a_rate_limit_that_is_not_a_finite_number_says_so() -> None:
+    refused = aos("query", "budget", "--contract", '{"rate_limits": {"x": {"per_second": NaN}}}')
+    assert refused.exit_code == 2 and "finite number" in refused.stderr and "1000000" not in refused.stderr
