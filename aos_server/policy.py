@@ -13,7 +13,10 @@ redaction does not know (`json_transform` with `reverse(a)`).
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from aos_core import ErrorCode, Policy, ResourceContract
 from aos_server.errors import ApiError
@@ -76,10 +79,18 @@ def run_policy(base: Policy, requested: Policy | None, approve: tuple[str, ...],
     )
 
 
-def check_secrets(text: str, offered: tuple[str, ...], admin: bool) -> None:
-    """`ApiError` 403 when `text` (what a non-admin key submits, as JSON) names a secret not `offered`."""
-    if admin or "${secrets." not in text:
+def check_secrets(values: Iterable[Any], offered: tuple[str, ...], admin: bool) -> None:
+    """`ApiError` 403 when one of `values` (the parameters a non-admin key submits: a call's, each
+    step's, written as JSON one at a time) names a secret not `offered`."""
+    if admin:
         return
+    for value in values:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if "${secrets." in text:
+            _offered_only(text, offered)
+
+
+def _offered_only(text: str, offered: tuple[str, ...]) -> None:
     for name in dict.fromkeys(_SECRET_REF.findall(text)):
         if name not in offered:
             raise ApiError(

@@ -155,9 +155,8 @@ class Service:
             claimed = idempotency_key if new else None
         try:
             plan = body.plan if isinstance(body, PlanSubmission) else self._plan(principal, body, profile)
-            if not principal.admin:
-                steps = json.dumps(plan.model_dump(mode="json")["steps"], ensure_ascii=False)
-                check_secrets(steps, self.settings.key_secrets, admin=False)
+            # a step at a time: the whole plan dumped at once was every step's model made together
+            check_secrets((step.params for step in plan.steps), self.settings.key_secrets, principal.admin)
             result = self.runtime.submit(
                 plan,
                 contract=contract,
@@ -289,8 +288,7 @@ class Service:
         principal.need("run")
         if skill not in self.runtime.skills:
             raise ApiError(404, ErrorCode.SKILL_NOT_FOUND, f"no skill named {skill!r}; GET /v1/skills lists them")
-        if not principal.admin:
-            check_secrets(json.dumps(params, ensure_ascii=False), self.settings.key_secrets, admin=False)
+        check_secrets((params,), self.settings.key_secrets, principal.admin)
         return self.runtime.execute(skill, params, budgets=principal.budgets, traceparent=traceparent)
 
     def budget(self, contract_id: str) -> BudgetView:

@@ -230,7 +230,7 @@ def runs(limit: int, as_json: bool, **options: Any) -> None:
         return
     body = [
         [r["run_id"], _status(r), f"{r['committed'] - (1 if r['failed_step'] else 0)}/{r['steps']}", r["created_at"],
-         _one_line(r["goal"], 60)]
+         _goal(r["goal"], 60)]
         for r in rows
     ]  # fmt: skip
     click.echo(table(body, ["RUN", "STATUS", "STEPS", "CREATED", "GOAL"]))
@@ -268,7 +268,7 @@ def show(run_id: str, as_trace: bool, as_json: bool, **options: Any) -> None:
     if as_json:
         emit(data)
         return
-    lines = [f"run {stored.run_id}  {stored.status}  {_one_line(data['goal'], 200)}"]
+    lines = [f"run {stored.run_id}  {stored.status}  {_goal(data['goal'], 200)}"]
     lines += [render_outcome(outcome) for outcome in data["steps"]]
     if stored.in_flight:
         lines.append(f"in flight when it stopped: {', '.join(stored.in_flight)}  (aos run --resume {stored.run_id})")
@@ -388,8 +388,9 @@ def _parsed(document: Any) -> Any:
         return document
 
 
-def _one_line(text: str, limit: int) -> str:
-    """`text` as one line of at most `limit` characters for a person (`--json` has all of it): a
-    goal may be megabytes long, or hold line breaks that would break the table."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def _goal(text: str, limit: int) -> str:
+    """A goal as one line for a person (`--json` has all of it): a goal may be megabytes long, or
+    hold line breaks that would break the table."""
+    from aos_core.plugins.explain import one_line
+
+    return one_line(text, limit) if text.strip() else ""

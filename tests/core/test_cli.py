@@ -286,7 +286,7 @@ def test_a_long_goal_with_line_breaks_is_one_short_line_in_runs_and_show(tmp_pat
     store = ["--store", str(tmp_path / "store")]
     run_id = json.loads(aos("run", str(plan), "--json", *store).stdout)["run_id"]
     listed = aos("runs", *store).stdout.splitlines()
-    assert len(listed) == 2 and "first line second line xxx" in listed[1] and listed[1].endswith("...")
+    assert len(listed) == 2 and "first line second line xxx" in listed[1] and listed[1].endswith("\u2026")
     shown = aos("show", run_id, *store).stdout.splitlines()
     assert shown[0].startswith(f"run {run_id}  completed  first line second line x") and len(shown[0]) < 300
     assert json.loads(aos("show", run_id, "--json", *store).stdout)["goal"] == goal
