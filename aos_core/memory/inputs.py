@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aos_core.contracts.text import non_unicode
 from aos_core.memory.errors import MemoryInputError
 
 __all__ = [
@@ -51,7 +52,6 @@ MAX_QUERY_TERMS = 64
 MAX_INDEXED_CHARS = 100_000
 MAX_TTL_SECONDS = 100 * 365 * 86_400  # 100 years: any further is "never", and overflows the stores
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_UNICODE = (
     "holds a lone surrogate (a code point in U+D800-U+DFFF, e.g. from bytes that are not UTF-8), "
     "which cannot be stored as text; give Unicode text"
@@ -68,7 +68,7 @@ def _label(text: Any, what: str, limit: int) -> str:
         raise MemoryInputError(f"{what} is {len(text)} characters long; the limit is {limit}")
     if _CONTROL.search(text):
         raise MemoryInputError(f"{what} {text!r} contains a control character; remove it")
-    if _SURROGATE.search(text):
+    if non_unicode(text) is not None:
         raise MemoryInputError(f"{what} {_printable(text)} {_NOT_UNICODE}")
     return text
 
@@ -134,7 +134,7 @@ def _check_json(value: Any, where: str) -> None:
         if isinstance(item, str):
             if "\x00" in item:
                 raise MemoryInputError(f"{path} contains U+0000 (NUL), which PostgreSQL cannot store; remove it")
-            if _SURROGATE.search(item):
+            if non_unicode(item) is not None:
                 raise MemoryInputError(f"{_printable(path)[1:-1]} {_NOT_UNICODE}")
         elif isinstance(item, float):
             if not math.isfinite(item):
@@ -145,7 +145,7 @@ def _check_json(value: Any, where: str) -> None:
             for k, v in item.items():
                 if not isinstance(k, str) or "\x00" in k:
                     raise MemoryInputError(f"{path} has the key {k!r}; keys are strings without U+0000")
-                if _SURROGATE.search(k):
+                if non_unicode(k) is not None:
                     where = _printable(path)[1:-1]
                     raise MemoryInputError(f"{where} has the key {_printable(k)}, which {_NOT_UNICODE}")
                 stack.append((v, f"{path}.{k}"))
@@ -207,7 +207,7 @@ def check_filter(filter: Any) -> dict[str, str | int | float | bool | None]:
         if not isinstance(field, str) or not field:
             raise MemoryInputError(f"filter field names are non-empty strings, got {field!r}")
         for text in (field, expected):
-            if isinstance(text, str) and _SURROGATE.search(text):
+            if isinstance(text, str) and non_unicode(text) is not None:
                 raise MemoryInputError(f"filter {_printable(field)}: {_printable(text)} {_NOT_UNICODE}")
         if isinstance(expected, float) and not math.isfinite(expected):
             raise MemoryInputError(f"filter {field!r} is {expected!r}; JSON has no NaN or infinity")
