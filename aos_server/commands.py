@@ -128,6 +128,7 @@ def serve(**options: Any) -> None:
     """Serve the runtime over HTTP, with a pool of workers running submitted runs."""
     from pydantic import ValidationError
 
+    from aos_server.db import is_postgres
     from aos_server.settings import ServerSettings
 
     try:
@@ -151,7 +152,7 @@ def serve(**options: Any) -> None:
         )
     except (ValidationError, OSError, ValueError) as exc:
         _fail(f"cannot serve: {' '.join(str(exc).split())[:300]}")
-    postgres = settings.store.startswith(("postgresql://", "postgres://"))
+    postgres = is_postgres(settings.store)
     if settings.queue != "aos_runs" and not postgres:
         _fail("--queue names a postgresql:// store's DBOS queue; an SQLite store's server runs its own workers")
     if settings.workers and postgres:
